@@ -1,0 +1,26 @@
+package org.ddmapper.api;
+
+import java.util.Map;
+
+/**
+ * A typed event with its payload, unlike the kernel's bare counter: which device (name at the
+ * time and instance id), the device's event number after this event, the kind, the index of
+ * the target that raised it (-1 for the core) and the details.
+ */
+public record DeviceEvent(String device, long deviceId, long eventNr, EventKind kind, int targetIndex,
+                          Map<String, String> details, long timeMillis) {
+
+    public DeviceEvent {
+        details = Map.copyOf(details);
+    }
+
+    /** One line of text: {@code NAME EVENT_NR KIND [target=N] key=value...} (what ddsetup events prints). */
+    public String toLine() {
+        StringBuilder sb = new StringBuilder().append(device).append(' ').append(eventNr).append(' ')
+                .append(kind.name().toLowerCase());
+        if (targetIndex >= 0) sb.append(" target=").append(targetIndex);
+        details.entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .forEach(e -> sb.append(' ').append(e.getKey()).append('=').append(TableLine.escape(e.getValue())));
+        return sb.toString();
+    }
+}

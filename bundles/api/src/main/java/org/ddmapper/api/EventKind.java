@@ -1,0 +1,53 @@
+package org.ddmapper.api;
+
+/** The kinds of device event. Each carries its details as key/value pairs in {@link DeviceEvent#details()}. */
+public enum EventKind {
+    /** A device was created (details: none). */
+    CREATED,
+    /** A table was loaded into the inactive slot (details: targets). */
+    TABLE_LOADED,
+    /** The inactive table was swapped in and is now live (details: targets, size). */
+    TABLE_LIVE,
+    /** The inactive slot was cleared. */
+    TABLE_CLEARED,
+    /** The device was suspended (details: noflush, held). */
+    SUSPENDED,
+    /** The device was resumed (details: replayed). */
+    RESUMED,
+    /** The device was renamed (details: from, to). */
+    RENAMED,
+    /** The device was removed (details: force, failed). */
+    REMOVED,
+    /** A multipath path failed (details: path, reason, fail_count, valid_paths). */
+    PATH_FAILED,
+    /** A multipath path came back (details: path, valid_paths). */
+    PATH_REINSTATED,
+    /** A path was held out by flap damping (details: path, failures, window, hold). */
+    PATH_DAMPED,
+    /** A multipath priority group was bypassed (details: group, reason). */
+    PG_BYPASSED,
+    /** The current priority group changed (details: from, to, reason). */
+    PG_SWITCHED,
+    /** Queueing with no path changed (details: queue_if_no_path). */
+    QUEUE_MODE_CHANGED,
+    /** A striped leg returned an error (details: stripe, device, errors). */
+    STRIPE_ERROR,
+    /** A mirror finished recovery (details: regions). */
+    MIRROR_RECOVERY_COMPLETE,
+    /** A mirror leg failed (details: leg, device). */
+    MIRROR_LEG_FAILED,
+    /** A mirror's log failed (details: device). */
+    MIRROR_LOG_FAILED,
+    /** A snapshot became invalid (details: reason). */
+    SNAPSHOT_INVALID,
+    /** A snapshot's COW store is full (details: allocated, total). */
+    SNAPSHOT_OVERFLOW,
+    /** A target type this device uses went away; the device waits for it (details: type, bundle). */
+    TARGET_TYPE_MISSING,
+    /** A target or checker bundle was swapped under the device (details: bundle, from, to, stall_ms). */
+    BUNDLE_SWAPPED,
+    /** An upgrade was rolled back (details: bundle, from, to, reason). */
+    BUNDLE_ROLLED_BACK,
+    /** A target's own state changed in a way worth telling (details: target-specific). */
+    TARGET_EVENT
+}

@@ -1,0 +1,51 @@
+package org.ddmapper.spi;
+
+import java.util.Optional;
+import org.ddmapper.api.Bio;
+import org.ddmapper.api.DmException;
+import org.ddmapper.api.Errno;
+import org.ddmapper.api.Message;
+
+/** One target of a table. See the package documentation for the lifecycle. */
+public interface Target {
+
+    /**
+     * Maps one request whose sectors are relative to this target's start. Must eventually
+     * complete it (directly, through a device it is submitted to, or with REQUEUE). Never
+     * blocks for long: waiting belongs in a completion, not on the caller's thread.
+     */
+    void map(Bio bio);
+
+    /** Called before in-flight I/O is drained. Default: nothing. With noflush, complete queued I/O with REQUEUE. */
+    default void presuspend(boolean noflush) {}
+
+    /** Called once the device has no I/O in flight. Default: nothing. */
+    default void postsuspend() {}
+
+    /**
+     * Called on the incoming table before it goes live; read on-disk state here. Throwing
+     * vetoes the resume: the old table stays live and the message reaches the caller.
+     * Default: nothing.
+     */
+    default void preresume() {}
+
+    /** Called once this target's table is live. Default: nothing. */
+    default void resume() {}
+
+    /** The INFO or TABLE text (without start, length and type). */
+    String status(StatusType type);
+
+    /** Handles a message and returns the reply text. Default: refuses with EINVAL. */
+    default String message(Message message) {
+        throw new DmException(Errno.EINVAL, "target takes no messages");
+    }
+
+    /** Releases everything the target holds. Devices opened through TableArgs are closed by the core afterwards. Default: nothing. */
+    default void destroy() {}
+
+    /** State to hand to the next version of this target during a live upgrade. Default: none. */
+    default Optional<TargetState> exportState() { return Optional.empty(); }
+
+    /** Takes over the state a previous version exported, before preresume. Default: ignores it. */
+    default void importState(TargetState state) {}
+}

@@ -1,0 +1,39 @@
+package org.ddmapper.spi;
+
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.EventKind;
+import org.ddmapper.api.PassedFd;
+
+/** What the core gives a target: where it sits, how to raise events, shared timers. */
+public interface TargetContext {
+
+    /** The device's name when the target was built (for messages and logs; a rename does not update it). */
+    String deviceName();
+
+    /** This target's index in its table. */
+    int targetIndex();
+
+    long startSector();
+
+    long lengthSectors();
+
+    /** Whether the table is read-only. */
+    boolean readOnly();
+
+    /** Raises an event on the device (counted in its event_nr). */
+    void raiseEvent(EventKind kind, Map<String, String> details);
+
+    /** A shared scheduler for timers (delays, timeouts). Never block in its tasks. */
+    ScheduledExecutorService scheduler();
+
+    /** Opens another device reference while the target lives (e.g. a path coming back); the caller closes it. */
+    BlockDevice openDevice(String reference);
+
+    /**
+     * Opens {@code reference} over a socket someone passed with a message (the provider of the
+     * reference's scheme does the protocol; {@code negotiated} says the handshake is already done).
+     */
+    BlockDevice adoptSocket(String reference, PassedFd socket, boolean negotiated);
+}

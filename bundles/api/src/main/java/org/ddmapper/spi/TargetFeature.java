@@ -1,0 +1,15 @@
+package org.ddmapper.spi;
+
+/** Constraints and capabilities a target type declares; the core enforces them. */
+public enum TargetFeature {
+    /** Must be the only target in its table. */
+    SINGLETON,
+    /** May replace any other type in a reload (like the kernel's error target). */
+    WILDCARD,
+    /** Accepts messages. */
+    MESSAGES,
+    /** Queues I/O inside the target (relevant to noflush suspend). */
+    QUEUES_IO,
+    /** Offers {@link Target#exportState()} for live upgrade. */
+    STATE_HANDOVER
+}
