@@ -30,6 +30,7 @@ final class NbdPeer implements AutoCloseable {
     final Path log;
     private Process process;
     private boolean stopped;
+    private List<String> pluginArgs;
 
     private NbdPeer(Kind kind, Path file, Path socket, int port, Path log) {
         this.kind = kind;
@@ -42,6 +43,14 @@ final class NbdPeer implements AutoCloseable {
     /** A server on a Unix socket. */
     static NbdPeer unix(Kind kind, Path file, Path socket) throws Exception {
         NbdPeer p = new NbdPeer(kind, file, socket, 0, socket.resolveSibling(socket.getFileName() + ".log"));
+        p.start();
+        return p;
+    }
+
+    /** nbdkit on a Unix socket with its own plugin and filter arguments (after the socket options). */
+    static NbdPeer unixWithArgs(Kind kind, Path file, Path socket, String... pluginArgs) throws Exception {
+        NbdPeer p = new NbdPeer(kind, file, socket, 0, socket.resolveSibling(socket.getFileName() + ".log"));
+        p.pluginArgs = List.of(pluginArgs);
         p.start();
         return p;
     }
@@ -85,7 +94,7 @@ final class NbdPeer implements AutoCloseable {
             cmd.addAll(List.of("nbdkit", "--foreground", "--exit-with-parent", "--threads=1"));
             if (socket != null) cmd.addAll(List.of("--unix", socket.toString()));
             else cmd.addAll(List.of("--ipaddr", "127.0.0.1", "--port", Integer.toString(port)));
-            cmd.addAll(List.of("file", "file=" + file));
+            cmd.addAll(pluginArgs != null ? pluginArgs : List.of("file", "file=" + file));
         } else {
             cmd.addAll(List.of("qemu-nbd", "--format=raw", "--persistent", "--shared=16"));
             if (socket != null) cmd.addAll(List.of("--socket", socket.toString()));
