@@ -43,4 +43,9 @@ public record ServerLimits(long handshakeMillis, int maxOptions, int maxOptionBy
         return new ServerLimits(handshakeMillis, maxOptions, maxOptionBytes, maxSkippedOptionBytes, maxConnections,
                 maxHandshakes, maxPayloadBytes, maxInFlightBytes, maxInFlightRequests, millis, shutdownGraceMillis);
     }
+
+    public ServerLimits withShutdownGraceMillis(long millis) {
+        return new ServerLimits(handshakeMillis, maxOptions, maxOptionBytes, maxSkippedOptionBytes, maxConnections,
+                maxHandshakes, maxPayloadBytes, maxInFlightBytes, maxInFlightRequests, goneLingerMillis, millis);
+    }
 }
