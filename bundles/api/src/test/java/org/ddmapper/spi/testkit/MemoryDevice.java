@@ -1,0 +1,140 @@
+package org.ddmapper.spi.testkit;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import org.ddmapper.api.Bio;
+import org.ddmapper.api.BioOp;
+import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.Errno;
+import org.ddmapper.api.IoStatus;
+
+/**
+ * A scripted in-memory block device for unit tests of targets: records every request it is
+ * given, can fail the next N requests ("fail twice, then succeed"), and can hold completions
+ * until released (to see that a parent request waits for all its parts).
+ */
+public final class MemoryDevice implements BlockDevice {
+
+    /** A request as the device saw it. */
+    public record Request(BioOp op, long sector, long lengthSectors, int flags) {
+        public boolean isFua() { return (flags & Bio.FUA) != 0; }
+    }
+
+    private final String reference;
+    private final byte[] bytes;
+    private final List<Request> requests = new ArrayList<>();
+    private final Deque<Errno> failures = new ArrayDeque<>();
+    private final List<Bio> held = new ArrayList<>();
+    private boolean holding;
+    private boolean closed;
+
+    public MemoryDevice(String reference, long sizeSectors) {
+        this.reference = reference;
+        this.bytes = new byte[Math.toIntExact(sizeSectors * Bio.SECTOR_BYTES)];
+    }
+
+    @Override
+    public String reference() { return reference; }
+
+    @Override
+    public long sizeSectors() { return bytes.length / Bio.SECTOR_BYTES; }
+
+    /** The next {@code count} requests fail with {@code errno}. */
+    public synchronized MemoryDevice failNext(int count, Errno errno) {
+        for (int i = 0; i < count; i++) failures.add(errno);
+        return this;
+    }
+
+    /** From now on requests are kept, not carried out, until {@link #release()}. */
+    public synchronized void hold() { holding = true; }
+
+    /** Carries out every held request and stops holding. */
+    public void release() {
+        List<Bio> now;
+        synchronized (this) {
+            holding = false;
+            now = new ArrayList<>(held);
+            held.clear();
+        }
+        now.forEach(this::serve);
+    }
+
+    @Override
+    public void submit(Bio bio) {
+        synchronized (this) {
+            requests.add(new Request(bio.op(), bio.sector(), bio.lengthSectors(), bio.flags()));
+            if (holding) {
+                held.add(bio);
+                return;
+            }
+        }
+        serve(bio);
+    }
+
+    private void serve(Bio bio) {
+        Errno failure;
+        synchronized (this) {
+            if (closed) {
+                bio.fail(Errno.ENODEV, reference + ": closed");
+                return;
+            }
+            failure = failures.poll();
+        }
+        if (failure != null) {
+            bio.fail(failure, reference + ": scripted failure");
+            return;
+        }
+        if (bio.endSector() > sizeSectors()) {
+            bio.fail(bio.op().isWrite() ? Errno.ENOSPC : Errno.EINVAL, reference + ": beyond the end");
+            return;
+        }
+        int at = (int) (bio.sector() * Bio.SECTOR_BYTES);
+        int length = (int) bio.lengthBytes();
+        synchronized (bytes) {
+            switch (bio.op()) {
+                case READ -> bio.data().put(bytes, at, length);
+                case WRITE -> bio.data().get(bytes, at, length);
+                case DISCARD, WRITE_ZEROES -> Arrays.fill(bytes, at, at + length, (byte) 0);
+                case FLUSH -> { }
+            }
+        }
+        bio.complete(IoStatus.OK);
+    }
+
+    /** Every request seen so far, in order. */
+    public synchronized List<Request> requests() { return List.copyOf(requests); }
+
+    /** The requests seen of one kind. */
+    public synchronized List<Request> requests(BioOp op) {
+        return requests.stream().filter(r -> r.op() == op).toList();
+    }
+
+    /** A copy of the device's contents in a range. */
+    public byte[] contents(long sector, long lengthSectors) {
+        synchronized (bytes) {
+            int at = (int) (sector * Bio.SECTOR_BYTES);
+            return Arrays.copyOfRange(bytes, at, at + (int) (lengthSectors * Bio.SECTOR_BYTES));
+        }
+    }
+
+    /** Sets the device's contents at a sector without going through a request. */
+    public void store(long sector, byte[] data) {
+        synchronized (bytes) {
+            System.arraycopy(data, 0, bytes, (int) (sector * Bio.SECTOR_BYTES), data.length);
+        }
+    }
+
+    /** Reads the device's contents into a new buffer. */
+    public ByteBuffer buffer(long sector, long lengthSectors) {
+        return ByteBuffer.wrap(contents(sector, lengthSectors));
+    }
+
+    @Override
+    public synchronized void close() { closed = true; }
+
+    public synchronized boolean isClosed() { return closed; }
+}

@@ -1,0 +1,90 @@
+package org.ddmapper.control.internal;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Hashtable;
+import org.ddmapper.api.DeviceManager;
+import org.ddmapper.api.Endpoint;
+import org.ddmapper.api.text.DmText;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.tinylog.Logger;
+
+/**
+ * The control socket as a Declarative Services component: serves ddlink on
+ * {@code ddmapper.control.socket} (default {@code HOME/run/control.sock}) with the allow-list
+ * {@code ETC/control.conf}, and registers an {@link Endpoint} of kind {@code control} once it
+ * listens, or one with {@link Endpoint#failure()} when it cannot.
+ */
+@Component(immediate = true)
+public final class ControlServer {
+    static final String SOCKET_PROPERTY = "ddmapper.control.socket";
+
+    @Reference
+    private DeviceManager manager;
+
+    private DdlinkServer server;
+    private ServiceRegistration<Endpoint> endpoint;
+
+    @Activate
+    void activate(BundleContext context) {
+        String home = context.getProperty("ddmapper.home");
+        String etc = context.getProperty("ddmapper.etc");
+        String configured = context.getProperty(SOCKET_PROPERTY);
+        Path base = Path.of(home == null || home.isBlank() ? "var" : home).toAbsolutePath();
+        Path socket = configured == null || configured.isBlank() ? base.resolve("run").resolve("control.sock") : Path.of(configured).toAbsolutePath();
+        Path allowList = Path.of(etc == null || etc.isBlank() ? "etc" : etc).toAbsolutePath().resolve("control.conf");
+        server = new DdlinkServer(manager, socket, allowList, versionText(context));
+        String failure = null;
+        try {
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            failure = e.getMessage() == null ? e.toString() : e.getMessage();
+            Logger.error("control: cannot listen: {}", failure);
+            server = null;
+        }
+        endpoint = context.registerService(Endpoint.class, new ControlEndpoint(socket.toString(), failure), properties());
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (endpoint != null) {
+            try {
+                endpoint.unregister();
+            } catch (IllegalStateException alreadyGone) {
+                // the framework is stopping
+            }
+            endpoint = null;
+        }
+        if (server != null) server.close();
+        server = null;
+    }
+
+    /** dmsetup version's two lines: the api bundle (the library every client links) and the device manager's bundle. */
+    static String versionText(BundleContext context) {
+        Bundle api = FrameworkUtil.getBundle(DmText.class);
+        ServiceReference<DeviceManager> ref = context.getServiceReference(DeviceManager.class);
+        String library = api == null ? "unknown" : api.getVersion().toString();
+        String driver = ref == null ? "unknown" : ref.getBundle().getVersion().toString();
+        return DmText.version(library, driver);
+    }
+
+    private static Hashtable<String, Object> properties() {
+        Hashtable<String, Object> p = new Hashtable<>();
+        p.put("kind", "control");
+        return p;
+    }
+
+    /** The registered endpoint value. */
+    record ControlEndpoint(String address, String failure) implements Endpoint {
+        @Override
+        public String kind() { return "control"; }
+    }
+}

@@ -1,0 +1,106 @@
+package org.ddmapper.control.unix;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
+
+/** Plain file-descriptor helpers: close, kind and access mode, non-blocking flag, poll. */
+public final class Fds {
+
+    /** What a descriptor refers to. */
+    public enum Kind { SOCKET, REGULAR_FILE, BLOCK_DEVICE, DIRECTORY, CHARACTER_DEVICE, PIPE, OTHER }
+
+    /** Read/write access of an open file description. */
+    public enum Access { READ_ONLY, WRITE_ONLY, READ_WRITE }
+
+    public static final short POLLIN = LibC.POLLIN;
+    public static final short POLLOUT = LibC.POLLOUT;
+    public static final short POLLERR = LibC.POLLERR;
+    public static final short POLLHUP = LibC.POLLHUP;
+    public static final short POLLNVAL = LibC.POLLNVAL;
+
+    private Fds() {}
+
+    /** Closes a descriptor, ignoring errors (it is gone either way on Linux). */
+    public static void close(int fd) {
+        if (fd < 0) return;
+        try {
+            LibC.close(fd);
+        } catch (LastErrorException ignored) {
+            // EBADF or EINTR: on Linux the descriptor is released in both cases
+        }
+    }
+
+    public static Kind kind(int fd) {
+        byte[] stat = new byte[LibC.STAT_BYTES];
+        LibC.fstat(fd, stat);
+        int mode = (stat[LibC.STAT_MODE_OFFSET] & 0xFF) | (stat[LibC.STAT_MODE_OFFSET + 1] & 0xFF) << 8
+                | (stat[LibC.STAT_MODE_OFFSET + 2] & 0xFF) << 16 | (stat[LibC.STAT_MODE_OFFSET + 3] & 0xFF) << 24;
+        return switch (mode & LibC.S_IFMT) {
+            case LibC.S_IFSOCK -> Kind.SOCKET;
+            case LibC.S_IFREG -> Kind.REGULAR_FILE;
+            case LibC.S_IFBLK -> Kind.BLOCK_DEVICE;
+            case LibC.S_IFDIR -> Kind.DIRECTORY;
+            case LibC.S_IFCHR -> Kind.CHARACTER_DEVICE;
+            case LibC.S_IFIFO -> Kind.PIPE;
+            default -> Kind.OTHER;
+        };
+    }
+
+    public static Access access(int fd) {
+        return switch (LibC.fcntl(fd, LibC.F_GETFL, 0) & LibC.O_ACCMODE) {
+            case 0 -> Access.READ_ONLY;
+            case 1 -> Access.WRITE_ONLY;
+            default -> Access.READ_WRITE;
+        };
+    }
+
+    /** The socket type (SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5) of a socket descriptor. */
+    public static int socketType(int fd) {
+        byte[] value = new byte[4];
+        LibC.getsockopt(fd, LibC.SOL_SOCKET, LibC.SO_TYPE, value, new int[] {4});
+        return (value[0] & 0xFF) | (value[1] & 0xFF) << 8 | (value[2] & 0xFF) << 16 | (value[3] & 0xFF) << 24;
+    }
+
+    public static void setNonBlocking(int fd, boolean nonBlocking) {
+        int flags = LibC.fcntl(fd, LibC.F_GETFL, 0);
+        int wanted = nonBlocking ? flags | LibC.O_NONBLOCK : flags & ~LibC.O_NONBLOCK;
+        if (wanted != flags) LibC.fcntl(fd, LibC.F_SETFL, wanted);
+    }
+
+    public static boolean isNonBlocking(int fd) {
+        return (LibC.fcntl(fd, LibC.F_GETFL, 0) & LibC.O_NONBLOCK) != 0;
+    }
+
+    /**
+     * Waits until one of {@code fds} is ready for its {@code events}, or the timeout passes
+     * (negative: no limit). Returns the ready events per descriptor (all zero on timeout).
+     */
+    public static short[] poll(int[] fds, short[] events, int timeoutMillis) {
+        Memory pfds = new Memory(8L * fds.length);
+        for (int i = 0; i < fds.length; i++) {
+            pfds.setInt(8L * i, fds[i]);
+            pfds.setShort(8L * i + 4, events[i]);
+            pfds.setShort(8L * i + 6, (short) 0);
+        }
+        while (true) {
+            try {
+                LibC.poll(pfds, fds.length, timeoutMillis);
+                break;
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != LibC.EINTR) throw e;
+            }
+        }
+        short[] ready = new short[fds.length];
+        for (int i = 0; i < fds.length; i++) ready[i] = pfds.getShort(8L * i + 6);
+        return ready;
+    }
+
+    /** Number of open descriptors of this process (for leak checks). */
+    public static int openCount() {
+        String[] names = new java.io.File("/proc/self/fd").list();
+        return names == null ? -1 : names.length;
+    }
+
+    static Pointer nullPointer() { return Pointer.NULL; }
+}

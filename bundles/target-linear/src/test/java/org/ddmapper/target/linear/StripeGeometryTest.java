@@ -1,0 +1,69 @@
+package org.ddmapper.target.linear;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The stripe arithmetic against a model that deals chunks out one sector at a time. */
+class StripeGeometryTest {
+
+    @Test
+    void everySectorLandsWhereTheModelPutsIt() {
+        for (int stripes = 1; stripes <= 5; stripes++) {
+            for (int shift = 3; shift <= 5; shift++) {
+                StripeGeometry g = new StripeGeometry(stripes, shift);
+                long chunk = 1L << shift;
+                long length = stripes * chunk * 4;
+                long[] model = new long[stripes];
+                for (long sector = 0; sector < length; sector++) {
+                    int expectedStripe = (int) ((sector / chunk) % stripes);
+                    assertEquals(expectedStripe, g.stripeOf(sector), "stripe of " + sector);
+                    assertEquals(model[expectedStripe]++, g.sectorOnStripe(sector), "place of " + sector);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aRangeCoversOneContiguousRangeOnEachStripe() {
+        Random random = new Random(42);
+        for (int stripes = 1; stripes <= 5; stripes++) {
+            StripeGeometry g = new StripeGeometry(stripes, 3);
+            long length = stripes * 8L * 6;
+            for (int round = 0; round < 300; round++) {
+                long s = random.nextInt((int) length + 1);
+                long e = s + random.nextInt((int) (length - s) + 1);
+                for (int stripe = 0; stripe < stripes; stripe++) {
+                    long min = Long.MAX_VALUE, max = -1, count = 0;
+                    for (long sector = s; sector < e; sector++) {
+                        if (g.stripeOf(sector) != stripe) continue;
+                        long on = g.sectorOnStripe(sector);
+                        min = Math.min(min, on);
+                        max = Math.max(max, on);
+                        count++;
+                    }
+                    long begin = g.boundOnStripe(s, stripe), end = g.boundOnStripe(e, stripe);
+                    String what = "[" + s + "," + e + ") on stripe " + stripe + " of " + stripes;
+                    assertEquals(count, Math.max(0, end - begin), what);
+                    if (count > 0) {
+                        assertEquals(min, begin, what);
+                        assertEquals(max + 1, end, what);
+                        assertEquals(count, max - min + 1, what + " is contiguous");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void chunkBoundaries() {
+        StripeGeometry g = new StripeGeometry(2, 3);
+        assertEquals(8, g.chunkEnd(0));
+        assertEquals(8, g.chunkEnd(7));
+        assertEquals(16, g.chunkEnd(8));
+        assertEquals(1, g.chunksTouched(0, 8));
+        assertEquals(2, g.chunksTouched(7, 9));
+        assertEquals(3, g.chunksTouched(4, 20));
+    }
+}
