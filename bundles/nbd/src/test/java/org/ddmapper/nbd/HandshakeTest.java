@@ -104,8 +104,7 @@ class HandshakeTest extends ServerTestBase {
             WireClient.Export e = c.go("disk");
             assertEquals(DISK_BYTES, e.size());
             int expected = Nbd.FLAG_HAS_FLAGS | Nbd.FLAG_SEND_FLUSH | Nbd.FLAG_SEND_FUA | Nbd.FLAG_SEND_TRIM
-                    | Nbd.FLAG_SEND_WRITE_ZEROES | Nbd.FLAG_SEND_DF | Nbd.FLAG_CAN_MULTI_CONN | Nbd.FLAG_SEND_CACHE
-                    | Nbd.FLAG_SEND_FAST_ZERO;
+                    | Nbd.FLAG_SEND_WRITE_ZEROES | Nbd.FLAG_SEND_DF | Nbd.FLAG_CAN_MULTI_CONN | Nbd.FLAG_SEND_CACHE;
             assertEquals(expected, e.flags());
             assertEquals(1, devices.device("disk").openers());
         }

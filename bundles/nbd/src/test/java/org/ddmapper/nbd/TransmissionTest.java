@@ -114,31 +114,20 @@ class TransmissionTest extends ServerTestBase {
             c.sendRequest(Nbd.CMD_FLAG_NO_HOLE, Nbd.CMD_WRITE_ZEROES, 2, 4096, 8192);
             assertEquals(new WireClient.SimpleReply(0, 2), c.readSimpleReply());
             assertArrayEquals(new byte[8192], devices.device("disk").bytes(4096, 8192));
-            c.sendRequest(Nbd.CMD_FLAG_FAST_ZERO, Nbd.CMD_WRITE_ZEROES, 3, 0, 4096);
-            assertEquals(new WireClient.SimpleReply(0, 3), c.readSimpleReply(), "the memory device zeroes natively");
             c.sendRequest(0, Nbd.CMD_TRIM, 4, 0, 1 << 20);
             assertEquals(new WireClient.SimpleReply(0, 4), c.readSimpleReply());
         }
     }
 
     @Test
-    void fastZeroOnADeviceThatWritesZeroesOutIsNotSupported() throws Exception {
-        java.nio.file.Path f = java.nio.file.Files.createTempFile("nbd-fz", ".img");
-        try {
-            try (var raf = new java.io.RandomAccessFile(f.toFile(), "rw")) {
-                raf.setLength(1 << 20);
-            }
-            devices.addFile("file", f, false);
-            try (WireClient c = connected("file", true)) {
-                c.sendRequest(Nbd.CMD_FLAG_FAST_ZERO, Nbd.CMD_WRITE_ZEROES, 1, 0, 4096);
-                WireClient.Chunk chunk = c.readChunk();
-                assertEquals(Nbd.REPLY_TYPE_ERROR, chunk.type());
-                assertEquals(Nbd.ENOTSUP, chunk.error());
-                c.sendRequest(0, Nbd.CMD_WRITE_ZEROES, 2, 0, 4096);
-                assertEquals(new WireClient.SimpleReply(0, 2), c.readSimpleReply());
-            }
-        } finally {
-            java.nio.file.Files.deleteIfExists(f);
+    void fastZeroIsNotOfferedAndRefused() throws Exception {
+        try (WireClient c = connected("disk", true)) {
+            c.sendRequest(Nbd.CMD_FLAG_FAST_ZERO, Nbd.CMD_WRITE_ZEROES, 1, 0, 4096);
+            WireClient.Chunk chunk = c.readChunk();
+            assertEquals(Nbd.REPLY_TYPE_ERROR, chunk.type());
+            assertEquals(Nbd.EINVAL, chunk.error());
+            c.sendRequest(0, Nbd.CMD_WRITE_ZEROES, 2, 0, 4096);
+            assertEquals(new WireClient.SimpleReply(0, 2), c.readSimpleReply());
         }
     }
 

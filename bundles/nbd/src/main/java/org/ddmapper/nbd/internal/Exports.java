@@ -2,7 +2,6 @@ package org.ddmapper.nbd.internal;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.ddmapper.api.BioOp;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.DeviceManager;
@@ -61,14 +60,15 @@ public final class Exports {
      * The transmission flags of an export, told truthfully: flush and FUA go through the core
      * to every device underneath; trim and zeroes always work (dropped or written out where a
      * device cannot do them natively); multi-conn holds because the server keeps no cache and
-     * every connection reaches the same device instance.
+     * every connection reaches the same device instance. Fast zero is not offered: a mapped
+     * device cannot tell whether zeroing is faster than writing on every device underneath.
      */
     public static int transmissionFlags(boolean readOnly, boolean structuredReplies) {
         int flags = Nbd.FLAG_HAS_FLAGS | Nbd.FLAG_SEND_FLUSH | Nbd.FLAG_CAN_MULTI_CONN | Nbd.FLAG_SEND_CACHE;
         if (readOnly) {
             flags |= Nbd.FLAG_READ_ONLY;
         } else {
-            flags |= Nbd.FLAG_SEND_FUA | Nbd.FLAG_SEND_TRIM | Nbd.FLAG_SEND_WRITE_ZEROES | Nbd.FLAG_SEND_FAST_ZERO;
+            flags |= Nbd.FLAG_SEND_FUA | Nbd.FLAG_SEND_TRIM | Nbd.FLAG_SEND_WRITE_ZEROES;
         }
         if (structuredReplies) flags |= Nbd.FLAG_SEND_DF;
         return flags;
@@ -79,10 +79,5 @@ public final class Exports {
         int logical = device.logicalBlockBytes();
         if (logical <= Bio.SECTOR_BYTES || Integer.bitCount(logical) != 1) return Bio.SECTOR_BYTES;
         return Math.min(logical, 64 * 1024);
-    }
-
-    /** Whether WRITE_ZEROES is fast on this device (done natively rather than written out). */
-    public static boolean fastZero(org.ddmapper.api.BlockDevice device) {
-        return device.supports(BioOp.WRITE_ZEROES);
     }
 }

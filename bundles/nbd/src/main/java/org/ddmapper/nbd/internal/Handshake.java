@@ -134,7 +134,7 @@ public final class Handshake {
         }
         try {
             long size = device.sizeSectors() << Bio.SECTOR_SHIFT;
-            int flags = Exports.transmissionFlags(device.readOnly(), structured);
+            int flags = Exports.transmissionFlags(device.readOnly() || export.readOnly(), structured);
             ByteBuffer reply = ByteBuffer.allocate(noZeroes ? 10 : 134);
             reply.putLong(size).putShort((short) flags).position(reply.capacity()).flip();
             transport.writeFully(reply, deadlineNanos);
@@ -216,7 +216,7 @@ public final class Handshake {
         boolean handedOver = false;
         try {
             long size = device.sizeSectors() << Bio.SECTOR_SHIFT;
-            int flags = Exports.transmissionFlags(device.readOnly(), structured);
+            int flags = Exports.transmissionFlags(device.readOnly() || export.readOnly(), structured);
             int minBlock = Exports.minimumBlockBytes(device);
             ByteBuffer info = ByteBuffer.allocate(12);
             info.putShort((short) Nbd.INFO_EXPORT).putLong(size).putShort((short) flags);

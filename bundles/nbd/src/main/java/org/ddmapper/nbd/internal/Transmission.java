@@ -168,7 +168,7 @@ public final class Transmission {
         switch (type) {
             case Nbd.CMD_READ -> allowed = session.structured() ? Nbd.CMD_FLAG_DF : 0;
             case Nbd.CMD_WRITE, Nbd.CMD_FLUSH, Nbd.CMD_TRIM, Nbd.CMD_CACHE -> allowed = 0;
-            case Nbd.CMD_WRITE_ZEROES -> allowed = Nbd.CMD_FLAG_NO_HOLE | Nbd.CMD_FLAG_FAST_ZERO;
+            case Nbd.CMD_WRITE_ZEROES -> allowed = Nbd.CMD_FLAG_NO_HOLE;
             case Nbd.CMD_BLOCK_STATUS -> allowed = Nbd.CMD_FLAG_REQ_ONE;
             default -> {
                 return r.refuse(Nbd.EINVAL, "unknown command " + type);
@@ -187,7 +187,7 @@ public final class Transmission {
         if (writes && session.readOnly())
             return r.refuse(Nbd.EPERM, "export " + WireStrings.quote(session.name()) + " is read-only");
         boolean capped = type == Nbd.CMD_READ || type == Nbd.CMD_WRITE || type == Nbd.CMD_CACHE
-                || (type == Nbd.CMD_WRITE_ZEROES && (flags & Nbd.CMD_FLAG_FAST_ZERO) == 0);
+                || type == Nbd.CMD_WRITE_ZEROES;
         if (capped && length > limits.maxPayloadBytes())
             return r.refuse(Nbd.EINVAL, cmd + " of " + length + " bytes exceeds the maximum block size "
                     + limits.maxPayloadBytes());
@@ -251,12 +251,6 @@ public final class Transmission {
     }
 
     private void writeZeroes(Request r, int flags) throws IOException {
-        if ((flags & Nbd.CMD_FLAG_FAST_ZERO) != 0 && !Exports.fastZero(device)) {
-            admit(0);
-            r.refuse(Nbd.ENOTSUP, "WRITE_ZEROES is not faster than writing on device " + WireStrings.quote(session.name()));
-            reply(r);
-            return;
-        }
         int bioFlags = fua(flags) | ((flags & Nbd.CMD_FLAG_NO_HOLE) != 0 ? Bio.NO_HOLE : 0);
         submitRange(r, BioOp.WRITE_ZEROES, bioFlags);
     }
