@@ -135,11 +135,11 @@ class NbdInteropTest {
         for (String uri : List.of(fx.uri("fio"), fx.unixUri("fio"))) {
             String out = NbdFixture.ok(90, fio, "--name=verify", "--ioengine=nbd", "--uri=" + uri,
                     "--rw=randwrite", "--bs=4k", "--iodepth=16", "--size=16M", "--verify=crc32c",
-                    "--do_verify=1", "--verify_fatal=1", "--output-format=terse");
+                    "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--output-format=terse");
             assertFalse(out.contains("verify:") && out.contains("bad"), out);
             String big = NbdFixture.ok(90, fio, "--name=seq", "--ioengine=nbd", "--uri=" + uri,
                     "--rw=write", "--bs=1M", "--iodepth=4", "--size=32M", "--offset=16M", "--verify=crc32c",
-                    "--do_verify=1", "--verify_fatal=1", "--output-format=terse");
+                    "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--output-format=terse");
             assertFalse(big.contains("bad"), big);
         }
     }
