@@ -91,7 +91,8 @@ final class NbdPeer implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         if (kind == Kind.NBDKIT) {
             // --threads=1: nbdkit 1.32.5 can abort when a client with ~1000 queued reads hangs up (OSGI-NOTES)
-            cmd.addAll(List.of("nbdkit", "--foreground", "--exit-with-parent", "--threads=1"));
+            // no --exit-with-parent: Linux ties it to the starting *thread*, and the chaos threads end first
+            cmd.addAll(List.of("nbdkit", "--foreground", "--threads=1"));
             if (socket != null) cmd.addAll(List.of("--unix", socket.toString()));
             else cmd.addAll(List.of("--ipaddr", "127.0.0.1", "--port", Integer.toString(port)));
             cmd.addAll(pluginArgs != null ? pluginArgs : List.of("file", "file=" + file));
@@ -142,6 +143,12 @@ final class NbdPeer implements AutoCloseable {
     synchronized void resume() throws Exception {
         signal("CONT");
         stopped = false;
+    }
+
+    /** Resumes a hung server and starts a dead one. */
+    synchronized void ensureRunning() throws Exception {
+        if (stopped) resume();
+        if (!isAlive()) start();
     }
 
     synchronized void restart() throws Exception {

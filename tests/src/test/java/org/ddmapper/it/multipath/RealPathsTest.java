@@ -83,6 +83,7 @@ class RealPathsTest {
         AtomicInteger kills = new AtomicInteger();
         AtomicInteger hangs = new AtomicInteger();
         List<Thread> chaos = new ArrayList<>();
+        List<Throwable> chaosErrors = new java.util.concurrent.CopyOnWriteArrayList<>();
         for (int t = 0; t < 2; t++) {
             List<NbdPeer> mine = List.of(peers.get(t), peers.get(t + 2));
             Random random = new Random(6 + t);
@@ -103,8 +104,8 @@ class RealPathsTest {
                         }
                         Thread.sleep(100 + random.nextInt(100));
                     }
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
+                } catch (Exception | AssertionError e) {
+                    chaosErrors.add(e);
                 }
             }, "chaos-" + t));
         }
@@ -124,7 +125,8 @@ class RealPathsTest {
             stop.set(true);
             for (Thread t : chaos) t.join(10_000);
         }
-        for (NbdPeer p : peers) if (!p.isAlive()) p.start();
+        assertTrue(chaosErrors.isEmpty(), "chaos loop failed: " + chaosErrors);
+        for (NbdPeer p : peers) p.ensureRunning();
         // settle: every path active and no path event for two seconds (a resumed server may still be
         // working off its backlog, and the checker can fail it once more meanwhile)
         long settleEnd = System.currentTimeMillis() + 60_000;
@@ -138,7 +140,13 @@ class RealPathsTest {
             }
             boolean allActive = !fx.status("mpatha").contains(" F ");
             if (allActive && System.currentTimeMillis() - quietSince > 2000) break;
-            assertTrue(System.currentTimeMillis() < settleEnd, "paths did not settle: " + fx.status("mpatha"));
+            if (System.currentTimeMillis() > settleEnd) {
+                StringBuilder why = new StringBuilder("paths did not settle: " + fx.status("mpatha") + "\n"
+                        + fx.message("mpatha", "show", "paths") + fx.message("mpatha", "show", "daemon"));
+                for (NbdPeer p : peers) why.append(p.reference()).append(" alive=").append(p.isAlive()).append(' ')
+                        .append(Files.exists(p.log) ? Files.readString(p.log) : "").append('\n');
+                org.junit.jupiter.api.Assertions.fail(why.toString());
+            }
             Thread.sleep(100);
         }
         List<DeviceEvent> failed = fx.events("mpatha", EventKind.PATH_FAILED);

@@ -326,16 +326,20 @@ public final class MultipathTarget implements Target {
         Effects fx = new Effects();
         boolean changed;
         synchronized (lock) {
+            boolean kick;
             if (suspended && savedQueueIfNoPath != null) {
                 changed = savedQueueIfNoPath != queue;
                 savedQueueIfNoPath = queue;
+                kick = false;
             } else {
                 changed = queueIfNoPath != queue;
                 queueIfNoPath = queue;
-                if (!queue) kickQueue(fx);
+                kick = !queue;
             }
+            // the event first: whoever sees a queued request fail can already read why
             if (changed) event(fx, EventKind.QUEUE_MODE_CHANGED, "queue_if_no_path", queue ? 1 : 0, "reason", reason,
                     "queued", queued.size());
+            if (kick) kickQueue(fx);
         }
         fx.run();
         return changed;
