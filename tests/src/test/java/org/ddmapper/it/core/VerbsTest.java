@@ -350,6 +350,17 @@ class VerbsTest {
         assertEquals("sector 200 lies beyond device 'msg' (200 sectors)", beyond.getMessage());
         DmException verb = assertThrows(DmException.class, () -> dm.message(ref("msg"), TargetRef.parse("@0"), Message.of("nope")));
         assertEquals("tmsg: unknown message 'nope'", verb.getMessage());
+        long nr = dm.info(ref("msg")).eventNr();
+        DmException smuggled = assertThrows(DmException.class, () -> dm.message(ref("msg"), TargetRef.parse("@0"), Message.of("echo", "a\nremove x")));
+        assertEquals("control character 0xa in message", smuggled.getMessage());
+        DmException empty = assertThrows(DmException.class, () -> dm.message(ref("msg"), TargetRef.parse("@0"), Message.of()));
+        assertEquals("empty message", empty.getMessage());
+        DmException huge = assertThrows(DmException.class,
+                () -> dm.message(ref("msg"), TargetRef.parse("@0"), Message.of("echo", "x".repeat(70_000))));
+        assertEquals("message longer than 65536 characters", huge.getMessage());
+        DmException gone = assertThrows(DmException.class, () -> dm.message(DeviceRef.of("nosuch"), TargetRef.parse("@0"), Message.of("x")));
+        assertEquals("no device named 'nosuch'", gone.getMessage());
+        assertEquals(nr, dm.info(ref("msg")).eventNr(), "refused messages change nothing");
     }
 
     @Test
@@ -395,6 +406,38 @@ class VerbsTest {
             throwing.unregister();
             good.unregister();
         }
+    }
+
+    @Test
+    void targetsRaiseCountedEventsWithTheirIndex() throws Exception {
+        Path f = fx.file("tev.img", 64);
+        dm.create("tev", "0 32 linear " + f + " 0\n32 32 tmsg");
+        long nr = dm.info(ref("tev")).eventNr();
+        assertEquals("", dm.message(ref("tev"), TargetRef.parse("@1"), Message.of("event", "hello")));
+        List<DeviceEvent> events = dm.events(ref("tev"), nr);
+        assertEquals(1, events.size());
+        assertEquals(nr + 1, events.get(0).eventNr());
+        assertEquals("tev " + (nr + 1) + " target_event target=1 said=hello", events.get(0).toLine());
+    }
+
+    @Test
+    void oversizedRequestsAndRemovedDevicesAreRefused() throws Exception {
+        Path big = dir.resolve("big.img");
+        try (var raf = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            raf.setLength(40L << 20);
+        }
+        long sectors = (40L << 20) / 512;
+        dm.create("big", "0 " + sectors + " linear " + big + " 0");
+        try (var dev = dm.open(ref("big"))) {
+            IoStatus s = Io.readAsync(dev, 0, ByteBuffer.allocate((32 << 20) + 512)).get(10, TimeUnit.SECONDS);
+            assertEquals(Errno.EINVAL, s.errno());
+            assertEquals("request of 33554944 bytes exceeds the limit of 33554432", s.message());
+            assertTrue(Io.readAsync(dev, 0, ByteBuffer.allocate(32 << 20)).get(10, TimeUnit.SECONDS).isOk(), "32 MiB is allowed");
+            assertTrue(Io.readAsync(dev, 0, ByteBuffer.allocate(0)).get(10, TimeUnit.SECONDS).isOk(), "a zero-length read succeeds");
+        }
+        dm.remove(ref("big"), false);
+        DmException open = assertThrows(DmException.class, () -> dm.open(ref("big")));
+        assertEquals(Errno.ENXIO, open.errno());
     }
 
     @Test
