@@ -1,0 +1,57 @@
+package org.ddmapper.core.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.ddmapper.api.DeviceEvent;
+import org.ddmapper.api.EventKind;
+
+/**
+ * One device's event counter (event_nr) and a bounded history of its most recent events.
+ * Waiters block on this object's monitor until the counter moves.
+ */
+final class EventLog {
+    /** How many recent events a device remembers. */
+    static final int HISTORY = 256;
+
+    private final DeviceEvent[] ring = new DeviceEvent[HISTORY];
+    private long eventNr;
+
+    /** Counts and records an event; returns it (delivery to listeners is the caller's job, outside this lock). */
+    synchronized DeviceEvent record(String device, long deviceId, EventKind kind, int targetIndex, Map<String, String> details) {
+        eventNr++;
+        DeviceEvent event = new DeviceEvent(device, deviceId, eventNr, kind, targetIndex, details, System.currentTimeMillis());
+        ring[(int) (eventNr % HISTORY)] = event;
+        notifyAll();
+        return event;
+    }
+
+    synchronized long eventNr() { return eventNr; }
+
+    /** Waits until event_nr exceeds {@code after}, the timeout passes, or {@link #wake} is called; returns event_nr then. */
+    synchronized long await(long after, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + Math.max(0, timeoutMillis) * 1_000_000L;
+        while (eventNr <= after && !closed) {
+            long leftMillis = (deadline - System.nanoTime()) / 1_000_000L;
+            if (leftMillis <= 0) break;
+            wait(leftMillis);
+        }
+        return eventNr;
+    }
+
+    private boolean closed;
+
+    /** Releases every waiter for good (the device is gone). */
+    synchronized void close() {
+        closed = true;
+        notifyAll();
+    }
+
+    /** The remembered events with event_nr above {@code after}, oldest first. */
+    synchronized List<DeviceEvent> since(long after) {
+        List<DeviceEvent> out = new ArrayList<>();
+        long from = Math.max(after + 1, eventNr - HISTORY + 1);
+        for (long n = Math.max(1, from); n <= eventNr; n++) out.add(ring[(int) (n % HISTORY)]);
+        return out;
+    }
+}

@@ -1,0 +1,543 @@
+package org.ddmapper.core.internal;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import org.ddmapper.api.Bio;
+import org.ddmapper.api.BioOp;
+import org.ddmapper.api.DeviceEvent;
+import org.ddmapper.api.DeviceInfo;
+import org.ddmapper.api.DmException;
+import org.ddmapper.api.Errno;
+import org.ddmapper.api.EventKind;
+import org.ddmapper.api.IoStatus;
+import org.ddmapper.api.Message;
+import org.ddmapper.api.TargetRef;
+import org.ddmapper.api.TargetStatus;
+import org.ddmapper.spi.StatusType;
+import org.ddmapper.spi.TargetFeature;
+import org.ddmapper.spi.TargetState;
+import org.ddmapper.spi.TargetType;
+import org.tinylog.Logger;
+
+/**
+ * One mapped device: two table slots, an I/O gate, held requests, openers and events.
+ *
+ * <p>Locking. Verbs on one device are serialised by {@link #control} (the manager takes it).
+ * The I/O path takes no lock: it bumps {@link #inflight}, reads the volatile {@link #blocked}
+ * flag and, when open, reads the volatile live table once and routes the request. A suspend
+ * sets {@code blocked} first and then waits for {@code inflight} to reach zero; because both are
+ * volatile, either a submitter sees {@code blocked} (and parks its request in {@link #held}) or
+ * the suspender sees the submitter's increment (and waits for it). {@link #gate} guards the held
+ * queue and is what drainers wait on. Targets complete with REQUEUE into the held queue while
+ * blocked, and held requests are replayed against whatever table is live at resume.
+ *
+ * <p>States. {@code suspended} is the operator's (suspend/resume verbs); {@code parkedType} is
+ * set while a target type the live table needs is not registered (boot before the target
+ * bundle started, or a bundle being updated): the device is blocked either way.
+ */
+public final class MappedDevice {
+    private final DeviceHost host;
+    private final long id;
+    private volatile String name;
+    final ReentrantLock control = new ReentrantLock();
+    private final EventLog events = new EventLog();
+
+    private volatile Table live;
+    private volatile TableSpec liveSpec;
+    private volatile Table inactive;
+    private volatile TableSpec inactiveSpec;
+    /** State exported by torn-down targets, handed to their rebuilt successors (per index of the live spec). */
+    private List<Optional<TargetState>> parkedStates;
+
+    private volatile boolean blocked;
+    private volatile boolean removed;
+    private volatile String failReason;
+    private final AtomicLong inflight = new AtomicLong();
+    private final Object gate = new Object();
+    private final ArrayDeque<Bio> held = new ArrayDeque<>();
+    private boolean suspended;
+    private volatile String parkedType;
+    private long parkedSinceNanos;
+    private final AtomicInteger openers = new AtomicInteger();
+
+    MappedDevice(DeviceHost host, long id, String name) {
+        this.host = host;
+        this.id = id;
+        this.name = name;
+    }
+
+    public long id() { return id; }
+
+    public String name() { return name; }
+
+    void rename(String newName) { this.name = newName; }
+
+    boolean isRemoved() { return removed; }
+
+    // ------------------------------------------------------------------ I/O path
+
+    /** Starts a request against whatever table is live; waits (held) while blocked. */
+    void submit(Bio bio) {
+        if (removed) {
+            bio.fail(Errno.ENODEV, "device '" + name + "' was removed");
+            return;
+        }
+        inflight.incrementAndGet();
+        if (blocked) {
+            leave();
+            park(bio, false);
+            return;
+        }
+        Table t = live;
+        if (t == null) {
+            completeEarly(bio, bio.op() == BioOp.FLUSH ? IoStatus.OK
+                    : IoStatus.error(bio.op().isWrite() ? Errno.ENOSPC : Errno.EINVAL, "device '" + name + "' has no live table"));
+            return;
+        }
+        t.map(this, bio);
+    }
+
+    /** Completes a request the device answers itself (never reached a target). */
+    void completeEarly(Bio bio, IoStatus status) {
+        bio.complete(status);
+        leave();
+    }
+
+    /** One request (or all parts of a split one) left the device. */
+    void leave() {
+        if (inflight.decrementAndGet() == 0 && blocked) {
+            synchronized (gate) {
+                gate.notifyAll();
+            }
+        }
+    }
+
+    /** A target handed a request back: hold it while blocked, else submit it again shortly. */
+    void requeue(Bio bio) {
+        park(bio, true);
+    }
+
+    private void park(Bio bio, boolean requeued) {
+        String reason;
+        synchronized (gate) {
+            reason = failReason;
+            if (blocked && !removed && reason == null) {
+                held.addLast(bio);
+                return;
+            }
+        }
+        if (removed) bio.fail(Errno.ENODEV, "device '" + name + "' was removed");
+        else if (reason != null && blocked) bio.fail(Errno.EIO, reason);
+        else if (requeued) host.scheduler().schedule(() -> submit(bio), 1, TimeUnit.MILLISECONDS);
+        else submit(bio);
+    }
+
+    int heldCount() {
+        synchronized (gate) {
+            return held.size();
+        }
+    }
+
+    /** Waits until no request is in flight; false on timeout. */
+    private boolean drain(long timeoutMillis) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        synchronized (gate) {
+            while (inflight.get() > 0) {
+                long leftMillis = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (leftMillis <= 0) return false;
+                try {
+                    gate.wait(leftMillis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private void block() {
+        synchronized (gate) {
+            blocked = true;
+        }
+    }
+
+    /** Opens the gate (unless still suspended or parked) and replays held requests; returns how many. */
+    private int unblock() {
+        List<Bio> replay;
+        synchronized (gate) {
+            if (suspended || parkedType != null || removed) return 0;
+            blocked = false;
+            replay = new ArrayList<>(held);
+            held.clear();
+        }
+        for (Bio bio : replay) submit(bio);
+        return replay.size();
+    }
+
+    /** Blocks new I/O, runs presuspend, drains, runs postsuspend. On a drain timeout undoes all and throws. */
+    private void quiesce(boolean noflush) {
+        block();
+        Table t = live;
+        if (t != null) t.presuspend(this, noflush);
+        if (!drain(host.drainTimeoutMillis())) {
+            if (t != null) t.resumeTargets(this);
+            unblock();
+            throw new DmException(Errno.ETIMEDOUT, "device '" + name + "': " + inflight.get() + " requests still in flight after "
+                    + host.drainTimeoutMillis() + " ms; suspend abandoned");
+        }
+        if (t != null) t.postsuspend(this);
+    }
+
+    // ------------------------------------------------------------------ verbs (caller holds control)
+
+    /** Puts a built table into the inactive slot, destroying what was there. */
+    void installInactive(Table table) {
+        Table old = inactive;
+        inactive = table;
+        inactiveSpec = table.spec;
+        if (old != null) old.destroy(this);
+        raise(EventKind.TABLE_LOADED, -1, Map.of("targets", Integer.toString(table.spec.size())));
+    }
+
+    void clear() {
+        Table old = inactive;
+        if (old == null && inactiveSpec == null) return;
+        inactive = null;
+        inactiveSpec = null;
+        if (old != null) old.destroy(this);
+        raise(EventKind.TABLE_CLEARED, -1, Map.of());
+    }
+
+    void suspend(boolean noflush) {
+        if (suspended) return;
+        if (parkedType == null) quiesce(noflush);
+        suspended = true;
+        raise(EventKind.SUSPENDED, -1, Map.of("noflush", Boolean.toString(noflush), "held", Integer.toString(heldCount())));
+    }
+
+    /**
+     * Swaps the inactive table in (suspending only for the swap) or resumes the live one. A
+     * device parked for a missing type can be resumed onto a newly loaded table.
+     */
+    void resume() {
+        Table next = inactive;
+        if (parkedType != null && next == null)
+            throw new DmException(Errno.ENXIO, "device '" + name + "' waits for target type '" + parkedType
+                    + "', which is not registered; load a table that does not need it, or start its bundle");
+        boolean wasBlocked = suspended || parkedType != null;
+        if (next == null && !wasBlocked) return;
+        if (!wasBlocked) quiesce(true);
+        Table check = next != null ? next : live;
+        if (check != null) {
+            try {
+                check.preresume();
+            } catch (DmException e) {
+                if (!wasBlocked) {
+                    if (live != null) live.resumeTargets(this);
+                    unblock();
+                }
+                throw new DmException(e.errno(), "resume of '" + name + "' refused: " + e.getMessage());
+            }
+        }
+        Table old = null;
+        if (next != null) {
+            old = live;
+            live = next;
+            liveSpec = next.spec;
+            inactive = null;
+            inactiveSpec = null;
+            synchronized (gate) {
+                parkedType = null;
+                parkedStates = null;
+                failReason = null;
+            }
+        }
+        if (live != null) live.resumeTargets(this);
+        suspended = false;
+        int replayed = unblock();
+        if (next != null)
+            raise(EventKind.TABLE_LIVE, -1, Map.of("targets", Integer.toString(next.spec.size()), "size", Long.toString(next.sizeSectors)));
+        raise(EventKind.RESUMED, -1, Map.of("replayed", Integer.toString(replayed)));
+        if (old != null) old.destroy(this);
+    }
+
+    /** Refusals of a remove without force, or null when it may go ahead. */
+    String removeRefusal() {
+        int open = openers.get();
+        if (open > 0) return "device '" + name + "' is open (" + open + (open == 1 ? " opener" : " openers") + ")";
+        int h = heldCount();
+        if (h > 0) return "device '" + name + "' holds " + h + " requests waiting for a resume";
+        return null;
+    }
+
+    /**
+     * Takes the device down for good: new I/O fails with ENODEV, in-flight I/O drains, held I/O
+     * fails with {@code reason}, targets are destroyed. Returns how many held requests failed.
+     */
+    int teardown(String reason) {
+        List<Bio> failed;
+        synchronized (gate) {
+            removed = true;
+            blocked = true;
+            failed = new ArrayList<>(held);
+            held.clear();
+        }
+        Table t = live;
+        if (!suspended && parkedType == null && t != null) {
+            t.presuspend(this, false);
+            if (!drain(host.drainTimeoutMillis()))
+                Logger.warn("device {}: {} requests still in flight at removal", name, inflight.get());
+            t.postsuspend(this);
+        }
+        for (Bio bio : failed) bio.fail(Errno.ENODEV, reason);
+        // requests requeued while draining arrived after the first sweep
+        synchronized (gate) {
+            failed = new ArrayList<>(held);
+            held.clear();
+        }
+        for (Bio bio : failed) bio.fail(Errno.ENODEV, reason);
+        if (t != null) t.destroy(this);
+        Table in = inactive;
+        if (in != null) in.destroy(this);
+        live = null;
+        inactive = null;
+        return failed.size();
+    }
+
+    /** Ends the event history (after the REMOVED event was raised). */
+    void closeEvents() {
+        events.close();
+    }
+
+    // ------------------------------------------------------------------ live upgrade and boot (caller holds control)
+
+    /** Installs a table built for the live slot of a device that has none yet (boot, restore). */
+    void installLive(Table table) {
+        inactive = null;
+        live = table;
+        liveSpec = table.spec;
+    }
+
+    /** Records a live spec whose targets cannot be built yet because {@code type} is missing; I/O waits. */
+    void parkLive(TableSpec spec, String type, List<Optional<TargetState>> states) {
+        liveSpec = spec;
+        parkedStates = states;
+        if (parkedType == null) parkedSinceNanos = System.nanoTime();
+        parkedType = type;
+        block();
+    }
+
+    /** Records an inactive spec to build once the device's types are there (restore). */
+    void parkInactive(TableSpec spec) {
+        inactiveSpec = spec;
+    }
+
+    /**
+     * Tears the live (and inactive) targets down because a type they use is going away, keeping
+     * the specs to rebuild from. I/O waits. Returns false when the device does not use the type.
+     */
+    boolean parkFor(TargetType type) {
+        String typeName = type.name();
+        Table t = live;
+        Table in = inactive;
+        boolean usesLive = t != null && t.uses(type);
+        boolean usesInactive = in != null && in.uses(type);
+        if (!usesLive && !usesInactive) return false;
+        if (usesInactive) {
+            in.destroy(this);
+            inactive = null; // the spec stays: it is rebuilt with the live one
+        }
+        if (usesLive) {
+            if (!suspended && parkedType == null) {
+                block();
+                t.presuspend(this, true);
+                if (!drain(host.drainTimeoutMillis()))
+                    Logger.warn("device {}: {} requests still in flight while target type {} goes away", name, inflight.get(), typeName);
+                t.postsuspend(this);
+            }
+            List<Optional<TargetState>> states = t.exportStates(this);
+            live = null;
+            parkLive(t.spec, typeName, states);
+            t.destroy(this);
+            raise(EventKind.TARGET_TYPE_MISSING, -1, Map.of("type", typeName));
+        }
+        return true;
+    }
+
+    /** Spec of a slot whose targets are not built (live when parked, inactive after a park), or null. */
+    TableSpec unbuiltLiveSpec() { return live == null ? liveSpec : null; }
+
+    TableSpec unbuiltInactiveSpec() { return inactive == null ? inactiveSpec : null; }
+
+    List<Optional<TargetState>> parkedStates() { return parkedStates; }
+
+    String parkedType() { return parkedType; }
+
+    long parkedMillis() { return parkedType == null ? 0 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - parkedSinceNanos); }
+
+    /** Rebuilt targets for a parked device: preresume, go live, replay held I/O. Throws (staying parked) on a veto. */
+    void unpark(Table rebuiltLive, Table rebuiltInactive, String bundleInfo) {
+        if (rebuiltLive != null) {
+            try {
+                rebuiltLive.preresume();
+            } catch (DmException e) {
+                rebuiltLive.destroy(this);
+                if (rebuiltInactive != null) rebuiltInactive.destroy(this);
+                throw e;
+            }
+            live = rebuiltLive;
+            liveSpec = rebuiltLive.spec;
+            rebuiltLive.resumeTargets(this);
+        }
+        if (rebuiltInactive != null) {
+            inactive = rebuiltInactive;
+            inactiveSpec = rebuiltInactive.spec;
+        }
+        String type = parkedType;
+        long stallMillis = parkedMillis();
+        parkedType = null;
+        parkedStates = null;
+        synchronized (gate) {
+            failReason = null;
+        }
+        int replayed = unblock();
+        if (type != null)
+            raise(EventKind.BUNDLE_SWAPPED, -1, Map.of("type", type, "to", bundleInfo, "stall_ms", Long.toString(stallMillis),
+                    "replayed", Integer.toString(replayed)));
+    }
+
+    /** Fails held and new I/O with {@code reason} until the device is unparked (a type stayed away too long). */
+    int failWhileParked(String reason) {
+        List<Bio> failed;
+        synchronized (gate) {
+            if (parkedType == null) return 0;
+            failReason = reason;
+            failed = new ArrayList<>(held);
+            held.clear();
+        }
+        for (Bio bio : failed) bio.fail(Errno.EIO, reason);
+        return failed.size();
+    }
+
+    // ------------------------------------------------------------------ queries
+
+    DeviceInfo info() {
+        TableSpec ls = liveSpec;
+        return new DeviceInfo(id, name, suspended || parkedType != null, openers.get(), events.eventNr(), ls != null,
+                inactiveSpec != null, ls == null ? 0 : ls.sizeSectors(), false, ls == null ? 0 : ls.size(), heldCount(), parkedType);
+    }
+
+    /** Current size of the live table in sectors (0 without one). */
+    long sizeSectors() {
+        TableSpec ls = liveSpec;
+        return ls == null ? 0 : ls.sizeSectors();
+    }
+
+    TableSpec liveSpec() { return liveSpec; }
+
+    TableSpec inactiveSpec() { return inactiveSpec; }
+
+    Table liveTable() { return live; }
+
+    Table inactiveTable() { return inactive; }
+
+    List<TargetStatus> lines(boolean inactiveSlot, StatusType type) {
+        Table t = inactiveSlot ? inactive : live;
+        TableSpec spec = inactiveSlot ? inactiveSpec : liveSpec;
+        List<TargetStatus> out = new ArrayList<>();
+        if (spec == null) return out;
+        for (int i = 0; i < spec.size(); i++) {
+            var l = spec.lines().get(i).line();
+            String text;
+            if (t == null) {
+                text = type == StatusType.TABLE ? l.argsText() : "waiting for target type '" + parkedTypeOr(l.type()) + "'";
+            } else {
+                try {
+                    text = t.targets[i].status(type);
+                } catch (RuntimeException e) {
+                    Logger.warn(e, "device {}: target {} ({}) status failed", name, i, l.type());
+                    text = "status failed: " + e;
+                }
+            }
+            out.add(new TargetStatus(l.startSector(), l.lengthSectors(), l.type(), text == null ? "" : text));
+        }
+        return out;
+    }
+
+    private String parkedTypeOr(String fallback) {
+        String p = parkedType;
+        return p == null ? fallback : p;
+    }
+
+    List<String> deps() {
+        Table t = live;
+        return t == null ? List.of() : t.deps();
+    }
+
+    String message(TargetRef ref, Message message) {
+        Table t = live;
+        if (t == null) throw new DmException(Errno.ENXIO, parkedType != null
+                ? "device '" + name + "' waits for target type '" + parkedType + "'" : "device '" + name + "' has no live table");
+        int index;
+        if (ref instanceof TargetRef.ByIndex bi) {
+            index = bi.index();
+            if (index >= t.targets.length)
+                throw new DmException(Errno.EINVAL, "device '" + name + "' has no target @" + index + " (it has " + t.targets.length + ")");
+        } else {
+            long sector = ((TargetRef.BySector) ref).sector();
+            if (sector >= t.sizeSectors)
+                throw new DmException(Errno.EINVAL, "sector " + sector + " lies beyond device '" + name + "' (" + t.sizeSectors + " sectors)");
+            index = t.indexOf(sector);
+        }
+        String type = t.types[index].name();
+        if (!t.types[index].features().contains(TargetFeature.MESSAGES))
+            throw new DmException(Errno.EINVAL, "target " + index + " (" + type + ") of device '" + name + "' takes no messages");
+        try {
+            String reply = t.targets[index].message(message);
+            return reply == null ? "" : reply;
+        } catch (DmException e) {
+            throw new DmException(e.errno(), type + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            Logger.warn(e, "device {}: target {} ({}) failed on message {}", name, index, type, message.verb());
+            throw new DmException(Errno.EIO, type + ": message '" + message.verb() + "' failed: " + e);
+        }
+    }
+
+    // ------------------------------------------------------------------ events and openers
+
+    DeviceEvent raise(EventKind kind, int targetIndex, Map<String, String> details) {
+        DeviceEvent event = events.record(name, id, kind, targetIndex, details);
+        host.deliver(this, event);
+        return event;
+    }
+
+    long eventNr() { return events.eventNr(); }
+
+    long awaitEvent(long after, long timeoutMillis) throws InterruptedException {
+        return events.await(after, timeoutMillis);
+    }
+
+    List<DeviceEvent> events(long after) { return events.since(after); }
+
+    /** A new opener handle, counted until closed. */
+    OpenHandle open(String reference) {
+        if (removed) throw new DmException(Errno.ENXIO, "device '" + name + "' was removed");
+        openers.incrementAndGet();
+        return new OpenHandle(this, reference);
+    }
+
+    void closed() { openers.decrementAndGet(); }
+
+    int openCount() { return openers.get(); }
+
+    @Override
+    public String toString() { return name + "#" + id; }
+}

@@ -1,0 +1,80 @@
+package org.ddmapper.core.internal;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.ddmapper.api.Bio;
+import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.DeviceInfo;
+import org.ddmapper.api.DeviceRef;
+import org.ddmapper.api.DmException;
+import org.ddmapper.api.IoStatus;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(30)
+class DevicesTest {
+    @TempDir Path dir;
+    Devices devices;
+    TestTargets.Linear linear = new TestTargets.Linear();
+    Path file;
+
+    @BeforeEach
+    void start() throws Exception {
+        devices = new Devices();
+        devices.addTargetType(linear, "test", 1);
+        devices.start(CoreConfig.forHome(dir.resolve("home")));
+        file = dir.resolve("disk.img");
+        Files.write(file, new byte[1 << 20]);
+    }
+
+    @AfterEach
+    void stop() { devices.close(); }
+
+
+    static IoStatus write(BlockDevice dev, long sector, byte[] data) throws Exception {
+        CompletableFuture<IoStatus> f = new CompletableFuture<>();
+        dev.submit(Bio.write(sector, ByteBuffer.wrap(data), 0, f::complete));
+        return f.get(10, TimeUnit.SECONDS);
+    }
+
+    static byte[] read(BlockDevice dev, long sector, int bytes) throws Exception {
+        CompletableFuture<IoStatus> f = new CompletableFuture<>();
+        ByteBuffer buf = ByteBuffer.allocate(bytes);
+        dev.submit(Bio.read(sector, buf, f::complete));
+        IoStatus s = f.get(10, TimeUnit.SECONDS);
+        assertTrue(s.isOk(), s.toString());
+        return buf.array();
+    }
+
+    @Test
+    void createWriteReadThroughTwoTargets() throws Exception {
+        DeviceInfo info = devices.create("d0", "0 8 tlinear " + file + " 100\n8 8 tlinear " + file + " 0\n");
+        assertEquals(16, info.sizeSectors());
+        assertEquals("LIVE", info.tablesPresent());
+        try (BlockDevice dev = devices.open(DeviceRef.of("d0"))) {
+            byte[] data = new byte[16 * 512];
+            for (int i = 0; i < data.length; i++) data[i] = (byte) (i / 512 + 1);
+            assertTrue(write(dev, 0, data).isOk());
+            assertArrayEquals(data, read(dev, 0, data.length));
+            byte[] onDisk = Files.readAllBytes(file);
+            assertEquals(1, onDisk[100 * 512]);
+            assertEquals(9, onDisk[0]);
+        }
+    }
+
+    @Test
+    void unknownTypeChangesNothing() {
+        devices.create("d1", "0 8 tlinear " + file + " 0");
+        DmException e = assertThrows(DmException.class, () -> devices.load(DeviceRef.of("d1"), "0 8 nosuch x"));
+        assertEquals("line 1: unknown target type 'nosuch'", e.getMessage());
+        assertFalse(devices.info(DeviceRef.of("d1")).inactiveTable());
+    }
+}

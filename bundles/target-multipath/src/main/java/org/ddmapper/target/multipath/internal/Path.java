@@ -1,0 +1,98 @@
+package org.ddmapper.target.multipath.internal;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.ddmapper.api.BlockDevice;
+import org.ddmapper.target.multipath.internal.selector.PathArgs;
+
+/**
+ * One path of a multipath map: the reference as written in the table, the device serving it
+ * now, whether it is active or failed, and its load. State fields are guarded by the owning
+ * target's lock; the load counters are atomics so completions can update them without it.
+ */
+public final class Path {
+    private final int number;
+    private final String reference;
+    private final PathArgs selectorArgs;
+    private final AtomicInteger inflightCount = new AtomicInteger();
+    private final AtomicLong inflightBytes = new AtomicLong();
+    private PriorityGroup group;
+    private volatile BlockDevice device;
+    private boolean deviceOwned;
+    private int generation;
+    private boolean active;
+    private int failCount;
+    private String lastFailure = "";
+
+    Path(int number, String reference, BlockDevice device, PathArgs selectorArgs) {
+        this.number = number;
+        this.reference = reference;
+        this.device = device;
+        this.selectorArgs = selectorArgs;
+        this.active = device != null;
+        if (device == null) lastFailure = "could not be opened when the table was loaded";
+    }
+
+    /** 1-based position of the path in the table (across all groups). */
+    public int number() { return number; }
+
+    /** The reference as written in the table. */
+    public String reference() { return reference; }
+
+    public PathArgs selectorArgs() { return selectorArgs; }
+
+    public PriorityGroup group() { return group; }
+
+    void group(PriorityGroup g) { this.group = g; }
+
+    /** The device serving this path now (null when none could be opened). */
+    public BlockDevice device() { return device; }
+
+    /** Whether this target opened the current device itself (and so closes it). */
+    boolean deviceOwned() { return deviceOwned; }
+
+    /** Counts device swaps, so a late error from a replaced device does not fail the new one. */
+    int generation() { return generation; }
+
+    /** Replaces the device; returns the previous one. */
+    BlockDevice swapDevice(BlockDevice next, boolean owned) {
+        BlockDevice previous = device;
+        device = next;
+        deviceOwned = owned;
+        generation++;
+        return previous;
+    }
+
+    /** Whether the path is usable (kernel: is_active). */
+    public boolean isActive() { return active; }
+
+    void active(boolean value) { active = value; }
+
+    public int failCount() { return failCount; }
+
+    void failCount(int value) { failCount = value; }
+
+    /** Why the path last failed ("" when it never did). */
+    public String lastFailure() { return lastFailure; }
+
+    void lastFailure(String reason) { lastFailure = reason; }
+
+    /** Requests in flight on this path (queue-length's measure). */
+    public int inflightCount() { return inflightCount.get(); }
+
+    /** Bytes in flight on this path (service-time's measure). */
+    public long inflightBytes() { return inflightBytes.get(); }
+
+    void started(long bytes) {
+        inflightCount.incrementAndGet();
+        inflightBytes.addAndGet(bytes);
+    }
+
+    void ended(long bytes) {
+        inflightCount.decrementAndGet();
+        inflightBytes.addAndGet(-bytes);
+    }
+
+    @Override
+    public String toString() { return number + ":" + reference; }
+}
