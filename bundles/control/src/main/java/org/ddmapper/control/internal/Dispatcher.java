@@ -47,12 +47,27 @@ final class Dispatcher {
             Item item = check(c, received);
             fdsHandedOver = run(c, Op.of(item.op()), item, received.fds());
         } catch (DmException e) {
-            c.error(op, tag, e.errno(), e.getMessage());
+            if (c.link() != null && linkedDeviceGone(c)) {
+                c.error(op, tag, Errno.ENODEV, "the device this link was opened for ('" + c.link().nameAtLink() + "', #"
+                        + c.link().deviceId() + ") was removed");
+            } else {
+                c.error(op, tag, e.errno(), e.getMessage());
+            }
         } catch (RuntimeException e) {
             Logger.error(e, "control: {} failed for {}", Op.of(op), c.peer());
             c.error(op, tag, Errno.EIO, "internal error: " + e);
         } finally {
             if (!fdsHandedOver) received.closeFds();
+        }
+    }
+
+    /** Whether the device instance a link is bound to no longer exists (a name's new device is another instance). */
+    private boolean linkedDeviceGone(Connection c) {
+        try {
+            manager.info(DeviceRef.id(c.link().deviceId()));
+            return false;
+        } catch (DmException e) {
+            return true;
         }
     }
 

@@ -119,7 +119,7 @@ class LinkTest {
             for (Op op : new Op[] {Op.STATUS, Op.INFO, Op.SUSPEND, Op.RESUME, Op.REMOVE}) {
                 Item r = link.call(op, 0, new byte[0]);
                 assertEquals(-Errno.ENODEV.code(), r.status(), op.toString());
-                assertEquals("device #1 no longer exists", r.text());
+                assertEquals("the device this link was opened for ('dev', #1) was removed", r.text());
             }
             Item r = link.call(Op.MESSAGE, 1, new PayloadWriter().u64(0).nul().text("hi").toBytes());
             assertEquals(-Errno.ENODEV.code(), r.status());
