@@ -57,7 +57,8 @@ public final class EmbeddedFramework implements AutoCloseable {
     /** How long {@link #service(Class)} waits by default. */
     public static final long DEFAULT_TIMEOUT_MILLIS = 15_000;
     /** Packages the system bundle exports from the class path (shared with tests). */
-    public static final String SHARED_PACKAGES = "org.ddmapper.api;version=1.0.0,org.ddmapper.spi;version=1.0.0";
+    public static final String SHARED_PACKAGES =
+            "org.ddmapper.api;version=1.0.0,org.ddmapper.api.text;version=1.0.0,org.ddmapper.spi;version=1.0.0";
 
     private final Framework framework;
     private final Path root;
