@@ -157,22 +157,15 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     @Override
     public void close() {
         closing = true;
-        List<MappedDevice> left = new ArrayList<>(byId.values());
-        while (!left.isEmpty()) {
-            List<MappedDevice> round = new ArrayList<>();
-            for (MappedDevice d : left) if (d.openCount() == 0) round.add(d);
-            if (round.isEmpty()) round.addAll(left);
-            for (MappedDevice d : round) {
-                d.control.lock();
-                try {
-                    if (!d.isRemoved()) d.teardown("device '" + d.name() + "' was shut down with the core");
-                } finally {
-                    d.control.unlock();
-                }
-                d.closeEvents();
-                unregister(d);
+        for (MappedDevice d : devicesInOrder(true)) {
+            d.control.lock();
+            try {
+                if (!d.isRemoved()) d.teardown("device '" + d.name() + "' was shut down with the core");
+            } finally {
+                d.control.unlock();
             }
-            left.removeAll(round);
+            d.closeEvents();
+            unregister(d);
         }
         FileProvider f = files;
         if (f != null) f.close();
@@ -495,10 +488,10 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         }
         d.control.lock();
         try {
+            Table built = null;
             if (spec != null) {
                 try {
-                    d.installInactive(buildChecked(d, spec));
-                    d.resume();
+                    built = buildChecked(d, spec);
                 } catch (RuntimeException e) {
                     d.teardown("device '" + name + "' was not created");
                     unregister(d);
@@ -507,6 +500,18 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
                 }
             }
             d.raise(EventKind.CREATED, -1, Map.of());
+            if (built != null) {
+                try {
+                    d.installInactive(built);
+                    d.resume();
+                } catch (RuntimeException e) {
+                    d.teardown("device '" + name + "' was not created");
+                    unregister(d);
+                    d.raise(EventKind.REMOVED, -1, Map.of("force", "false", "failed", "0", "reason", e.getMessage()));
+                    d.closeEvents();
+                    throw e;
+                }
+            }
         } finally {
             d.control.unlock();
         }
@@ -749,12 +754,25 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         }
     }
 
-    /** Devices by id; with upperFirst, devices nobody opens come first (so uppers drain into live lowers). */
+    /**
+     * Every device, ordered along dm: stacking: lower devices before the devices built on them,
+     * or (upperFirst) the reverse, so that an upper device drains into lowers that still serve.
+     */
     private List<MappedDevice> devicesInOrder(boolean upperFirst) {
-        List<MappedDevice> list = new ArrayList<>(byId.values());
-        list.sort(Comparator.comparingLong(MappedDevice::id));
-        if (upperFirst) list.sort(Comparator.comparingInt(MappedDevice::openCount));
-        return list;
+        List<MappedDevice> all = new ArrayList<>(byId.values());
+        all.sort(Comparator.comparingLong(MappedDevice::id));
+        List<MappedDevice> lowerFirst = new ArrayList<>();
+        Set<MappedDevice> done = new HashSet<>();
+        for (MappedDevice d : all) visitLowers(d, done, new HashSet<>(), lowerFirst);
+        if (upperFirst) java.util.Collections.reverse(lowerFirst);
+        return lowerFirst;
+    }
+
+    private void visitLowers(MappedDevice d, Set<MappedDevice> done, Set<MappedDevice> path, List<MappedDevice> out) {
+        if (done.contains(d) || !path.add(d)) return;
+        for (MappedDevice lower : lowersOf(d)) visitLowers(lower, done, path, out);
+        path.remove(d);
+        if (done.add(d)) out.add(d);
     }
 
     /** Writes the device set (best effort: a failure is logged, the change stands). */

@@ -504,7 +504,8 @@ public final class MappedDevice {
             String reply = t.targets[index].message(message);
             return reply == null ? "" : reply;
         } catch (DmException e) {
-            throw new DmException(e.errno(), type + ": " + e.getMessage());
+            String text = String.valueOf(e.getMessage());
+            throw new DmException(e.errno(), text.startsWith(type + ": ") ? text : type + ": " + text);
         } catch (RuntimeException e) {
             Logger.warn(e, "device {}: target {} ({}) failed on message {}", name, index, type, message.verb());
             throw new DmException(Errno.EIO, type + ": message '" + message.verb() + "' failed: " + e);

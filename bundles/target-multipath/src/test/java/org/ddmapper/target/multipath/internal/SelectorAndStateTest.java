@@ -80,7 +80,7 @@ class SelectorAndStateTest {
     }
 
     @Test
-    void stateSurvivesAHandOverToTheNextVersion() {
+    void stateSurvivesAHandOverToTheNextVersion() throws Exception {
         String table = "1 queue_if_no_path 0 2 1 round-robin 0 1 0 /p/a round-robin 0 1 0 /p/b";
         MultipathTarget old = build(table);
         old.message(Message.of("fail_path", "/p/a"));
