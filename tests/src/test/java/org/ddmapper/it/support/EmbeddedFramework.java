@@ -42,7 +42,7 @@ import org.osgi.util.tracker.ServiceTracker;
  * <ul>
  * <li>Bundles come from {@code tests/target/bundles} (the maven-dependency-plugin copies every
  *     bundle the tests module depends on there; add a dependency to tests/pom.xml to add one).
- * <li>{@code org.ddmapper.api} and {@code org.ddmapper.spi} are exported by the system bundle
+ * <li>The api bundle's packages ({@code org.ddmapper.api}, {@code .api.text}, {@code .spi}) are exported by the system bundle
  *     from the test class path and the api bundle is not installed, so a test can use a service
  *     such as DeviceManager directly and register its own TargetType or listener services.
  * <li>Each framework gets a fresh temp directory: {@code felix-cache/} (storage) and, unless
@@ -56,8 +56,8 @@ import org.osgi.util.tracker.ServiceTracker;
 public final class EmbeddedFramework implements AutoCloseable {
     /** How long {@link #service(Class)} waits by default. */
     public static final long DEFAULT_TIMEOUT_MILLIS = 15_000;
-    /** Packages the system bundle exports from the class path (shared with tests). */
-    public static final String SHARED_PACKAGES =
+    /** Fallback for {@link #sharedPackages()} when the api jar's manifest cannot be read. */
+    static final String DEFAULT_SHARED_PACKAGES =
             "org.ddmapper.api;version=1.0.0,org.ddmapper.api.text;version=1.0.0,org.ddmapper.spi;version=1.0.0";
 
     private final Framework framework;
@@ -142,7 +142,7 @@ public final class EmbeddedFramework implements AutoCloseable {
         Map<String, String> props = new LinkedHashMap<>();
         props.put(Constants.FRAMEWORK_STORAGE, root.resolve("felix-cache").toString());
         props.put(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
-        props.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, SHARED_PACKAGES);
+        props.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, sharedPackages());
         props.put("felix.log.level", "1");
         props.put("gosh.args", "--nointeractive --noshutdown");
         props.put("ddmapper.home", home.toString());
@@ -183,6 +183,32 @@ public final class EmbeddedFramework implements AutoCloseable {
             throw e;
         }
         return fw;
+    }
+
+    /**
+     * The packages the system bundle exports from the class path: exactly the api bundle's
+     * Export-Package (read from the api jar on the test class path), so a package added to the
+     * api is shared without touching this harness.
+     */
+    public static String sharedPackages() {
+        try {
+            var source = org.ddmapper.api.DeviceManager.class.getProtectionDomain().getCodeSource();
+            Path location = Path.of(source.getLocation().toURI());
+            java.util.jar.Manifest mf;
+            if (Files.isDirectory(location)) {
+                try (InputStream in = Files.newInputStream(location.resolve("META-INF/MANIFEST.MF"))) {
+                    mf = new java.util.jar.Manifest(in);
+                }
+            } else {
+                try (JarFile jf = new JarFile(location.toFile())) {
+                    mf = jf.getManifest();
+                }
+            }
+            String exports = mf == null ? null : mf.getMainAttributes().getValue(Constants.EXPORT_PACKAGE);
+            return exports == null || exports.isBlank() ? DEFAULT_SHARED_PACKAGES : exports;
+        } catch (IOException | java.net.URISyntaxException | RuntimeException e) {
+            return DEFAULT_SHARED_PACKAGES;
+        }
     }
 
     /** tinylog (inside the framework) reads these system properties when its bundle starts. */

@@ -2,6 +2,7 @@ package org.ddmapper.target.fault;
 
 import java.nio.ByteBuffer;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
 import org.ddmapper.api.Bio;
@@ -11,6 +12,7 @@ import org.ddmapper.api.IoStatus;
 import org.ddmapper.spi.DeviceArea;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.Target;
+import org.ddmapper.spi.TargetState;
 
 /**
  * A flakey target. Up for {@code upSecs}, then down for {@code downSecs}, repeating, counted in
@@ -18,7 +20,8 @@ import org.ddmapper.spi.Target;
  * error_reads, else passes and may be corrupted on its way back; every other request (writes,
  * discards, write-zeroes, flushes: the kernel's WRITE direction) is dropped (completed OK
  * without reaching the device) with drop_writes, fails with error_writes, else passes, a write
- * possibly corrupted in a copy (the caller's buffer is never touched).
+ * possibly corrupted in a copy (the caller's buffer is never touched). A live upgrade hands the
+ * cycle's position to the next version, so the cycle goes on rather than restarting.
  */
 final class Flakey implements Target {
     private final DeviceArea area;
@@ -26,7 +29,9 @@ final class Flakey implements Target {
     private final long downSecs;
     private final FlakeyFeatures features;
     private final LongSupplier nanoClock;
-    private final long startNanos;
+    /** Format of {@link #exportState()}: a long, nanoseconds since the cycle started. */
+    static final int STATE_FORMAT = 1;
+    private volatile long startNanos;
 
     Flakey(DeviceArea area, long upSecs, long downSecs, FlakeyFeatures features, LongSupplier nanoClock) {
         this.area = area;
@@ -92,6 +97,19 @@ final class Flakey implements Target {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         if (probability > 0 && length > 0 && random.nextLong(FlakeyFeatures.PROBABILITY_BASE) < probability)
             data.put(base + random.nextInt(length), (byte) random.nextInt(256));
+    }
+
+    @Override
+    public Optional<TargetState> exportState() {
+        long elapsedNanos = nanoClock.getAsLong() - startNanos;
+        return Optional.of(new TargetState("flakey", STATE_FORMAT, ByteBuffer.allocate(8).putLong(elapsedNanos).array()));
+    }
+
+    /** Continues a predecessor's cycle where it was. */
+    @Override
+    public void importState(TargetState state) {
+        if (!state.type().equals("flakey") || state.formatVersion() != STATE_FORMAT || state.data().length != 8) return;
+        startNanos = nanoClock.getAsLong() - ByteBuffer.wrap(state.data()).getLong();
     }
 
     @Override

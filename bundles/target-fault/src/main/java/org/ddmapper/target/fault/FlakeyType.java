@@ -1,10 +1,12 @@
 package org.ddmapper.target.fault;
 
+import java.util.Set;
 import java.util.function.LongSupplier;
 import org.ddmapper.spi.DeviceArea;
 import org.ddmapper.spi.TableArgs;
 import org.ddmapper.spi.Target;
 import org.ddmapper.spi.TargetContext;
+import org.ddmapper.spi.TargetFeature;
 import org.ddmapper.spi.TargetType;
 import org.osgi.service.component.annotations.Component;
 
@@ -28,6 +30,9 @@ public final class FlakeyType implements TargetType {
 
     @Override
     public String version() { return "1.5.0"; }
+
+    @Override
+    public Set<TargetFeature> features() { return Set.of(TargetFeature.STATE_HANDOVER); }
 
     @Override
     public String usage() {

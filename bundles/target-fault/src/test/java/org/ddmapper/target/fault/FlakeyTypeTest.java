@@ -73,6 +73,18 @@ class FlakeyTypeTest {
     }
 
     @Test
+    void aLiveUpgradeContinuesTheCycle() {
+        Target old = create("/a 0 2 3");
+        after(1.5);
+        Target next = create("/a 0 2 3");
+        next.importState(old.exportState().orElseThrow());
+        after(0.5);
+        assertEquals(Errno.EIO, read(next, 0, ByteBuffer.allocate(512)).errno(), "2 s into the old cycle: down");
+        Target fresh = create("/a 0 2 3");
+        assertEquals(IoStatus.OK, read(fresh, 0, ByteBuffer.allocate(512)), "a reload starts a new cycle: up");
+    }
+
+    @Test
     void withoutFeaturesEverythingFailsWhileDownAndTheTableShowsTheImpliedFeatures() {
         Target flakey = create("/a 8 0 10");
         assertEquals(IoStatus.error(Errno.EIO, "flakey: write failed: device is down (error_writes)"), write(flakey, 0, new byte[512], 0));

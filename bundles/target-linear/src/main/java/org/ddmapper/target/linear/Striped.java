@@ -1,6 +1,8 @@
 package org.ddmapper.target.linear;
 
+import java.nio.ByteBuffer;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.Consumer;
 import org.ddmapper.api.Bio;
@@ -12,6 +14,7 @@ import org.ddmapper.spi.DeviceArea;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.Target;
 import org.ddmapper.spi.TargetContext;
+import org.ddmapper.spi.TargetState;
 
 /**
  * A striped target. Reads and writes are split at chunk boundaries, one part per chunk, each
@@ -19,11 +22,14 @@ import org.ddmapper.spi.TargetContext;
  * every stripe. A discard or write-zeroes covers one contiguous range on each stripe, so it
  * becomes one part per stripe. Each stripe counts its errors (EOPNOTSUPP aside, as the kernel
  * does): INFO shows D for a stripe that ever failed, and each of a stripe's first
- * {@value #ERROR_EVENT_LIMIT} errors raises a STRIPE_ERROR event.
+ * {@value #ERROR_EVENT_LIMIT} errors raises a STRIPE_ERROR event. The error counts are handed to
+ * the next version of this code in a live upgrade (a reload starts from zero, as in the kernel).
  */
 final class Striped implements Target {
     /** The kernel's DM_IO_ERROR_THRESHOLD: errors beyond it are counted but raise no event. */
     static final int ERROR_EVENT_LIMIT = 15;
+    /** Format of {@link #exportState()}: int stripe count, then one int error count per stripe. */
+    static final int STATE_FORMAT = 1;
 
     private final TargetContext context;
     private final StripeGeometry geometry;
@@ -106,6 +112,22 @@ final class Striped implements Target {
                     "device", areas[stripe].device().reference(),
                     "errors", Integer.toString(count),
                     "errno", status.errno().name()));
+    }
+
+    @Override
+    public Optional<TargetState> exportState() {
+        ByteBuffer counts = ByteBuffer.allocate(4 * (1 + areas.length)).putInt(areas.length);
+        for (int i = 0; i < areas.length; i++) counts.putInt(errors.get(i));
+        return Optional.of(new TargetState("striped", STATE_FORMAT, counts.array()));
+    }
+
+    /** Takes the error counts over from a predecessor with the same number of stripes. */
+    @Override
+    public void importState(TargetState state) {
+        if (!state.type().equals("striped") || state.formatVersion() != STATE_FORMAT) return;
+        ByteBuffer counts = ByteBuffer.wrap(state.data());
+        if (counts.remaining() != 4 * (1 + areas.length) || counts.getInt() != areas.length) return;
+        for (int i = 0; i < areas.length; i++) errors.set(i, counts.getInt());
     }
 
     @Override

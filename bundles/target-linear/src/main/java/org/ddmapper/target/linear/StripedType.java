@@ -1,9 +1,11 @@
 package org.ddmapper.target.linear;
 
+import java.util.Set;
 import org.ddmapper.spi.DeviceArea;
 import org.ddmapper.spi.TableArgs;
 import org.ddmapper.spi.Target;
 import org.ddmapper.spi.TargetContext;
+import org.ddmapper.spi.TargetFeature;
 import org.ddmapper.spi.TargetType;
 import org.osgi.service.component.annotations.Component;
 
@@ -26,6 +28,9 @@ public final class StripedType implements TargetType {
 
     @Override
     public String version() { return "1.7.0"; }
+
+    @Override
+    public Set<TargetFeature> features() { return Set.of(TargetFeature.STATE_HANDOVER); }
 
     @Override
     public String usage() { return "striped <#stripes> <chunk_sectors> [<dev> <offset>]{#stripes}"; }

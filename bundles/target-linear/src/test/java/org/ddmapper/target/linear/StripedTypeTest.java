@@ -164,6 +164,23 @@ class StripedTypeTest {
     }
 
     @Test
+    void errorCountsPassToTheNextVersionInALiveUpgrade() {
+        Target old = create(64, "2 8 /a 0 /b 0");
+        b.failNext(3, Errno.EIO);
+        for (int i = 0; i < 3; i++) read(old, 8, ByteBuffer.allocate(512));
+        Target next = create(64, "2 8 /a 0 /b 0");
+        next.importState(old.exportState().orElseThrow());
+        assertEquals("2 /a /b 1 AD", next.status(StatusType.INFO));
+        b.failNext(1, Errno.EIO);
+        read(next, 8, ByteBuffer.allocate(512));
+        assertEquals("4", context.events().get(0).details().get("errors"), "the count goes on from 3");
+
+        Target other = create(96, "3 8 /a 0 /b 0 /c 0");
+        other.importState(old.exportState().orElseThrow());
+        assertEquals("3 /a /b /c 1 AAA", other.status(StatusType.INFO), "another stripe count ignores the state");
+    }
+
+    @Test
     void tableLine() {
         Target striped = create(4096, "2 256 /a 0 /b 2048");
         assertEquals("2 256 /a 0 /b 2048", striped.status(StatusType.TABLE));

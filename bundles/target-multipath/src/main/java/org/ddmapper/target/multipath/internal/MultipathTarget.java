@@ -525,6 +525,13 @@ public final class MultipathTarget implements Target {
         }
     }
 
+    /** The group I/O goes to now; 0 when none was chosen since the last loss of every path in it. */
+    public int groupInUse() {
+        synchronized (lock) {
+            return currentGroup == null ? 0 : currentGroup.number();
+        }
+    }
+
     /** The number INFO and TABLE print: the next group if one is set, else the current one, else 1. */
     int groupNumberLocked() {
         if (nextGroup != null) return nextGroup.number();

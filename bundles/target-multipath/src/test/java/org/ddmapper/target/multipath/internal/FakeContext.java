@@ -16,9 +16,9 @@ import org.ddmapper.spi.TableArgs;
 import org.ddmapper.spi.TargetContext;
 
 /** A TargetContext for unit tests: devices by reference, recorded events, a real scheduler. */
-final class FakeContext implements TargetContext, AutoCloseable {
-    record Event(EventKind kind, Map<String, String> details) {
-        String get(String key) { return details.get(key); }
+public final class FakeContext implements TargetContext, AutoCloseable {
+    public record Event(EventKind kind, Map<String, String> details) {
+        public String get(String key) { return details.get(key); }
     }
 
     final Map<String, Function<String, BlockDevice>> devices = new HashMap<>();
@@ -51,9 +51,9 @@ final class FakeContext implements TargetContext, AutoCloseable {
         return new TableArgs("multipath", org.ddmapper.api.TableLine.splitWords(line), this::openDevice);
     }
 
-    synchronized List<Event> events() { return List.copyOf(events); }
+    public synchronized List<Event> events() { return List.copyOf(events); }
 
-    synchronized List<Event> events(EventKind kind) {
+    public synchronized List<Event> events(EventKind kind) {
         return events.stream().filter(e -> e.kind() == kind).toList();
     }
 

@@ -17,11 +17,11 @@ import org.ddmapper.api.IoStatus;
  * "storage") with a script of what the next requests do: succeed, fail with an errno, or hang
  * until released. With an empty script every request succeeds.
  */
-final class ScriptedDevice implements BlockDevice {
-    sealed interface Step permits Ok, Fail, Hang {}
-    record Ok() implements Step {}
-    record Fail(Errno errno) implements Step {}
-    record Hang() implements Step {}
+public final class ScriptedDevice implements BlockDevice {
+    public sealed interface Step permits Ok, Fail, Hang {}
+    public record Ok() implements Step {}
+    public record Fail(Errno errno) implements Step {}
+    public record Hang() implements Step {}
 
     private final String reference;
     private final byte[] storage;
@@ -37,7 +37,7 @@ final class ScriptedDevice implements BlockDevice {
     }
 
     /** The next {@code n} requests fail with {@code errno}. */
-    synchronized ScriptedDevice failNext(int n, Errno errno) {
+    public synchronized ScriptedDevice failNext(int n, Errno errno) {
         for (int i = 0; i < n; i++) script.add(new Fail(errno));
         return this;
     }
@@ -49,7 +49,7 @@ final class ScriptedDevice implements BlockDevice {
     }
 
     /** Every request (after the script) does this; null = succeed. */
-    ScriptedDevice always(Step step) {
+    public ScriptedDevice always(Step step) {
         always = step;
         return this;
     }
@@ -101,4 +101,8 @@ final class ScriptedDevice implements BlockDevice {
 
     @Override
     public void close() { closed = true; }
+
+    public boolean isClosed() { return closed; }
+
+    public int submitted() { return submitted.get(); }
 }

@@ -1,0 +1,35 @@
+package org.ddmapper.checker.readsector0;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.ddmapper.api.Bio;
+import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.Errno;
+import org.ddmapper.api.IoStatus;
+
+/** A path for checker tests: answers every read OK, with an error, or never (hung). */
+final class TestDevice implements BlockDevice {
+    private final String reference;
+    private final Errno error;
+    private final boolean hang;
+    final List<Bio> pending = new ArrayList<>();
+
+    TestDevice(String reference, Errno error, boolean hang) {
+        this.reference = reference;
+        this.error = error;
+        this.hang = hang;
+    }
+
+    @Override public String reference() { return reference; }
+
+    @Override public long sizeSectors() { return 2048; }
+
+    @Override
+    public synchronized void submit(Bio bio) {
+        if (hang) pending.add(bio);
+        else if (error != null) bio.fail(error, "scripted");
+        else bio.complete(IoStatus.OK);
+    }
+
+    @Override public void close() { }
+}

@@ -1,0 +1,270 @@
+package org.ddmapper.runtime;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.stream.Stream;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
+import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.launch.Framework;
+import org.osgi.framework.launch.FrameworkFactory;
+import org.osgi.framework.wiring.BundleRevision;
+
+/**
+ * {@code bin/ddmapper}: boots the appliance.
+ * <ol>
+ *   <li>Read the command line ({@link Options}).</li>
+ *   <li>Lay out the home ({@link Home}) and create the demo's backing file.</li>
+ *   <li>Read etc/config.properties (the framework's properties) and check etc/tinylog.properties.</li>
+ *   <li>Start the framework (Apache Felix, found through ServiceLoader) with its storage in the home.</li>
+ *   <li>Install every jar of bundle/ and start them all; a Gogo shell that will own the terminal waits.</li>
+ *   <li>Wait for the NBD and control endpoints ({@link Endpoints}), run the --exec commands
+ *       ({@link GogoCommands}) and print the ready line.</li>
+ *   <li>Start the console last (when stdin is a terminal and --no-console is not given).</li>
+ *   <li>Run until SIGTERM/SIGINT ({@link Termination}) or the console's exit.</li>
+ * </ol>
+ * A failure prints one line {@code ddmapper: WHAT} on stderr and exits non-zero ({@link LaunchFailure});
+ * the framework is stopped in {@code finally} in every case (its threads would keep the JVM alive).
+ */
+public final class Main {
+
+    static final String READY = "ddmapper ready: ";
+    static final String GOGO_SHELL = "org.apache.felix.gogo.shell";
+    static final String READY_TIMEOUT_KEY = "ddmapper.ready.timeout.seconds";
+    private static final Duration DEFAULT_READY_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+
+    private final PrintStream out;
+    private final PrintStream err;
+    private final Termination termination = new Termination();
+
+    Main(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        int status = new Main(System.out, System.err).run(List.of(args));
+        System.out.flush();
+        System.exit(status);
+    }
+
+    int run(List<String> args) {
+        termination.install();
+        Framework framework = null;
+        try {
+            // 1. The command line.
+            Path distribution = distribution();
+            Options options = Options.parse(args, distribution, Path.of("").toAbsolutePath(), System.getenv());
+            if (options.help()) {
+                out.print(Options.USAGE);
+                return 0;
+            }
+
+            // 2. The home, and the demo table's backing file.
+            Home home = new Home(options.home());
+            home.create();
+            home.lock();
+            if (Files.exists(options.etc().resolve("tables").resolve("demo.table"))) {
+                home.createDemoImage();
+            }
+
+            // 3. Configuration. tinylog reads its file itself, inside the framework; check it here so
+            //    that a broken one stops the boot with its line instead of silently logging nowhere.
+            ConfigFile configFile = ConfigFile.read(options.etc().resolve("config.properties"));
+            Map<String, String> config = configFile.expand(Map.of(
+                    "ddmapper.home", home.root().toString(),
+                    "ddmapper.etc", options.etc().toString(),
+                    "ddmapper.dist", distribution.toString()));
+            Duration readyTimeout = readyTimeout(configFile, config);
+            Path tinylog = options.etc().resolve("tinylog.properties");
+            ConfigFile.read(tinylog);
+            System.setProperty("tinylog.configuration", tinylog.toString());
+            System.setProperty("ddmapper.home", home.root().toString());
+            if (System.getProperty("jna.tmpdir") == null) {
+                System.setProperty("jna.tmpdir", home.cache().resolve("jna").toString());
+            }
+
+            // 4. The framework.
+            boolean consoleOnTerminal = options.console() && System.console() != null;
+            framework = newFramework(frameworkProperties(config, options, home, consoleOnTerminal));
+            framework.init();
+            termination.attach(framework);
+            framework.start();
+            BundleContext context = framework.getBundleContext();
+
+            // 5. Every bundle of bundle/. A Gogo shell that owns the terminal waits until the end.
+            List<Bundle> bundles = install(context, distribution.resolve("bundle"));
+            Bundle console = null;
+            for (Bundle bundle : bundles) {
+                if (consoleOnTerminal && GOGO_SHELL.equals(bundle.getSymbolicName())) {
+                    console = bundle;
+                } else if (!isFragment(bundle) && !termination.requested()) {
+                    start(bundle);
+                }
+            }
+
+            // 6. Endpoints, --exec, the ready line.
+            Map<String, String> addresses = Endpoints.await(context, Endpoints.expected(context, options),
+                    readyTimeout, termination::requested);
+            if (termination.requested()) {
+                return 0;
+            }
+            GogoCommands.run(context, options.exec(), out, err, readyTimeout);
+            out.println(READY + "nbd=" + addresses.getOrDefault("nbd", Endpoints.NONE)
+                    + " control=" + addresses.getOrDefault("control", Endpoints.NONE)
+                    + (addresses.containsKey("nbd-unix") ? " nbd-unix=" + addresses.get("nbd-unix") : ""));
+            out.flush();
+
+            // 7. The console, last.
+            if (console != null) {
+                start(console);
+            }
+
+            // 8. Run until stopped.
+            FrameworkEvent stopped = framework.waitForStop(0);
+            if (stopped.getType() == FrameworkEvent.ERROR) {
+                throw LaunchFailure.failed("the framework stopped on an error: " + Describe.chain(stopped.getThrowable()));
+            }
+            return 0;
+        } catch (LaunchFailure failure) {
+            if (termination.requested()) {
+                return 0; // stopped by a signal during the boot: what failed is the interrupted boot
+            }
+            err.println("ddmapper: " + failure.getMessage());
+            return failure.exitStatus();
+        } catch (Exception | LinkageError e) {
+            if (termination.requested()) {
+                return 0;
+            }
+            err.println("ddmapper: unexpected failure: " + Describe.chain(e));
+            e.printStackTrace(err);
+            return LaunchFailure.FAILED;
+        } finally {
+            if (framework != null) {
+                stop(framework);
+            }
+        }
+    }
+
+    /** The distribution directory: set by bin/ddmapper, else the parent of the launcher jar's lib/. */
+    static Path distribution() throws LaunchFailure {
+        String property = System.getProperty("ddmapper.dist");
+        if (property != null) {
+            return Path.of(property).toAbsolutePath().normalize();
+        }
+        try {
+            Path jar = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return jar.getParent().getParent();
+        } catch (URISyntaxException | RuntimeException e) {
+            throw LaunchFailure.failed("cannot tell where the distribution is; run bin/ddmapper");
+        }
+    }
+
+    private static Duration readyTimeout(ConfigFile file, Map<String, String> config) throws LaunchFailure {
+        String value = config.get(READY_TIMEOUT_KEY);
+        if (value == null) {
+            return DEFAULT_READY_TIMEOUT;
+        }
+        try {
+            long seconds = Long.parseLong(value);
+            if (seconds > 0) {
+                return Duration.ofSeconds(seconds);
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        int line = file.entries().stream().filter(e -> e.key().equals(READY_TIMEOUT_KEY)).findFirst().orElseThrow().line();
+        throw LaunchFailure.config(file.file() + ":" + line + ": " + READY_TIMEOUT_KEY
+                + ": expected a positive number of seconds, got '" + value + "'");
+    }
+
+    private Map<String, Object> frameworkProperties(Map<String, String> config, Options options, Home home,
+                                                    boolean console) {
+        Map<String, Object> properties = new HashMap<>(config);
+        properties.putIfAbsent(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
+        properties.put(Constants.FRAMEWORK_STORAGE, home.cache().resolve("felix").toString());
+        properties.put("ddmapper.home", home.root().toString());
+        properties.put("ddmapper.etc", options.etc().toString());
+        properties.put("ddmapper.nbd", options.nbd());
+        properties.put("ddmapper.nbd.socket", options.nbdSocket());
+        properties.put("ddmapper.control.socket", options.controlSocket().toString());
+        // Without a console: no prompt on stdin, and the end of stdin does not stop the framework.
+        properties.put("gosh.args", console ? "" : "--nointeractive --noshutdown");
+        properties.put("felix.log.logger", new FrameworkLog(err));
+        return properties;
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Framework newFramework(Map<String, Object> properties) throws LaunchFailure {
+        FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
+                .orElseThrow(() -> LaunchFailure.failed("no OSGi framework on the class path (lib/)"));
+        // The interface declares String values; Felix also takes objects (its logger) from the map.
+        return factory.newFramework((Map) properties);
+    }
+
+    /** Installs every jar of {@code dir}, in name order; fragments are installed before anything starts. */
+    private static List<Bundle> install(BundleContext context, Path dir) throws LaunchFailure {
+        List<Path> jars;
+        try (Stream<Path> files = Files.list(dir)) {
+            jars = files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList();
+        } catch (IOException e) {
+            throw LaunchFailure.failed(dir + ": cannot list: " + Describe.io(e));
+        }
+        List<Bundle> bundles = new ArrayList<>();
+        for (Path jar : jars) {
+            try (InputStream in = Files.newInputStream(jar)) {
+                bundles.add(context.installBundle(jar.toUri().toString(), in));
+            } catch (IOException e) {
+                throw LaunchFailure.failed(jar + ": cannot read: " + Describe.io(e));
+            } catch (BundleException e) {
+                throw LaunchFailure.failed(jar + ": cannot install: " + Describe.chain(e));
+            }
+        }
+        return bundles;
+    }
+
+    private static void start(Bundle bundle) throws LaunchFailure {
+        try {
+            bundle.start();
+        } catch (BundleException e) {
+            throw LaunchFailure.failed("bundle " + bundle.getSymbolicName() + " (" + fileName(bundle)
+                    + ") does not start: " + Describe.chain(e));
+        }
+    }
+
+    private static String fileName(Bundle bundle) {
+        String location = bundle.getLocation();
+        return location.substring(location.lastIndexOf('/') + 1);
+    }
+
+    private static boolean isFragment(Bundle bundle) {
+        BundleRevision revision = bundle.adapt(BundleRevision.class);
+        return revision != null && (revision.getTypes() & BundleRevision.TYPE_FRAGMENT) != 0;
+    }
+
+    private void stop(Framework framework) {
+        try {
+            framework.stop();
+            FrameworkEvent event = framework.waitForStop(STOP_TIMEOUT.toMillis());
+            if (event.getType() == FrameworkEvent.WAIT_TIMEDOUT) {
+                err.println("ddmapper: the framework did not stop within " + STOP_TIMEOUT.toSeconds()
+                        + " s; exiting anyway");
+            }
+        } catch (BundleException | InterruptedException | RuntimeException e) {
+            err.println("ddmapper: stopping the framework: " + Describe.chain(e));
+        }
+    }
+}

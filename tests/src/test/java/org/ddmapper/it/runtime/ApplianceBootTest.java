@@ -1,0 +1,113 @@
+package org.ddmapper.it.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.ddmapper.it.support.Appliance;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The real bin/ddmapper in a child process: boot, every bundle up, clean stop on SIGTERM, restart. */
+@Timeout(180)
+class ApplianceBootTest {
+
+    @TempDir
+    Path home;
+
+    @Test
+    void bootsEveryBundleActiveStopsCleanlyOnSigtermAndBootsAgainOnTheSameHome() throws Exception {
+        Map<String, DistributionBundles.Jar> jars = DistributionBundles.read(Appliance.distribution());
+
+        try (Appliance appliance = Appliance.start(home, "--exec", "lb -s")) {
+            String output = appliance.output();
+            // the --exec output comes before the ready line, the ready line once
+            assertTrue(output.indexOf("START LEVEL") < output.indexOf("ddmapper ready: "), output);
+            assertEquals(1, output.split("ddmapper ready: ", -1).length - 1, output);
+
+            Map<String, String> states = DistributionBundles.parseLb(output);
+            assertEquals("Active", states.get("org.apache.felix.framework"), output);
+            for (DistributionBundles.Jar jar : jars.values()) {
+                assertEquals(jar.fragment() ? "Resolved" : "Active", states.get(jar.symbolicName()),
+                        jar.file() + " in:\n" + output);
+            }
+            assertEquals(jars.size() + 1, states.size(), "lb lists bundle/ and the system bundle only:\n" + output);
+
+            assertEndpointsMatchTheBundles(appliance, jars);
+            for (String folder : List.of("state", "run", "log", "cache", "data")) {
+                assertTrue(Files.isDirectory(home.resolve(folder)), folder);
+            }
+            assertEquals(64L << 20, Files.size(home.resolve("data/demo.img")));
+            assertTrue(Files.size(appliance.log()) > 0, "tinylog writes HOME/log/ddmapper.log");
+
+            long pid = appliance.pid();
+            Appliance.Exit exit = appliance.stop();
+            assertEquals(0, exit.code());
+            assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "pid " + pid + " is gone");
+            assertEquals("", exit.stderr(), "a clean boot and stop print nothing on stderr");
+        }
+
+        // The home is free again (lock released, bundle cache rebuilt), and the state written stays.
+        try (Appliance again = Appliance.start(home)) {
+            assertEquals(64L << 20, Files.size(home.resolve("data/demo.img")));
+            again.stop();
+        }
+    }
+
+    @Test
+    void withoutNoConsoleAndStdinNotATerminalItKeepsRunningAsAService() throws Exception {
+        try (Appliance appliance = Appliance.builder().home(home).noConsole(false).start()) {
+            // stdin is /dev/null: at its end Gogo would stop the framework unless it runs headless
+            Thread.sleep(1500);
+            assertTrue(appliance.isAlive(), "still running after the end of stdin:\n" + appliance.errors());
+            appliance.stop();
+        }
+    }
+
+    @Test
+    void aSecondApplianceOnTheSameHomeIsRefusedAndTheFirstKeepsRunning() throws Exception {
+        try (Appliance first = Appliance.start(home)) {
+            Appliance.Exit second = Appliance.run(home, Appliance.READY_TIMEOUT);
+            assertEquals(1, second.code(), second.toString());
+            assertEquals("ddmapper: home " + home + " is in use by another ddmapper (pid " + first.pid()
+                    + "); give this one another --home\n", second.stderr());
+            assertEquals("", second.stdout());
+            assertTrue(first.isAlive());
+            first.stop();
+        }
+    }
+
+    /** nbd= and control= show a real address exactly when the bundle that provides it declares components. */
+    private static void assertEndpointsMatchTheBundles(Appliance appliance, Map<String, DistributionBundles.Jar> jars) {
+        boolean nbd = jars.get("org.ddmapper.nbd").declaresComponents();
+        boolean control = jars.get("org.ddmapper.control").declaresComponents();
+        List<String> problems = new ArrayList<>();
+        if (nbd) {
+            Matcher m = Pattern.compile("127\\.0\\.0\\.1:(\\d+)").matcher(appliance.nbdAddress());
+            if (!m.matches() || Integer.parseInt(m.group(1)) == 0) {
+                problems.add("nbd should be 127.0.0.1 with the bound port");
+            }
+        } else if (!appliance.nbdAddress().equals("none")) {
+            problems.add("nbd should be none");
+        }
+        if (control) {
+            if (!appliance.controlSocket().equals(appliance.home().resolve("run/control.sock"))
+                    || !Files.exists(appliance.controlSocket())) {
+                problems.add("control should be the socket HOME/run/control.sock");
+            }
+        } else if (appliance.hasControl()) {
+            problems.add("control should be none");
+        }
+        assertEquals(List.of(), problems, appliance.readyLine());
+        assertNotEquals("", appliance.readyLine());
+    }
+}

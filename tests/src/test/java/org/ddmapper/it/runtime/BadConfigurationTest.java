@@ -1,0 +1,150 @@
+package org.ddmapper.it.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.stream.Stream;
+import org.ddmapper.it.support.Appliance;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Bad configuration stops the boot with one line on stderr naming the file and line (or the option,
+ * or the port) and a non-zero status; a bad boot table is reported and skipped.
+ */
+@Timeout(180)
+class BadConfigurationTest {
+
+    private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(90);
+
+    @TempDir
+    Path dir;
+    Path etc;
+    Path home;
+
+    @BeforeEach
+    void copyTheShippedEtc() throws IOException {
+        etc = dir.resolve("etc");
+        home = dir.resolve("home");
+        Path shipped = Appliance.distribution().resolve("etc");
+        try (Stream<Path> files = Files.walk(shipped)) {
+            for (Path source : files.sorted(Comparator.naturalOrder()).toList()) {
+                Files.copy(source, etc.resolve(shipped.relativize(source).toString()));
+            }
+        }
+    }
+
+    private Appliance.Exit boot(String... extraArgs) throws Exception {
+        String[] args = Stream.concat(Stream.of("--etc", etc.toString()), Stream.of(extraArgs)).toArray(String[]::new);
+        return Appliance.run(home, EXIT_TIMEOUT, args);
+    }
+
+    @Test
+    void aConfigLineWithoutEqualsNamesFileAndLine() throws Exception {
+        int line = Files.readAllLines(etc.resolve("config.properties")).size() + 1;
+        Files.writeString(etc.resolve("config.properties"), "felix.log.level 1\n", StandardOpenOption.APPEND);
+        Appliance.Exit exit = boot();
+        assertEquals(78, exit.code(), exit.toString());
+        assertEquals("ddmapper: " + etc.resolve("config.properties") + ":" + line
+                + ": expected KEY = VALUE, got 'felix.log.level 1'\n", exit.stderr());
+        assertEquals("", exit.stdout());
+        assertFalse(Files.exists(home.resolve("cache/felix")), "no framework was started");
+    }
+
+    @Test
+    void anUnknownVariableNamesFileAndLine() throws Exception {
+        Files.writeString(etc.resolve("config.properties"), "a = 1\nb = ${ddmapper.hom}/x\n");
+        Appliance.Exit exit = boot();
+        assertEquals(78, exit.code(), exit.toString());
+        assertEquals("ddmapper: " + etc.resolve("config.properties") + ":2: unknown variable ${ddmapper.hom}\n",
+                exit.stderr());
+    }
+
+    @Test
+    void anUnreadableLogConfigurationNamesTheFile() throws Exception {
+        Path tinylog = etc.resolve("tinylog.properties");
+        Files.delete(tinylog);
+        Files.createDirectory(tinylog); // root reads any file; a directory cannot be read by anyone
+        Appliance.Exit exit = boot();
+        assertEquals(78, exit.code(), exit.toString());
+        assertEquals("ddmapper: " + tinylog + ": cannot read: is a directory\n", exit.stderr());
+    }
+
+    @Test
+    void aMissingConfigurationNamesTheFile() throws Exception {
+        Files.delete(etc.resolve("config.properties"));
+        Appliance.Exit exit = boot();
+        assertEquals(78, exit.code(), exit.toString());
+        assertEquals("ddmapper: " + etc.resolve("config.properties") + ": cannot read: no such file or directory\n",
+                exit.stderr());
+    }
+
+    @Test
+    void aBadTimeoutValueNamesFileAndLine() throws Exception {
+        Files.writeString(etc.resolve("config.properties"), "\nddmapper.ready.timeout.seconds = soon\n");
+        Appliance.Exit exit = boot();
+        assertEquals(78, exit.code(), exit.toString());
+        assertEquals("ddmapper: " + etc.resolve("config.properties")
+                + ":2: ddmapper.ready.timeout.seconds: expected a positive number of seconds, got 'soon'\n", exit.stderr());
+    }
+
+    @Test
+    void aBadOptionIsAUsageError() throws Exception {
+        Appliance.Exit exit = boot("--nbd", "127.0.0.1:http");
+        assertEquals(64, exit.code(), exit.toString());
+        assertEquals("ddmapper: --nbd: expected HOST:PORT with a port from 0 to 65535, or 'none'; got '127.0.0.1:http'\n",
+                exit.stderr());
+    }
+
+    @Test
+    void aPortInUseNamesThePortAndFails() throws Exception {
+        assumeTrue(DistributionBundles.read(Appliance.distribution()).get("org.ddmapper.nbd").declaresComponents(),
+                "the nbd bundle has no NBD server component yet");
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            String address = "127.0.0.1:" + taken.getLocalPort();
+            Appliance.Exit exit = boot("--nbd", address);
+            assertEquals(1, exit.code(), exit.toString());
+            String[] lines = exit.stderr().split("\n");
+            assertEquals(1, lines.length, exit.stderr());
+            assertTrue(lines[0].startsWith("ddmapper: nbd endpoint failed: ") && lines[0].contains(address),
+                    exit.stderr());
+            assertEquals("", exit.stdout(), "no ready line");
+        }
+    }
+
+    @Test
+    void aBadBootTableIsReportedAndSkippedAndTheOthersComeUp() throws Exception {
+        Files.writeString(etc.resolve("tables/broken.table"), "0 100x zero\n"); // a length that is not a number
+        Files.writeString(etc.resolve("tables/zeros.table"), "0 2048 zero\n");
+        try (Appliance appliance = Appliance.start(home, "--etc", etc.toString())) {
+            // boot tables are loaded by the core as their target types arrive: poll (bounded) with ddsetup ls
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            Appliance.Exit ls = appliance.ddsetup("ls");
+            while (!(ls.stdout().contains("zeros") && ls.stdout().contains("demo")) && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+                ls = appliance.ddsetup("ls");
+            }
+            assertEquals(0, ls.code(), ls.toString());
+            assertTrue(ls.stdout().contains("zeros") && ls.stdout().contains("demo"), "the others came up: " + ls);
+            assertFalse(ls.stdout().contains("broken"), ls.toString());
+            // reported on stderr (and in the log) with the file's name
+            assertTrue(appliance.errors().contains(etc.resolve("tables/broken.table").toString()),
+                    "the bad table is named:\n" + appliance.errors());
+            assertTrue(Files.readString(appliance.log()).contains(etc.resolve("tables/broken.table").toString()));
+            assertTrue(appliance.isAlive());
+            appliance.stop();
+        }
+    }
+}
