@@ -14,7 +14,8 @@ public record DeviceArea(BlockDevice device, long offsetSectors) {
 
     /**
      * Reads {@code <dev> <offset>} and checks that {@code lengthSectors} fit from the offset.
-     * {@code what} names the pair in errors ("device", "stripe 2 device").
+     * {@code what} names the device in errors ("device", "stripe 2 device"); the offset is named
+     * the same with "device" replaced by "offset" ("stripe 2 offset").
      */
     public static DeviceArea next(TableArgs args, String what, long lengthSectors) {
         BlockDevice device = args.nextDevice(what);

@@ -225,8 +225,12 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
             while (progress) {
                 progress = false;
                 for (MappedDevice d : devicesInOrder(false)) {
-                    if (d.parkedType() == null || d.isRemoved() || !lowersReady(d)) continue;
-                    if (tryUnpark(d)) progress = true;
+                    if (d.isRemoved() || !lowersReady(d)) continue;
+                    if (d.parkedType() != null) {
+                        if (tryUnpark(d)) progress = true;
+                    } else if (d.unbuiltInactiveSpec() != null) {
+                        rebuildInactive(d);
+                    }
                 }
             }
         }
@@ -264,6 +268,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
             Table live;
             try {
                 live = Table.build(this, d, liveSpec, d.parkedStates());
+                checkCurrent(d, live);
             } catch (DmException e) {
                 rebuildFailed(d, e);
                 return false;
@@ -273,6 +278,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
             if (inactiveSpec != null && missingType(inactiveSpec) == null) {
                 try {
                     inactive = Table.build(this, d, inactiveSpec, null);
+                    checkCurrent(d, inactive);
                 } catch (DmException e) {
                     Logger.error("device {}: dropping its inactive table, which no longer builds: {}", d.name(), e.getMessage());
                     d.clear();
@@ -292,6 +298,25 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         }
     }
 
+    /** Rebuilds an inactive table that was torn down with its type (the live one did not need that type). */
+    private void rebuildInactive(MappedDevice d) {
+        d.control.lock();
+        try {
+            TableSpec spec = d.unbuiltInactiveSpec();
+            if (d.isRemoved() || d.parkedType() != null || spec == null || missingType(spec) != null) return;
+            try {
+                Table t = Table.build(this, d, spec, null);
+                checkCurrent(d, t);
+                d.restoreInactive(t);
+            } catch (DmException e) {
+                Logger.error("device {}: dropping its inactive table, which no longer builds: {}", d.name(), e.getMessage());
+                d.clear();
+            }
+        } finally {
+            d.control.unlock();
+        }
+    }
+
     private void rebuildFailed(MappedDevice d, DmException e) {
         Path boot = bootOrigins.remove(d.id());
         if (boot != null) {
@@ -299,9 +324,21 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
             discard(d);
             return;
         }
-        String reason = "device '" + d.name() + "' cannot rebuild its table: " + e.getMessage();
-        Logger.error(reason);
-        d.failWhileParked(reason);
+        // stay parked: a rolled-back bundle may bring a type that builds it; the type-wait timer fails I/O otherwise
+        String reason = "cannot rebuild its table: " + e.getMessage();
+        Logger.error("device {}: {}", d.name(), reason);
+        d.parkedBecause(reason);
+        d.raise(EventKind.TARGET_TYPE_MISSING, -1, Map.of("type", String.valueOf(d.parkedType()), "reason", reason));
+    }
+
+    /** Throws (destroying the table) when a type it was built with is no longer the serving one (unregistered meanwhile). */
+    private void checkCurrent(MappedDevice d, Table t) {
+        for (TargetType type : t.types) {
+            if (types.get(type.name()) != type) {
+                t.destroy(d);
+                throw new DmException(Errno.EAGAIN, "target type '" + type.name() + "' went away while the table was built; try again");
+            }
+        }
     }
 
     private void scheduleTypeWait(MappedDevice d) {
@@ -537,6 +574,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     /** Builds a table for d and re-checks, under the topology lock, that its dm: devices make no cycle. */
     private Table buildChecked(MappedDevice d, TableSpec spec) {
         Table t = Table.build(this, d, spec, null);
+        checkCurrent(d, t);
         synchronized (topology) {
             for (MappedDevice lower : t.lowerDevices()) {
                 List<String> cycle = lower == d ? List.of(d.name()) : pathTo(lower, d);

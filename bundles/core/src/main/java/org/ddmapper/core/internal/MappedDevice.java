@@ -64,6 +64,8 @@ public final class MappedDevice {
     private final ArrayDeque<Bio> held = new ArrayDeque<>();
     private boolean suspended;
     private volatile String parkedType;
+    /** Why a parked device is still parked although its type is back (its rebuild failed), or null. */
+    private volatile String parkReason;
     private long parkedSinceNanos;
     private final AtomicInteger openers = new AtomicInteger();
 
@@ -229,6 +231,8 @@ public final class MappedDevice {
      */
     void resume() {
         Table next = inactive;
+        if (next == null && inactiveSpec != null && parkedType == null)
+            throw new DmException(Errno.ENXIO, "the table loaded into '" + name + "' waits for its target type to be registered again");
         if (parkedType != null && next == null)
             throw new DmException(Errno.ENXIO, "device '" + name + "' waits for target type '" + parkedType
                     + "', which is not registered; load a table that does not need it, or start its bundle");
@@ -257,6 +261,7 @@ public final class MappedDevice {
             synchronized (gate) {
                 parkedType = null;
                 parkedStates = null;
+                parkReason = null;
                 failReason = null;
             }
         }
@@ -335,6 +340,14 @@ public final class MappedDevice {
         block();
     }
 
+    /** Puts a rebuilt inactive table back (no event: the slot's content did not change). */
+    void restoreInactive(Table table) {
+        inactive = table;
+        inactiveSpec = table.spec;
+    }
+
+    void parkedBecause(String reason) { parkReason = reason; }
+
     /** Records an inactive spec to build once the device's types are there (restore). */
     void parkInactive(TableSpec spec) {
         inactiveSpec = spec;
@@ -405,6 +418,7 @@ public final class MappedDevice {
         long stallMillis = parkedMillis();
         parkedType = null;
         parkedStates = null;
+        parkReason = null;
         synchronized (gate) {
             failReason = null;
         }
@@ -458,7 +472,9 @@ public final class MappedDevice {
             var l = spec.lines().get(i).line();
             String text;
             if (t == null) {
-                text = type == StatusType.TABLE ? l.argsText() : "waiting for target type '" + parkedTypeOr(l.type()) + "'";
+                String why = parkReason;
+                text = type == StatusType.TABLE ? l.argsText()
+                        : "waiting for target type '" + parkedTypeOr(l.type()) + "'" + (why == null ? "" : " (" + why + ")");
             } else {
                 try {
                     text = t.targets[i].status(type);

@@ -1,0 +1,163 @@
+package org.ddmapper.it.multipath;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.ddmapper.api.Bio;
+import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.DeviceEvent;
+import org.ddmapper.api.DeviceManager;
+import org.ddmapper.api.DeviceRef;
+import org.ddmapper.api.EventKind;
+import org.ddmapper.api.IoStatus;
+import org.ddmapper.api.Message;
+import org.ddmapper.api.TargetRef;
+import org.ddmapper.it.support.EmbeddedFramework;
+
+/**
+ * A real Felix with the built bundles (core, targets, multipath, checkers), an etc directory
+ * holding the test's multipath.conf, a backing file, and helpers for bounded I/O and events.
+ */
+final class MultipathFixture implements AutoCloseable {
+    static final List<String> CHECKERS = List.of("directio", "readsector0", "tur", "nbd");
+
+    final Path dir;
+    final EmbeddedFramework fw;
+    final DeviceManager dm;
+    final List<DeviceEvent> events = new ArrayList<>();
+    private final AutoCloseable subscription;
+
+    MultipathFixture(Path dir, String multipathConf) throws IOException {
+        this.dir = dir;
+        Path etc = Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(etc.resolve("multipath.conf"), multipathConf);
+        fw = EmbeddedFramework.builder().etc(etc).start();
+        try {
+            dm = fw.service(DeviceManager.class);
+            await("target type multipath", () -> dm.targets().stream().anyMatch(t -> t.name().equals("multipath")));
+            subscription = dm.subscribe(null, e -> {
+                synchronized (events) {
+                    events.add(e);
+                    events.notifyAll();
+                }
+            });
+        } catch (RuntimeException | AssertionError e) {
+            fw.close();
+            throw e;
+        }
+    }
+
+    /** A zero-filled backing file of {@code sectors} sectors. */
+    Path backingFile(String name, long sectors) throws IOException {
+        Path f = dir.resolve(name);
+        try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(0);
+            ch.write(ByteBuffer.allocate(1), sectors * Bio.SECTOR_BYTES - 1);
+        }
+        return f;
+    }
+
+    List<DeviceEvent> events(String device, EventKind kind) {
+        synchronized (events) {
+            return events.stream().filter(e -> e.device().equals(device) && e.kind() == kind).toList();
+        }
+    }
+
+    /** The kinds of the multipath events of one device, in order. */
+    List<String> pathEventKinds(String device) {
+        List<EventKind> mp = List.of(EventKind.PATH_FAILED, EventKind.PATH_REINSTATED, EventKind.PG_SWITCHED,
+                EventKind.PG_BYPASSED, EventKind.PATH_DAMPED, EventKind.QUEUE_MODE_CHANGED);
+        synchronized (events) {
+            return events.stream().filter(e -> e.device().equals(device) && mp.contains(e.kind())).map(e -> e.kind().name()).toList();
+        }
+    }
+
+    /** Waits (bounded) until {@code device} has {@code count} events of {@code kind}. */
+    List<DeviceEvent> awaitEvents(String device, EventKind kind, int count, long millis) throws InterruptedException {
+        long end = System.currentTimeMillis() + millis;
+        synchronized (events) {
+            while (events(device, kind).size() < count) {
+                long left = end - System.currentTimeMillis();
+                if (left <= 0) fail("timed out waiting for " + count + " " + kind + " events on " + device + "; have " + events);
+                events.wait(left);
+            }
+            return events(device, kind);
+        }
+    }
+
+    String message(String device, String... words) {
+        return dm.message(DeviceRef.of(device), new TargetRef.ByIndex(0), Message.of(words));
+    }
+
+    String status(String device) {
+        return dm.status(DeviceRef.of(device)).get(0).text();
+    }
+
+    String table(String device) {
+        return dm.table(DeviceRef.of(device), false).get(0).text();
+    }
+
+    /** Replaces a device's table (load, then resume). */
+    void reload(String device, String table) {
+        dm.load(DeviceRef.of(device), table);
+        dm.resume(DeviceRef.of(device));
+    }
+
+    static void await(String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) fail("timed out waiting for " + what);
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                fail("interrupted waiting for " + what);
+            }
+        }
+    }
+
+    static CompletableFuture<IoStatus> writeAsync(BlockDevice d, long sector, byte[] data) {
+        CompletableFuture<IoStatus> f = new CompletableFuture<>();
+        d.submit(Bio.write(sector, ByteBuffer.wrap(data.clone()), 0, f::complete));
+        return f;
+    }
+
+    static CompletableFuture<IoStatus> readAsync(BlockDevice d, long sector, ByteBuffer into) {
+        CompletableFuture<IoStatus> f = new CompletableFuture<>();
+        d.submit(Bio.read(sector, into, f::complete));
+        return f;
+    }
+
+    static IoStatus get(CompletableFuture<IoStatus> f) {
+        try {
+            return f.get(15, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new AssertionError("request did not complete within 15 s", e);
+        }
+    }
+
+    static byte[] pattern(int bytes, int seed) {
+        byte[] b = new byte[bytes];
+        for (int i = 0; i < bytes; i++) b[i] = (byte) (i * 13 + seed * 7);
+        return b;
+    }
+
+    @Override
+    public void close() {
+        try {
+            subscription.close();
+        } catch (Exception ignored) {
+            // the framework goes down anyway
+        }
+        fw.close();
+    }
+}
