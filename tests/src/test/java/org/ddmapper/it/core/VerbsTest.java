@@ -350,6 +350,17 @@ class VerbsTest {
         assertEquals("sector 200 lies beyond device 'msg' (200 sectors)", beyond.getMessage());
         DmException verb = assertThrows(DmException.class, () -> dm.message(ref("msg"), TargetRef.parse("@0"), Message.of("nope")));
         assertEquals("tmsg: unknown message 'nope'", verb.getMessage());
+        long nr = dm.info(ref("msg")).eventNr();
+        DmException smuggled = assertThrows(DmException.class, () -> dm.message(ref("msg"), TargetRef.parse("@0"), Message.of("echo", "a\nremove x")));
+        assertEquals("control character 0xa in message", smuggled.getMessage());
+        DmException empty = assertThrows(DmException.class, () -> dm.message(ref("msg"), TargetRef.parse("@0"), Message.of()));
+        assertEquals("empty message", empty.getMessage());
+        DmException huge = assertThrows(DmException.class,
+                () -> dm.message(ref("msg"), TargetRef.parse("@0"), Message.of("echo", "x".repeat(70_000))));
+        assertEquals("message longer than 65536 characters", huge.getMessage());
+        DmException gone = assertThrows(DmException.class, () -> dm.message(DeviceRef.of("nosuch"), TargetRef.parse("@0"), Message.of("x")));
+        assertEquals("no device named 'nosuch'", gone.getMessage());
+        assertEquals(nr, dm.info(ref("msg")).eventNr(), "refused messages change nothing");
     }
 
     @Test

@@ -498,7 +498,11 @@ public final class MappedDevice {
         return t == null ? List.of() : t.deps();
     }
 
+    /** Longest message accepted, in characters over all words. */
+    static final int MAX_MESSAGE_CHARS = 64 * 1024;
+
     String message(TargetRef ref, Message message) {
+        checkMessage(message);
         Table t = live;
         if (t == null) throw new DmException(Errno.ENXIO, parkedType != null
                 ? "device '" + name + "' waits for target type '" + parkedType + "'" : "device '" + name + "' has no live table");
@@ -525,6 +529,21 @@ public final class MappedDevice {
         } catch (RuntimeException e) {
             Logger.warn(e, "device {}: target {} ({}) failed on message {}", name, index, type, message.verb());
             throw new DmException(Errno.EIO, type + ": message '" + message.verb() + "' failed: " + e);
+        }
+    }
+
+    /** Refuses empty, over-long and control-character messages (a newline must not smuggle a second command). */
+    private static void checkMessage(Message message) {
+        if (message.words().isEmpty() || message.verb().isEmpty()) throw new DmException(Errno.EINVAL, "empty message");
+        int chars = 0;
+        for (String w : message.words()) {
+            chars += w.length();
+            if (chars > MAX_MESSAGE_CHARS) throw new DmException(Errno.EINVAL, "message longer than " + MAX_MESSAGE_CHARS + " characters");
+            for (int i = 0; i < w.length(); i++) {
+                char c = w.charAt(i);
+                if (Character.isISOControl(c))
+                    throw new DmException(Errno.EINVAL, "control character 0x" + Integer.toHexString(c) + " in message");
+            }
         }
     }
 

@@ -77,6 +77,39 @@ class DelayTypeTest {
     }
 
     @Test
+    void requestsArrivingAroundAPresuspendAreAllSentOn() throws Exception {
+        Target delay = create("/a 0 " + LONG);
+        int threads = 4, perThread = 500;
+        List<Completion> all = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        List<Thread> workers = new java.util.ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            Thread w = new Thread(() -> {
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                for (int i = 0; i < perThread; i++) {
+                    Completion done = new Completion();
+                    all.add(done);
+                    delay.map(Bio.read(i % 256, ByteBuffer.allocate(512), done));
+                }
+            });
+            w.start();
+            workers.add(w);
+        }
+        go.countDown();
+        Thread.sleep(2);
+        delay.presuspend(false);
+        for (Thread w : workers) w.join(5_000);
+        assertEquals(threads * perThread, all.size());
+        for (Completion done : all) assertEquals(IoStatus.OK, done.get(), "every request was sent on, none left held");
+        assertEquals("0 0 0", delay.status(StatusType.INFO));
+        assertEquals(threads * perThread, a.requests().size());
+    }
+
+    @Test
     void theDelayElapsesOnTheScheduler() {
         Target delay = create("/a 0 150");
         long before = System.nanoTime();

@@ -1,0 +1,254 @@
+package org.ddmapper.nbd.internal;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.ddmapper.api.DeviceManager;
+import org.tinylog.Logger;
+
+/**
+ * The NBD server: listeners (TCP and Unix sockets) that accept connections and run each on its
+ * own thread. Knows nothing of OSGi; the component wires it to the device manager.
+ *
+ * <p>Connection limits: at most {@code maxConnections} connections; at most {@code
+ * maxHandshakes} of them still negotiating — a new connection evicts the one that has been
+ * negotiating longest, so a flood of sockets that never speak cannot lock real clients out.
+ */
+public final class NbdServer implements AutoCloseable {
+    private static final long THREAD_STACK_BYTES = 256 * 1024;
+
+    private final DeviceManager devices;
+    private final Exports exports;
+    private final ServerLimits limits;
+    private final BufferPool pool;
+    private final Set<ServerConnection> connections = ConcurrentHashMap.newKeySet();
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private volatile boolean closed;
+
+    public NbdServer(DeviceManager devices, ServerLimits limits, BufferPool pool) {
+        this.devices = devices;
+        this.exports = new Exports(devices);
+        this.limits = limits;
+        this.pool = pool;
+    }
+
+    /** Listens on a TCP address; the listener's {@link Listener#address()} has the real port. */
+    public Listener listenTcp(String host, int port) throws IOException {
+        ServerSocketChannel ch = ServerSocketChannel.open();
+        try {
+            ch.bind(new InetSocketAddress(host, port), 256);
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        InetSocketAddress bound = (InetSocketAddress) ch.getLocalAddress();
+        String hostText = bound.getAddress().getHostAddress();
+        if (hostText.indexOf(':') >= 0) hostText = "[" + hostText + "]";
+        return start(ch, hostText + ":" + bound.getPort(), null);
+    }
+
+    /**
+     * Listens on a Unix socket. A leftover socket file nobody listens on is replaced; one a
+     * live server answers on is not ("address already in use").
+     */
+    public Listener listenUnix(Path path) throws IOException {
+        if (Files.exists(path)) {
+            try (SocketChannel probe = SocketChannel.open(UnixDomainSocketAddress.of(path))) {
+                throw new java.net.BindException("Address already in use");
+            } catch (java.net.BindException e) {
+                throw e;
+            } catch (IOException stale) {
+                Files.deleteIfExists(path);
+            }
+        }
+        ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            ch.bind(UnixDomainSocketAddress.of(path), 256);
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        return start(ch, path.toString(), path);
+    }
+
+    private Listener start(ServerSocketChannel ch, String address, Path socketFile) {
+        Listener l = new Listener(ch, address, socketFile);
+        listeners.add(l);
+        Thread t = new Thread(l::acceptLoop, "nbd-listen " + address);
+        t.setDaemon(true);
+        t.start();
+        Logger.info("nbd: listening on {}", address);
+        return l;
+    }
+
+    public ServerLimits limits() {
+        return limits;
+    }
+
+    Exports exports() {
+        return exports;
+    }
+
+    BufferPool pool() {
+        return pool;
+    }
+
+    DeviceManager devices() {
+        return devices;
+    }
+
+    /** Open connections, negotiating or serving. */
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    /** The largest number of data bytes any serving connection held at once. */
+    public long maxInFlightBytesSeen() {
+        long max = 0;
+        for (ServerConnection c : connections) {
+            Transmission t = c.transmission();
+            if (t != null) max = Math.max(max, t.maxInFlightBytesSeen());
+        }
+        return max;
+    }
+
+    /** Stops listening, stops every connection (letting in-flight requests finish briefly) and waits for them. */
+    @Override
+    public void close() {
+        closed = true;
+        for (Listener l : listeners) l.close();
+        for (ServerConnection c : connections) c.shutdown("server stopping");
+        long deadline = System.nanoTime() + (limits.shutdownGraceMillis() + 2_000) * 1_000_000;
+        while (!connections.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+    }
+
+    private void accepted(SocketChannel ch) {
+        if (closed) {
+            closeQuietly(ch);
+            return;
+        }
+        if (connections.size() >= limits.maxConnections()) {
+            Logger.warn("nbd: {} connections open, refusing another", connections.size());
+            closeQuietly(ch);
+            return;
+        }
+        evictOldestNegotiatingIfFull();
+        Transport transport;
+        try {
+            transport = new NioTransport(ch);
+        } catch (IOException e) {
+            Logger.debug("nbd: cannot set up a connection: {}", e.getMessage());
+            closeQuietly(ch);
+            return;
+        }
+        ServerConnection c = new ServerConnection(this, transport);
+        connections.add(c);
+        Thread t = new Thread(null, c, "nbd " + transport.peer(), THREAD_STACK_BYTES);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void evictOldestNegotiatingIfFull() {
+        List<ServerConnection> negotiating = new ArrayList<>();
+        for (ServerConnection c : connections) if (c.negotiating()) negotiating.add(c);
+        if (negotiating.size() < limits.maxHandshakes()) return;
+        ServerConnection oldest = null;
+        for (ServerConnection c : negotiating) {
+            if (oldest == null || c.acceptedNanos() - oldest.acceptedNanos() < 0) oldest = c;
+        }
+        if (oldest != null) oldest.shutdown(limits.maxHandshakes() + " connections still negotiating; dropped the oldest");
+    }
+
+    void negotiated(ServerConnection c) {
+        // Nothing to do: the negotiating count is read from the connections themselves.
+    }
+
+    void ended(ServerConnection c) {
+        connections.remove(c);
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // nothing to do
+        }
+    }
+
+    /** One listening socket and its accept thread. */
+    public final class Listener implements AutoCloseable {
+        private final ServerSocketChannel channel;
+        private final String address;
+        private final Path socketFile;
+
+        Listener(ServerSocketChannel channel, String address, Path socketFile) {
+            this.channel = channel;
+            this.address = address;
+            this.socketFile = socketFile;
+        }
+
+        /** HOST:PORT with the bound port, or the socket path. */
+        public String address() {
+            return address;
+        }
+
+        public SocketAddress localAddress() throws IOException {
+            return channel.getLocalAddress();
+        }
+
+        private void acceptLoop() {
+            while (channel.isOpen()) {
+                try {
+                    accepted(channel.accept());
+                } catch (ClosedChannelException e) {
+                    return;
+                } catch (IOException e) {
+                    Logger.warn("nbd: accept on {} failed: {}", address, e.getMessage());
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException ie) {
+                        return;
+                    }
+                } catch (RuntimeException | Error e) {
+                    Logger.error(e, "nbd: accept on {} failed", address);
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+            if (socketFile != null) {
+                try {
+                    Files.deleteIfExists(socketFile);
+                } catch (IOException e) {
+                    Logger.debug("nbd: cannot remove {}: {}", socketFile, e.getMessage());
+                }
+            }
+            listeners.remove(this);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package org.ddmapper.nbd.internal;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.ddmapper.api.DmException;
+import org.ddmapper.api.Errno;
+
+/**
+ * An NBD device reference: {@code nbd://HOST[:PORT]/EXPORT} or
+ * {@code nbd+unix:///EXPORT?socket=PATH} (the NBD URI syntax). One query parameter of our own,
+ * {@code size=BYTES}, tells the export size for a passed socket whose handshake someone else
+ * already did.
+ *
+ * @param sizeBytes the size given with {@code size=}, or -1
+ */
+public record NbdUri(String reference, String host, int port, Path socket, String export, long sizeBytes) {
+
+    public boolean unix() {
+        return socket != null;
+    }
+
+    /** Where the server is, for messages. */
+    public String where() {
+        return unix() ? socket.toString() : new HostPort(host, port).toString();
+    }
+
+    /** Parses a reference; errors name what is wrong with it. */
+    public static NbdUri parse(String reference) {
+        URI uri;
+        try {
+            uri = new URI(reference);
+        } catch (URISyntaxException e) {
+            throw invalid(reference, "not a URI: " + e.getReason());
+        }
+        String scheme = uri.getScheme();
+        if (scheme == null) throw invalid(reference, "no scheme (nbd:// or nbd+unix://)");
+        String path = uri.getPath() == null ? "" : uri.getPath();
+        String export = path.startsWith("/") ? path.substring(1) : path;
+        String socket = null;
+        long size = -1;
+        String query = uri.getRawQuery();
+        if (query != null && !query.isEmpty()) {
+            for (String pair : query.split("&")) {
+                int eq = pair.indexOf('=');
+                String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+                switch (key) {
+                    case "socket" -> socket = value;
+                    case "size" -> {
+                        try {
+                            size = Long.parseLong(value);
+                        } catch (NumberFormatException e) {
+                            size = -2;
+                        }
+                        if (size < 0 || size % 512 != 0)
+                            throw invalid(reference, "size '" + value + "' is not a whole number of 512-byte sectors");
+                    }
+                    default -> throw invalid(reference, "unknown parameter '" + key + "'");
+                }
+            }
+        }
+        switch (scheme) {
+            case "nbd" -> {
+                if (uri.getHost() == null || uri.getHost().isEmpty()) throw invalid(reference, "no host");
+                if (socket != null) throw invalid(reference, "socket= belongs to nbd+unix://");
+                String host = uri.getHost();
+                if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+                return new NbdUri(reference, host, uri.getPort() < 0 ? Nbd.DEFAULT_PORT : uri.getPort(), null, export, size);
+            }
+            case "nbd+unix" -> {
+                if (uri.getRawAuthority() != null && !uri.getRawAuthority().isEmpty())
+                    throw invalid(reference, "nbd+unix:// takes no host (nbd+unix:///EXPORT?socket=PATH)");
+                if (socket == null || socket.isEmpty()) throw invalid(reference, "no socket=PATH");
+                return new NbdUri(reference, null, -1, Path.of(socket), export, size);
+            }
+            default -> throw invalid(reference, "scheme '" + scheme + "' is not nbd or nbd+unix");
+        }
+    }
+
+    private static DmException invalid(String reference, String why) {
+        return new DmException(Errno.EINVAL, "invalid NBD reference '" + reference + "': " + why);
+    }
+}

@@ -1,0 +1,81 @@
+package org.ddmapper.nbd.internal;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
+import org.tinylog.Logger;
+
+/** One client connection of the server, on its own thread: the handshake, then transmission. */
+final class ServerConnection implements Runnable {
+    private final NbdServer server;
+    private final Transport transport;
+    private final long acceptedNanos;
+    private volatile boolean negotiating = true;
+    private volatile Transmission transmission;
+    private volatile String closeReason;
+
+    ServerConnection(NbdServer server, Transport transport) {
+        this.server = server;
+        this.transport = transport;
+        this.acceptedNanos = System.nanoTime();
+    }
+
+    @Override
+    public void run() {
+        Session session = null;
+        try {
+            long deadline = acceptedNanos + server.limits().handshakeMillis() * 1_000_000;
+            session = new Handshake(transport, server.exports(), server.limits(), deadline).run();
+            negotiating = false;
+            server.negotiated(this);
+            if (session == null) return;
+            Logger.debug("nbd: {}: serving export {}", transport.peer(), session.name());
+            Transmission t = new Transmission(transport, session, server.limits(), server.pool(), server.devices());
+            transmission = t;
+            if (closeReason != null) t.stop();
+            t.run();
+        } catch (ProtocolException e) {
+            Logger.info("nbd: {}: {}; dropping the connection", transport.peer(), e.getMessage());
+        } catch (Transport.DeadlineException e) {
+            Logger.info("nbd: {}: handshake not finished within {} ms; dropping the connection",
+                    transport.peer(), server.limits().handshakeMillis());
+        } catch (EOFException | ClosedChannelException e) {
+            if (closeReason != null) Logger.info("nbd: {}: {}", transport.peer(), closeReason);
+            else Logger.debug("nbd: {}: {}", transport.peer(), e.getMessage());
+        } catch (IOException e) {
+            Logger.debug("nbd: {}: connection ended: {}", transport.peer(), e.getMessage());
+        } catch (RuntimeException | Error e) {
+            Logger.error(e, "nbd: {}: connection failed", transport.peer());
+        } finally {
+            negotiating = false;
+            transport.release();
+            if (session != null && transmission == null) session.device().close();
+            server.ended(this);
+        }
+    }
+
+    /** Whether the connection still negotiates and has not been told to close. */
+    boolean negotiating() {
+        return negotiating && closeReason == null;
+    }
+
+    long acceptedNanos() {
+        return acceptedNanos;
+    }
+
+    /** The transmission phase, once there (null before and for connections that never get there). */
+    Transmission transmission() {
+        return transmission;
+    }
+
+    /** Drops a connection still negotiating (its slot is wanted), or stops a serving one gracefully. */
+    void shutdown(String reason) {
+        closeReason = reason;
+        Transmission t = transmission;
+        if (t != null) {
+            t.stop();
+        } else {
+            transport.close();
+        }
+    }
+}

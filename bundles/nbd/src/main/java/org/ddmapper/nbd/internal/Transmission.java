@@ -1,0 +1,522 @@
+package org.ddmapper.nbd.internal;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.ddmapper.api.Bio;
+import org.ddmapper.api.BioOp;
+import org.ddmapper.api.DeviceEvent;
+import org.ddmapper.api.DeviceManager;
+import org.ddmapper.api.DeviceRef;
+import org.ddmapper.api.Errno;
+import org.ddmapper.api.EventKind;
+import org.ddmapper.api.IoStatus;
+import org.tinylog.Logger;
+
+/**
+ * The transmission phase of one server connection.
+ *
+ * <p>Threads: the connection's own thread reads requests, checks them and submits them to the
+ * device as asynchronous {@link Bio}s; each completion (on whatever thread the device completes
+ * on) queues its reply on the {@link OutputQueue}, which writes it at once when no other reply is
+ * being written. Replies go out in completion order, many requests in flight.
+ *
+ * <p>Memory: request payloads and read data live in pooled direct buffers. A connection holds at
+ * most {@code maxInFlightBytes} of them (in requests and unsent replies) and at most
+ * {@code maxInFlightRequests} requests; past that the reader stops reading until replies are
+ * written (back-pressure through TCP), so a client that sends without reading replies costs a
+ * bounded amount of memory.
+ *
+ * <p>Bad requests are answered with the specification's error and never disturb the stream: a
+ * refused WRITE's payload is read and dropped. Only a bad request magic (the stream is no longer
+ * framed) drops the connection.
+ */
+public final class Transmission {
+    private static final int HEADER_BYTES = 28;
+    private static final int IN_BUFFER_BYTES = 64 * 1024;
+
+    private final Transport transport;
+    private final OutputQueue out;
+    private final Session session;
+    private final DeviceManager.OpenDevice device;
+    private final ServerLimits limits;
+    private final BufferPool pool;
+    private final ByteBuffer in;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicLong inFlightBytes = new AtomicLong();
+    private final AtomicLong maxInFlightBytesSeen = new AtomicLong();
+    private volatile boolean ownerWaiting;
+    private volatile boolean gone;
+    private volatile boolean stopping;
+    private volatile boolean finished;
+    private AutoCloseable subscription;
+
+    public Transmission(Transport transport, Session session, ServerLimits limits, BufferPool pool,
+                        DeviceManager devices) {
+        this.transport = transport;
+        this.out = new OutputQueue(transport, this::wakeOwnerIfWaiting);
+        this.session = session;
+        this.device = session.device();
+        this.limits = limits;
+        this.pool = pool;
+        this.in = ByteBuffer.allocateDirect(IN_BUFFER_BYTES);
+        try {
+            subscription = devices.subscribe(DeviceRef.id(device.id()), this::onDeviceEvent);
+        } catch (RuntimeException e) {
+            Logger.debug("nbd: cannot follow events of {}: {}", session.name(), e.getMessage());
+        }
+    }
+
+    /** Serves requests until the client disconnects (DISC or hang-up) or the server stops. */
+    public void run() throws IOException {
+        in.clear().flip();
+        try {
+            for (;;) {
+                if (stopping) {
+                    drainInFlight(limits.shutdownGraceMillis());
+                    return;
+                }
+                if (in.remaining() >= HEADER_BYTES) {
+                    if (!handleRequest()) {
+                        drainInFlight(-1);
+                        return;
+                    }
+                    continue;
+                }
+                in.compact();
+                int n = transport.read(in);
+                in.flip();
+                if (n < 0) return;
+                if (n == 0) {
+                    long timeout = gone && inFlight.get() == 0 ? limits.goneLingerMillis() : -1;
+                    if (waitIo(Transport.READABLE, timeout) == 0 && timeout > 0 && gone && inFlight.get() == 0) {
+                        Logger.info("nbd: {}: device {} was removed; closing the idle connection", transport.peer(), session.name());
+                        return;
+                    }
+                }
+            }
+        } finally {
+            finished = true;
+            transport.close();
+            out.close();
+            closeDeviceWhenIdle();
+        }
+    }
+
+    /** Asks the loop to finish: stop reading, let in-flight requests complete for a grace period, close. */
+    public void stop() {
+        stopping = true;
+        transport.wakeup();
+    }
+
+    /** The most data bytes this connection held at once (for tests of the memory bound). */
+    public long maxInFlightBytesSeen() {
+        return maxInFlightBytesSeen.get();
+    }
+
+    /** Handles one request at the head of the input; false when it was NBD_CMD_DISC. */
+    private boolean handleRequest() throws IOException {
+        int at = in.position();
+        int magic = in.getInt(at);
+        if (magic != Nbd.REQUEST_MAGIC)
+            throw new ProtocolException("bad request magic 0x" + Integer.toHexString(magic));
+        int flags = Short.toUnsignedInt(in.getShort(at + 4));
+        int type = Short.toUnsignedInt(in.getShort(at + 6));
+        long handle = in.getLong(at + 8);
+        long offset = in.getLong(at + 16);
+        long length = Integer.toUnsignedLong(in.getInt(at + 24));
+        in.position(at + HEADER_BYTES);
+
+        if (type == Nbd.CMD_DISC) return false;
+        Request r = new Request(handle, type, flags, offset, (int) length);
+        String refusal = check(type, flags, offset, length, r);
+        if (refusal != null) {
+            if (type == Nbd.CMD_WRITE) skipPayload(length);
+            admit(0);
+            reply(r);
+            return true;
+        }
+        switch (type) {
+            case Nbd.CMD_READ, Nbd.CMD_CACHE -> submitRead(r);
+            case Nbd.CMD_WRITE -> submitWrite(r);
+            case Nbd.CMD_FLUSH -> {
+                admit(0);
+                submit(Bio.flush(r));
+            }
+            case Nbd.CMD_TRIM -> submitRange(r, BioOp.DISCARD, fua(flags));
+            case Nbd.CMD_WRITE_ZEROES -> writeZeroes(r, flags);
+            case Nbd.CMD_BLOCK_STATUS -> {
+                admit(0);
+                r.kind = Request.BLOCK_STATUS;
+                reply(r);
+            }
+            default -> throw new IllegalStateException("unchecked command " + type);
+        }
+        return true;
+    }
+
+    /**
+     * Checks a request against the protocol and the export; returns null when it may run, else
+     * the reason, with the request's error set.
+     */
+    private String check(int type, int flags, long offset, long length, Request r) {
+        String cmd = Nbd.commandName(type);
+        int allowed;
+        switch (type) {
+            case Nbd.CMD_READ -> allowed = session.structured() ? Nbd.CMD_FLAG_DF : 0;
+            case Nbd.CMD_WRITE, Nbd.CMD_FLUSH, Nbd.CMD_TRIM, Nbd.CMD_CACHE -> allowed = 0;
+            case Nbd.CMD_WRITE_ZEROES -> allowed = Nbd.CMD_FLAG_NO_HOLE;
+            case Nbd.CMD_BLOCK_STATUS -> allowed = Nbd.CMD_FLAG_REQ_ONE;
+            default -> {
+                return r.refuse(Nbd.EINVAL, "unknown command " + type);
+            }
+        }
+        if ((session.flags() & Nbd.FLAG_SEND_FUA) != 0) allowed |= Nbd.CMD_FLAG_FUA;
+        if ((flags & ~allowed) != 0)
+            return r.refuse(Nbd.EINVAL, "flags 0x" + Integer.toHexString(flags & ~allowed) + " are not valid on " + cmd);
+        if (type == Nbd.CMD_FLUSH) {
+            if (offset != 0 || length != 0) return r.refuse(Nbd.EINVAL, "FLUSH must have offset and length 0");
+            return null;
+        }
+        if (type == Nbd.CMD_BLOCK_STATUS && !session.baseAllocation())
+            return r.refuse(Nbd.EINVAL, "BLOCK_STATUS needs the base:allocation context (NBD_OPT_SET_META_CONTEXT)");
+        boolean writes = type == Nbd.CMD_WRITE || type == Nbd.CMD_TRIM || type == Nbd.CMD_WRITE_ZEROES;
+        if (writes && session.readOnly())
+            return r.refuse(Nbd.EPERM, "export " + WireStrings.quote(session.name()) + " is read-only");
+        boolean capped = type == Nbd.CMD_READ || type == Nbd.CMD_WRITE || type == Nbd.CMD_CACHE
+                || type == Nbd.CMD_WRITE_ZEROES;
+        if (capped && length > limits.maxPayloadBytes())
+            return r.refuse(Nbd.EINVAL, cmd + " of " + length + " bytes exceeds the maximum block size "
+                    + limits.maxPayloadBytes());
+        int align = session.minBlockBytes();
+        if ((offset & (align - 1)) != 0 || (length & (align - 1)) != 0)
+            return r.refuse(Nbd.EINVAL, cmd + " at offset " + Long.toUnsignedString(offset) + " length " + length
+                    + " is not aligned to the minimum block size " + align);
+        long end = offset + length;
+        if (Long.compareUnsigned(end, offset) < 0)
+            return r.refuse(Nbd.EINVAL, cmd + ": offset " + Long.toUnsignedString(offset) + " + length " + length
+                    + " overflows");
+        if (Long.compareUnsigned(end, session.sizeBytes()) > 0) {
+            int error = type == Nbd.CMD_WRITE || type == Nbd.CMD_WRITE_ZEROES ? Nbd.ENOSPC : Nbd.EINVAL;
+            return r.refuse(error, cmd + " at offset " + Long.toUnsignedString(offset) + " length " + length
+                    + " is beyond the end of the export (" + session.sizeBytes() + " bytes)");
+        }
+        if (type == Nbd.CMD_BLOCK_STATUS && length == 0)
+            return r.refuse(Nbd.EINVAL, "BLOCK_STATUS of length 0");
+        if (gone) return r.refuse(Nbd.ESHUTDOWN, "device " + WireStrings.quote(session.name()) + " was removed");
+        return null;
+    }
+
+    private void submitRead(Request r) throws IOException {
+        if (r.length == 0) {
+            admit(0);
+            reply(r);
+            return;
+        }
+        r.data = acquire(r.length);
+        if (r.type == Nbd.CMD_CACHE) r.kind = Request.SIMPLE_NO_DATA;
+        submit(Bio.read(r.offset >>> Bio.SECTOR_SHIFT, r.data.duplicate(), r));
+    }
+
+    private void submitWrite(Request r) throws IOException {
+        if (r.length == 0) {
+            admit(0);
+            reply(r);
+            return;
+        }
+        ByteBuffer data = acquire(r.length);
+        r.data = data;
+        try {
+            int fromInput = Math.min(in.remaining(), r.length);
+            if (fromInput > 0) {
+                ByteBuffer src = in.duplicate().limit(in.position() + fromInput);
+                data.put(src);
+                in.position(in.position() + fromInput);
+            }
+            while (data.hasRemaining()) {
+                int n = transport.read(data);
+                if (n < 0) throw new EOFException("connection closed in the middle of a " + r.length + "-byte WRITE payload");
+                if (n == 0) waitIo(Transport.READABLE, -1);
+                if (stopping) throw new IOException("server stopping");
+            }
+        } catch (IOException | RuntimeException e) {
+            release(r);
+            throw e;
+        }
+        data.flip();
+        submit(Bio.write(r.offset >>> Bio.SECTOR_SHIFT, data.duplicate(), fua(r.flags), r));
+    }
+
+    private void writeZeroes(Request r, int flags) throws IOException {
+        int bioFlags = fua(flags) | ((flags & Nbd.CMD_FLAG_NO_HOLE) != 0 ? Bio.NO_HOLE : 0);
+        submitRange(r, BioOp.WRITE_ZEROES, bioFlags);
+    }
+
+    private void submitRange(Request r, BioOp op, int bioFlags) throws IOException {
+        if (r.length == 0) {
+            admit(0);
+            reply(r);
+            return;
+        }
+        admit(0);
+        submit(Bio.of(op, r.offset >>> Bio.SECTOR_SHIFT, r.length >>> Bio.SECTOR_SHIFT, null, bioFlags, r));
+    }
+
+    /** Hands an admitted request's bio to the device; its completion replies. */
+    private void submit(Bio bio) {
+        try {
+            device.submit(bio);
+        } catch (RuntimeException e) {
+            Logger.warn(e, "nbd: device {} threw on submit", session.name());
+            bio.fail(Errno.EIO, "device " + session.name() + " failed: " + e);
+        }
+    }
+
+    private static int fua(int flags) {
+        return (flags & Nbd.CMD_FLAG_FUA) != 0 ? Bio.FUA : 0;
+    }
+
+    /** Admits a request of {@code bytes} (waiting while the connection holds too much) and takes a buffer for it. */
+    private ByteBuffer acquire(int bytes) throws IOException {
+        admit(bytes);
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return pool.acquire(bytes);
+            } catch (OutOfMemoryError e) {
+                // Direct memory is exhausted for the moment: wait for other requests to give some back.
+                if (attempt >= 100) {
+                    unadmit(bytes);
+                    throw new IOException("no memory for a " + bytes + "-byte buffer");
+                }
+                waitIo(0, 20);
+            }
+        }
+    }
+
+    private void admit(long bytes) throws IOException {
+        while (inFlight.get() >= limits.maxInFlightRequests()
+                || (inFlight.get() > 0 && inFlightBytes.get() + bytes > limits.maxInFlightBytes())) {
+            ownerWaiting = true;
+            try {
+                if (inFlight.get() >= limits.maxInFlightRequests()
+                        || (inFlight.get() > 0 && inFlightBytes.get() + bytes > limits.maxInFlightBytes())) {
+                    waitIo(0, -1);
+                }
+            } finally {
+                ownerWaiting = false;
+            }
+            if (stopping) throw new IOException("server stopping");
+        }
+        inFlight.incrementAndGet();
+        long now = inFlightBytes.addAndGet(bytes);
+        if (now > maxInFlightBytesSeen.get()) maxInFlightBytesSeen.set(now);
+    }
+
+    private void unadmit(long bytes) {
+        inFlightBytes.addAndGet(-bytes);
+        inFlight.decrementAndGet();
+    }
+
+    private void release(Request r) {
+        ByteBuffer data = r.data;
+        r.data = null;
+        if (data != null) {
+            pool.release(data);
+            unadmit(r.length);
+        } else {
+            unadmit(0);
+        }
+        if (ownerWaiting) transport.wakeup();
+        if (finished && inFlight.get() == 0) closeDeviceWhenIdle();
+    }
+
+    /** Reads and drops a refused WRITE's payload so the next request is found where it should be. */
+    private void skipPayload(long length) throws IOException {
+        long left = length;
+        int fromInput = (int) Math.min(in.remaining(), left);
+        in.position(in.position() + fromInput);
+        left -= fromInput;
+        while (left > 0) {
+            in.clear().limit((int) Math.min(in.capacity(), left));
+            int n = transport.read(in);
+            if (n < 0) throw new EOFException("connection closed in the middle of a refused WRITE payload");
+            if (n == 0) waitIo(Transport.READABLE, -1);
+            if (stopping) throw new IOException("server stopping");
+            left -= n;
+        }
+        in.clear().flip();
+    }
+
+    /** Waits for the socket (plus writability when replies are held up); returns what is ready. */
+    private int waitIo(int interest, long timeoutMillis) throws IOException {
+        if (out.wantsWritable()) interest |= Transport.WRITABLE;
+        int ready = transport.await(interest, timeoutMillis);
+        if ((ready & Transport.WRITABLE) != 0) out.onWritable();
+        if (!transport.isOpen()) {
+            IOException failure = out.failure();
+            throw failure != null ? failure : new EOFException("connection closed");
+        }
+        return ready;
+    }
+
+    /** After DISC or on stop: let requests in flight finish and their replies go out, then return. */
+    private void drainInFlight(long graceMillis) throws IOException {
+        long deadline = graceMillis < 0 ? Long.MAX_VALUE : System.nanoTime() + graceMillis * 1_000_000;
+        while (inFlight.get() > 0 || !out.isIdle()) {
+            long left = deadline == Long.MAX_VALUE ? -1 : (deadline - System.nanoTime()) / 1_000_000;
+            if (deadline != Long.MAX_VALUE && left <= 0) {
+                Logger.info("nbd: {}: closing with {} requests still in flight", transport.peer(), inFlight.get());
+                return;
+            }
+            ownerWaiting = true;
+            try {
+                if (inFlight.get() > 0 || !out.isIdle()) waitIo(0, left < 0 ? -1 : Math.max(1, left));
+            } finally {
+                ownerWaiting = false;
+            }
+        }
+    }
+
+    private void wakeOwnerIfWaiting() {
+        if (ownerWaiting) transport.wakeup();
+    }
+
+    private void onDeviceEvent(DeviceEvent event) {
+        if (event.kind() == EventKind.REMOVED) markGone();
+    }
+
+    private void markGone() {
+        if (!gone) {
+            gone = true;
+            transport.wakeup();
+        }
+    }
+
+    private final Object closeLock = new Object();
+    private boolean deviceClosed;
+
+    /** Closes the device and the event subscription once the connection ended and nothing is in flight. */
+    private void closeDeviceWhenIdle() {
+        if (inFlight.get() != 0) return;
+        synchronized (closeLock) {
+            if (deviceClosed) return;
+            deviceClosed = true;
+        }
+        try {
+            if (subscription != null) subscription.close();
+        } catch (Exception e) {
+            Logger.debug("nbd: closing the event subscription failed: {}", e.getMessage());
+        }
+        try {
+            device.close();
+        } catch (RuntimeException e) {
+            Logger.warn(e, "nbd: closing device {} failed", session.name());
+        }
+    }
+
+    private void reply(Request r) {
+        out.send(r);
+    }
+
+    /** One request in flight: its own completion and its own reply message. */
+    private final class Request implements Consumer<IoStatus>, OutputQueue.Message {
+        static final int SIMPLE = 0;
+        static final int SIMPLE_NO_DATA = 1;
+        static final int BLOCK_STATUS = 2;
+
+        final long handle;
+        final int type;
+        final int flags;
+        final long offset;
+        final int length;
+        ByteBuffer data;
+        int kind = SIMPLE;
+        int error;
+        String message;
+
+        Request(long handle, int type, int flags, long offset, int length) {
+            this.handle = handle;
+            this.type = type;
+            this.flags = flags;
+            this.offset = offset;
+            this.length = length;
+        }
+
+        /** Marks the request refused; returns the reason. */
+        String refuse(int wireError, String reason) {
+            error = wireError;
+            message = reason;
+            Logger.debug("nbd: {}: {} refused: {}", transport.peer(), Nbd.commandName(type), reason);
+            return reason;
+        }
+
+        @Override
+        public void accept(IoStatus status) {
+            if (!status.isOk()) {
+                Errno errno = status.isError() ? status.errno() : Errno.EIO;
+                if (errno == Errno.ENODEV) markGone();
+                error = Nbd.wireError(errno);
+                message = Nbd.commandName(type) + " at offset " + Long.toUnsignedString(offset) + " length " + length
+                        + " failed: " + (status.message() == null ? errno.name() : errno.name() + ": " + status.message());
+            }
+            out.send(this);
+        }
+
+        private boolean structuredRead() {
+            return session.structured() && type == Nbd.CMD_READ;
+        }
+
+        @Override
+        public int headerBytes() {
+            if (error != 0) {
+                return session.structured() ? 26 + Math.min(message.length() * 3, Nbd.MAX_STRING_BYTES) : 16;
+            }
+            if (kind == BLOCK_STATUS) return 32;
+            if (structuredRead()) return length == 0 ? 20 : 28;
+            return 16;
+        }
+
+        @Override
+        public void encodeHeader(ByteBuffer b) {
+            if (error != 0) {
+                if (session.structured()) {
+                    byte[] text = WireStrings.encode(message, Nbd.MAX_STRING_BYTES);
+                    b.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE)
+                            .putShort((short) Nbd.REPLY_TYPE_ERROR).putLong(handle).putInt(6 + text.length)
+                            .putInt(error).putShort((short) text.length).put(text);
+                } else {
+                    b.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(error).putLong(handle);
+                }
+            } else if (kind == BLOCK_STATUS) {
+                b.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE)
+                        .putShort((short) Nbd.REPLY_TYPE_BLOCK_STATUS).putLong(handle).putInt(12)
+                        .putInt(Nbd.CONTEXT_BASE_ALLOCATION_ID).putInt(length).putInt(0);
+            } else if (structuredRead()) {
+                if (length == 0) {
+                    b.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE)
+                            .putShort((short) Nbd.REPLY_TYPE_NONE).putLong(handle).putInt(0);
+                } else {
+                    b.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE)
+                            .putShort((short) Nbd.REPLY_TYPE_OFFSET_DATA).putLong(handle).putInt(8 + length)
+                            .putLong(offset);
+                }
+            } else {
+                b.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(0).putLong(handle);
+            }
+        }
+
+        @Override
+        public ByteBuffer payload() {
+            if (error != 0 || kind != SIMPLE || type != Nbd.CMD_READ || data == null) return null;
+            return data;
+        }
+
+        @Override
+        public void sent() {
+            release(this);
+        }
+    }
+}
