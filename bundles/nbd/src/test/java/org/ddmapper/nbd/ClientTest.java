@@ -226,14 +226,7 @@ class ClientTest extends ServerTestBase {
     void adoptsAnAlreadyNegotiatedSocket() throws Exception {
         Path sock = dir.resolve("nbd.sock");
         server.listenUnix(sock);
-        int fd = TestSockets.connectUnix(sock);
-        // The caller's own handshake: NBD_OPT_EXPORT_NAME, then transmission.
-        TestSockets.readAll(fd, 18);
-        ByteBuffer b = ByteBuffer.allocate(4 + 16 + 4);
-        b.putInt(Nbd.FLAG_C_FIXED_NEWSTYLE | Nbd.FLAG_C_NO_ZEROES).putLong(Nbd.OPTION_MAGIC).putInt(Nbd.OPT_EXPORT_NAME)
-                .putInt(4).put("disk".getBytes(StandardCharsets.UTF_8));
-        TestSockets.writeAll(fd, b.array());
-        assertEquals(DISK_BYTES, ByteBuffer.wrap(TestSockets.readAll(fd, 10)).getLong());
+        int fd = negotiatedSocket(sock);
         String ref = "nbd+unix:///disk?socket=" + sock;
         DmException noSize = assertThrows(DmException.class, () -> provider.adoptSocket(ref, new TestSockets.Passed(99999), true));
         assertTrue(noSize.getMessage().contains("size=BYTES"), noSize.getMessage());
@@ -242,6 +235,25 @@ class ClientTest extends ServerTestBase {
             assertEquals(IoStatus.OK, write(d, 8, ByteBuffer.wrap(data), Bio.FUA));
             assertArrayEquals(data, devices.device("disk").bytes(4096, 4096));
         }
+        // Once a handshake with the reference told the size, a negotiated socket needs no size= (a path reconnect).
+        provider.open(ref, false).close();
+        int fd2 = negotiatedSocket(sock);
+        try (BlockDevice d = provider.adoptSocket(ref, new TestSockets.Passed(fd2), true)) {
+            assertEquals(DISK_BYTES / 512, d.sizeSectors());
+            assertEquals(IoStatus.OK, read(d, 8, ByteBuffer.allocate(4096)));
+        }
+    }
+
+    /** A socket on which the caller did its own handshake (NBD_OPT_EXPORT_NAME), now in transmission. */
+    private static int negotiatedSocket(Path sock) {
+        int fd = TestSockets.connectUnix(sock);
+        TestSockets.readAll(fd, 18);
+        ByteBuffer b = ByteBuffer.allocate(4 + 16 + 4);
+        b.putInt(Nbd.FLAG_C_FIXED_NEWSTYLE | Nbd.FLAG_C_NO_ZEROES).putLong(Nbd.OPTION_MAGIC).putInt(Nbd.OPT_EXPORT_NAME)
+                .putInt(4).put("disk".getBytes(StandardCharsets.UTF_8));
+        TestSockets.writeAll(fd, b.array());
+        assertEquals(DISK_BYTES, ByteBuffer.wrap(TestSockets.readAll(fd, 10)).getLong());
+        return fd;
     }
 
     @Test

@@ -16,6 +16,8 @@ import org.ddmapper.api.PassedFd;
 /** Opens NBD client devices: by connecting to a reference's server, or over a socket passed to us. */
 public final class NbdConnector {
     private final long timeoutMillis;
+    /** Export sizes learned by handshakes, by reference: what a socket passed after its handshake is taken to have. */
+    private final java.util.Map<String, Long> knownSizes = new java.util.concurrent.ConcurrentHashMap<>();
 
     public NbdConnector(long timeoutMillis) {
         this.timeoutMillis = timeoutMillis;
@@ -38,15 +40,18 @@ public final class NbdConnector {
 
     /**
      * Runs a client over a socket descriptor someone passed with a message. Unless
-     * {@code negotiated}, does the handshake; a negotiated socket needs {@code size=BYTES} in the
-     * reference (transmission has no way to ask for it) and is taken to have all the usual
+     * {@code negotiated}, does the handshake. A negotiated socket's export size comes from
+     * {@code size=BYTES} in the reference or else from an earlier handshake with the same
+     * reference (transmission has no way to ask for it); it is taken to have all the usual
      * transmission flags except read-only.
      */
     public NbdClientDevice adopt(String reference, PassedFd socket, boolean negotiated) {
         NbdUri uri = NbdUri.parse(reference);
-        if (negotiated && uri.sizeBytes() < 0) {
+        long size = uri.sizeBytes() >= 0 ? uri.sizeBytes() : knownSizes.getOrDefault(reference, -1L);
+        if (negotiated && size < 0) {
             socket.close();
-            throw new DmException(Errno.EINVAL, reference + ": a socket passed after its handshake needs the export size: add ?size=BYTES");
+            throw new DmException(Errno.EINVAL, reference + ": a socket passed after its handshake needs the export size:"
+                    + " add ?size=BYTES (no earlier handshake with this reference told it)");
         }
         int fd = socket.fd();
         if (fd < 0) throw new DmException(Errno.EBADF, reference + ": the passed socket is already closed");
@@ -64,7 +69,7 @@ public final class NbdConnector {
         if (negotiated) {
             int flags = Nbd.FLAG_HAS_FLAGS | Nbd.FLAG_SEND_FLUSH | Nbd.FLAG_SEND_FUA | Nbd.FLAG_SEND_TRIM
                     | Nbd.FLAG_SEND_WRITE_ZEROES;
-            return NbdClientDevice.start(uri, t, new ClientHandshake.Result(uri.sizeBytes(), flags, 0, 0, 0), false);
+            return NbdClientDevice.start(uri, t, new ClientHandshake.Result(size, flags, 0, 0, 0), false);
         }
         return negotiate(uri, t, false, System.nanoTime() + timeoutMillis * 1_000_000);
     }
@@ -72,6 +77,7 @@ public final class NbdConnector {
     private NbdClientDevice negotiate(NbdUri uri, Transport t, boolean readOnly, long deadline) {
         try {
             ClientHandshake.Result r = ClientHandshake.run(t, uri, deadline);
+            knownSizes.put(uri.reference(), r.sizeBytes());
             if (!readOnly && (r.flags() & Nbd.FLAG_READ_ONLY) != 0) {
                 throw new DmException(Errno.EROFS, uri.reference() + ": the export is read-only");
             }

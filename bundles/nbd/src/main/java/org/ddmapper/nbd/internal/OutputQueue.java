@@ -36,7 +36,7 @@ public final class OutputQueue {
 
     /** Longest header a message may have (a structured error chunk with a full-length message). */
     public static final int MAX_HEADER_BYTES = 32 + Nbd.MAX_STRING_BYTES;
-    private static final int ARENA_BYTES = 64 * 1024;
+    private static final int ARENA_BYTES = 16 * 1024;
     private static final int MAX_BATCH = 64;
 
     private final Transport transport;

@@ -1,0 +1,200 @@
+#!/bin/bash
+# bench/nbd-vs-peers.sh — ddmapper's NBD export against nbdkit and qemu-nbd, same file, same fio.
+#
+# One backing file is served four ways:
+#   ddmapper   a linear mapped device over the file, in the appliance (bin/ddmapper)
+#   nbdkit     nbdkit file FILE
+#   qemu-none  qemu-nbd --cache=none  (O_DIRECT)
+#   qemu-wb    qemu-nbd --cache=writeback
+# and each runs the same fio --ioengine=nbd workloads: 4 KiB random read and write at queue depth
+# 16, 1 MiB sequential read and write at queue depth 4, over TCP and over a Unix socket. The
+# servers take turns within every round (the order rotates), so drift of a shared machine hits
+# them all alike. Prints IOPS, MB/s, p50/p99 completion latency (mean over rounds) and
+# ddmapper's ratio to each peer (ddmapper ÷ peer, so > 1 means ddmapper is faster).
+#
+# Finally (unless --no-memory) it measures the appliance's resident memory (VmRSS, peak of
+# samples) while 100 NBD connections run 4 KiB random reads.
+#
+# Usage: bench/nbd-vs-peers.sh [--seconds N] [--rounds N] [--size-mib N] [--transports "tcp unix"]
+#                              [--servers "ddmapper nbdkit qemu-none qemu-wb"] [--no-memory] [--keep]
+# Environment: DDMAPPER_JAVA_OPTS is passed to the appliance (default -Xmx256m -XX:+UseSerialGC:
+# a small, collector-bounded heap; with G1 and no limit the JVM grows its heap to a quarter of RAM).
+set -euo pipefail
+
+seconds=10
+rounds=3
+size_mib=1024
+transports="tcp unix"
+servers="ddmapper nbdkit qemu-none qemu-wb"
+memory=yes
+keep=no
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seconds) seconds=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        --size-mib) size_mib=$2; shift 2 ;;
+        --transports) transports=$2; shift 2 ;;
+        --servers) servers=$2; shift 2 ;;
+        --no-memory) memory=no; shift ;;
+        --keep) keep=yes; shift ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        *) echo "nbd-vs-peers: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
+dist=$repo/runtime/target/ddmapper
+for tool in fio nbdkit qemu-nbd python3; do
+    command -v "$tool" >/dev/null || { echo "nbd-vs-peers: $tool is not installed" >&2; exit 1; }
+done
+if [ ! -x "$dist/bin/ddmapper" ]; then
+    echo "== building the distribution"
+    (cd "$repo" && mvn -q -o -DskipTests package -pl runtime -am)
+fi
+
+work=$(mktemp -d /tmp/nbd-bench.XXXXXX)
+pids=()
+app_pid=
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    if [ -n "$app_pid" ]; then kill -TERM "$app_pid" 2>/dev/null || true; wait "$app_pid" 2>/dev/null || true; fi
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    if [ "$keep" = no ]; then rm -rf "$work"; else echo "kept $work"; fi
+}
+trap cleanup EXIT INT TERM
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "nbd-vs-peers: nothing listens on port $1" >&2; return 1; }
+wait_file() { for _ in $(seq 1 100); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "nbd-vs-peers: no socket $1" >&2; return 1; }
+
+file=$work/disk.img
+echo "== backing file: $size_mib MiB of random data in $work"
+dd if=/dev/urandom of="$file" bs=1M count="$size_mib" status=none
+cat "$file" > /dev/null
+sectors=$((size_mib * 2048))
+
+# --- servers (all share the one file; qemu-nbd with image locking off so two can run) ---
+declare -A tcp_uri unix_uri
+start_ddmapper() {
+    local port; port=$(free_port)
+    DDMAPPER_JAVA_OPTS=${DDMAPPER_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC} "$dist/bin/ddmapper" --no-console --home "$work/home" \
+        --nbd "127.0.0.1:$port" --nbd-socket "$work/ddmapper.sock" > "$work/ddmapper.log" 2>&1 &
+    app_pid=$!
+    for _ in $(seq 1 120); do grep -q '^ddmapper ready' "$work/ddmapper.log" && break; sleep 0.5; done
+    grep -q '^ddmapper ready' "$work/ddmapper.log" || { cat "$work/ddmapper.log" >&2; exit 1; }
+    "$dist/bin/ddsetup" --socket "$work/home/run/control.sock" create bench --table "0 $sectors linear $file 0"
+    tcp_uri[ddmapper]="nbd://127.0.0.1:$port/bench"
+    unix_uri[ddmapper]="nbd+unix:///bench?socket=$work/ddmapper.sock"
+}
+start_nbdkit() {
+    local port; port=$(free_port)
+    nbdkit -f -i 127.0.0.1 -p "$port" file "$file" > "$work/nbdkit-tcp.log" 2>&1 & pids+=($!)
+    nbdkit -f -U "$work/nbdkit.sock" file "$file" > "$work/nbdkit-unix.log" 2>&1 & pids+=($!)
+    wait_port "$port"; wait_file "$work/nbdkit.sock"
+    tcp_uri[nbdkit]="nbd://127.0.0.1:$port/"
+    unix_uri[nbdkit]="nbd+unix:///?socket=$work/nbdkit.sock"
+}
+start_qemu() { # name cache
+    local port; port=$(free_port)
+    local opts="driver=raw,file.driver=file,file.filename=$file,file.locking=off,file.aio=threads,cache.direct=$([ "$2" = none ] && echo on || echo off)"
+    qemu-nbd --image-opts "$opts" --persistent --shared=128 -x bench -b 127.0.0.1 -p "$port" > "$work/$1-tcp.log" 2>&1 & pids+=($!)
+    qemu-nbd --image-opts "$opts" --persistent --shared=128 -x bench -k "$work/$1.sock" > "$work/$1-unix.log" 2>&1 & pids+=($!)
+    wait_port "$port"; wait_file "$work/$1.sock"
+    tcp_uri[$1]="nbd://127.0.0.1:$port/bench"
+    unix_uri[$1]="nbd+unix:///bench?socket=$work/$1.sock"
+}
+echo "== starting servers: $servers"
+for s in $servers; do
+    case $s in
+        ddmapper) start_ddmapper ;;
+        nbdkit) start_nbdkit ;;
+        qemu-none) start_qemu qemu-none none ;;
+        qemu-wb) start_qemu qemu-wb writeback ;;
+        *) echo "nbd-vs-peers: unknown server '$s'" >&2; exit 2 ;;
+    esac
+done
+
+# --- workloads ---
+workloads=("randread 4k 16" "randwrite 4k 16" "read 1M 4" "write 1M 4")
+results=$work/results.tsv
+: > "$results"
+run_fio() { # server transport rw bs qd
+    local uri; if [ "$2" = tcp ]; then uri=${tcp_uri[$1]}; else uri=${unix_uri[$1]}; fi
+    local out=$work/fio.json
+    fio --name=bench --ioengine=nbd --uri="$uri" --rw="$3" --bs="$4" --iodepth="$5" --size="${size_mib}M" \
+        --time_based --runtime="$seconds" --ramp_time=2 --randrepeat=0 --output-format=json --output="$out" >/dev/null 2>&1 \
+        || { echo "nbd-vs-peers: fio failed against $1 ($2)" >&2; return 1; }
+    python3 - "$out" "$1" "$2" "$3" "$4" "$5" >> "$results" <<'EOF'
+import json, sys
+out, server, transport, rw, bs, qd = sys.argv[1:]
+job = json.load(open(out))['jobs'][0]
+d = job['write'] if 'write' in rw else job['read']
+p = d['clat_ns']['percentile']
+print('\t'.join([f'{rw} {bs} qd{qd}', transport, server, '%.1f' % d['iops'], '%.2f' % (d['bw_bytes'] / 1e6),
+                 '%.1f' % (p['50.000000'] / 1000), '%.1f' % (p['99.000000'] / 1000)]))
+EOF
+}
+echo "== load before: $(uptime)"
+set -- $servers
+order=("$@")
+for round in $(seq 1 "$rounds"); do
+    for w in "${workloads[@]}"; do
+        for t in $transports; do
+            for i in "${!order[@]}"; do
+                s=${order[$(((i + round) % ${#order[@]}))]}
+                printf '   round %s: %-16s %-4s %s\n' "$round" "$w" "$t" "$s"
+                run_fio "$s" "$t" $w
+            done
+        done
+    done
+done
+echo "== load after: $(uptime)"
+
+# --- the table ---
+python3 - "$results" "$servers" <<'EOF'
+import sys, collections
+rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1]) if l.strip()]
+servers = sys.argv[2].split()
+acc = collections.defaultdict(list)
+for w, t, s, iops, mbs, p50, p99 in rows:
+    acc[(w, t, s)].append((float(iops), float(mbs), float(p50), float(p99)))
+mean = lambda xs: sum(xs) / len(xs)
+print()
+print(f"{'workload':<20} {'net':<5} {'server':<10} {'IOPS':>9} {'MB/s':>9} {'p50 us':>9} {'p99 us':>9} {'ddmapper/peer':>14}")
+seen = []
+for w, t, s in acc:
+    if (w, t) not in seen: seen.append((w, t))
+for w, t in seen:
+    ours = acc.get((w, t, 'ddmapper'))
+    for s in servers:
+        v = acc.get((w, t, s))
+        if not v: continue
+        iops, mbs, p50, p99 = (mean([x[i] for x in v]) for i in range(4))
+        ratio = ''
+        if ours and s != 'ddmapper':
+            ratio = '%.2f' % (mean([x[1] for x in ours]) / mbs) if mbs else 'n/a'
+        print(f"{w:<20} {t:<5} {s:<10} {iops:>9.0f} {mbs:>9.1f} {p50:>9.0f} {p99:>9.0f} {ratio:>14}")
+    print()
+EOF
+
+# --- resident memory with 100 connections ---
+if [ "$memory" = yes ] && [ -n "$app_pid" ]; then
+    echo "== resident memory of the appliance (pid $app_pid) with 100 NBD connections (4 KiB random reads, qd 4)"
+    rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$app_pid/status"; }
+    idle=$(rss_kib)
+    fio --name=conns --ioengine=nbd --uri="${tcp_uri[ddmapper]}" --rw=randread --bs=4k --iodepth=4 --numjobs=100 \
+        --size="${size_mib}M" --time_based --runtime=20 --group_reporting --output="$work/conns.txt" >/dev/null 2>&1 &
+    fio_pid=$!
+    port=$(echo "${tcp_uri[ddmapper]}" | sed 's#.*:\([0-9]*\)/.*#\1#')
+    peak=0; conns=0
+    for _ in $(seq 1 40); do
+        sleep 0.5
+        r=$(rss_kib); [ "$r" -gt "$peak" ] && peak=$r
+        c=$(ss -Htn state established "( sport = :$port )" 2>/dev/null | wc -l)
+        [ "$c" -gt "$conns" ] && conns=$c
+    done
+    wait "$fio_pid" || true
+    iops=$(grep -o 'IOPS=[^,]*' "$work/conns.txt" | head -1)
+    echo "   JVM options: ${DDMAPPER_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC}"
+    echo "   VmRSS idle: $((idle / 1024)) MiB; peak with $conns connections open: $((peak / 1024)) MiB (goal < 256 MiB); fio: $iops"
+fi
