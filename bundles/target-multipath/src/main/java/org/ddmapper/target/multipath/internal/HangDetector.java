@@ -7,17 +7,20 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
  * Finds path requests that take longer than the path I/O timeout. Rather than a timer per
- * request, one sweep is armed for the oldest request's deadline and re-armed for the next
- * oldest, so a busy map costs about one timer task per timeout period.
+ * request, a sweep is scheduled for the earliest deadline anyone needs: a new request asks for
+ * its own deadline, which is later than the one already pending unless none is, and a sweep
+ * asks for the deadline of the oldest request it leaves. So a busy map costs about one timer
+ * task per timeout period and no request is found late.
  */
 final class HangDetector {
+    private static final long NONE = Long.MAX_VALUE;
     private final Set<PathIo> inflight = ConcurrentHashMap.newKeySet();
-    private final AtomicBoolean armed = new AtomicBoolean();
+    private final AtomicLong nextSweep = new AtomicLong(NONE);
     private final long timeoutNanos;
     private final ScheduledExecutorService scheduler;
     private final Consumer<PathIo> onTimeout;
@@ -31,7 +34,7 @@ final class HangDetector {
 
     void started(PathIo io) {
         inflight.add(io);
-        if (armed.compareAndSet(false, true)) arm(timeoutNanos);
+        sweepBy(io.startNanos + timeoutNanos);
     }
 
     void finished(PathIo io) {
@@ -43,22 +46,27 @@ final class HangDetector {
         inflight.clear();
     }
 
-    private void arm(long delayNanos) {
-        if (stopped) {
-            armed.set(false);
-            return;
-        }
-        try {
-            scheduler.schedule(this::sweep, Math.max(delayNanos, 0), TimeUnit.NANOSECONDS);
-        } catch (RejectedExecutionException e) {
-            armed.set(false);
+    /** Makes sure a sweep runs no later than {@code deadline} (System.nanoTime). */
+    private void sweepBy(long deadline) {
+        while (!stopped) {
+            long pending = nextSweep.get();
+            if (pending <= deadline) return;
+            if (nextSweep.compareAndSet(pending, deadline)) {
+                try {
+                    scheduler.schedule(() -> sweep(deadline), Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (RejectedExecutionException e) {
+                    nextSweep.compareAndSet(deadline, NONE);
+                }
+                return;
+            }
         }
     }
 
-    private void sweep() {
-        armed.set(false);
+    private void sweep(long deadline) {
+        nextSweep.compareAndSet(deadline, NONE);
+        if (stopped) return;
         long now = System.nanoTime();
-        long oldest = Long.MAX_VALUE;
+        long oldest = NONE;
         List<PathIo> expired = new ArrayList<>();
         for (PathIo io : inflight) {
             if (now - io.startNanos >= timeoutNanos) expired.add(io);
@@ -68,6 +76,6 @@ final class HangDetector {
             inflight.remove(io);
             onTimeout.accept(io);
         }
-        if (oldest != Long.MAX_VALUE && armed.compareAndSet(false, true)) arm(oldest + timeoutNanos - now);
+        if (oldest != NONE) sweepBy(oldest + timeoutNanos);
     }
 }
