@@ -32,6 +32,16 @@ final class NbdPeer implements AutoCloseable {
     private boolean stopped;
     private List<String> pluginArgs;
 
+    /**
+     * Every server is started from this one long-lived thread: servers started from a chaos loop's
+     * thread were seen to quit (ESHUTDOWN) when that thread ended.
+     */
+    private static final java.util.concurrent.ExecutorService LAUNCHER = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "nbd-peer-launcher");
+        t.setDaemon(true);
+        return t;
+    });
+
     private NbdPeer(Kind kind, Path file, Path socket, int port, Path log) {
         this.kind = kind;
         this.file = file;
@@ -102,7 +112,8 @@ final class NbdPeer implements AutoCloseable {
             else cmd.addAll(List.of("--bind", "127.0.0.1", "--port", Integer.toString(port)));
             cmd.add(file.toString());
         }
-        process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        process = LAUNCHER.submit(pb::start).get(10, TimeUnit.SECONDS);
         stopped = false;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!accepts()) {
