@@ -154,6 +154,10 @@ final class TestTypes {
                 @Override
                 public String message(Message message) {
                     if (message.verb().equals("echo")) return String.join(" ", message.words().subList(1, message.words().size()));
+                    if (message.verb().equals("event")) {
+                        context.raiseEvent(org.ddmapper.api.EventKind.TARGET_EVENT, Map.of("said", message.words().get(1)));
+                        return "";
+                    }
                     throw args.error("unknown message '" + message.verb() + "'");
                 }
             };

@@ -409,6 +409,38 @@ class VerbsTest {
     }
 
     @Test
+    void targetsRaiseCountedEventsWithTheirIndex() throws Exception {
+        Path f = fx.file("tev.img", 64);
+        dm.create("tev", "0 32 linear " + f + " 0\n32 32 tmsg");
+        long nr = dm.info(ref("tev")).eventNr();
+        assertEquals("", dm.message(ref("tev"), TargetRef.parse("@1"), Message.of("event", "hello")));
+        List<DeviceEvent> events = dm.events(ref("tev"), nr);
+        assertEquals(1, events.size());
+        assertEquals(nr + 1, events.get(0).eventNr());
+        assertEquals("tev " + (nr + 1) + " target_event target=1 said=hello", events.get(0).toLine());
+    }
+
+    @Test
+    void oversizedRequestsAndRemovedDevicesAreRefused() throws Exception {
+        Path big = dir.resolve("big.img");
+        try (var raf = new java.io.RandomAccessFile(big.toFile(), "rw")) {
+            raf.setLength(40L << 20);
+        }
+        long sectors = (40L << 20) / 512;
+        dm.create("big", "0 " + sectors + " linear " + big + " 0");
+        try (var dev = dm.open(ref("big"))) {
+            IoStatus s = Io.readAsync(dev, 0, ByteBuffer.allocate((32 << 20) + 512)).get(10, TimeUnit.SECONDS);
+            assertEquals(Errno.EINVAL, s.errno());
+            assertEquals("request of 33554944 bytes exceeds the limit of 33554432", s.message());
+            assertTrue(Io.readAsync(dev, 0, ByteBuffer.allocate(32 << 20)).get(10, TimeUnit.SECONDS).isOk(), "32 MiB is allowed");
+            assertTrue(Io.readAsync(dev, 0, ByteBuffer.allocate(0)).get(10, TimeUnit.SECONDS).isOk(), "a zero-length read succeeds");
+        }
+        dm.remove(ref("big"), false);
+        DmException open = assertThrows(DmException.class, () -> dm.open(ref("big")));
+        assertEquals(Errno.ENXIO, open.errno());
+    }
+
+    @Test
     void eventHistoryIsBounded() throws Exception {
         dm.create("evring", "");
         for (int i = 0; i < 300; i++) {
