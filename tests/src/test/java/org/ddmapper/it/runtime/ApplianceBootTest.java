@@ -5,13 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.ddmapper.it.support.Appliance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -83,6 +91,64 @@ class ApplianceBootTest {
             assertEquals("", second.stdout());
             assertTrue(first.isAlive());
             first.stop();
+        }
+    }
+
+    @Test
+    void sigtermDuringTheBootStopsItCleanly() throws Exception {
+        Process process = Appliance.builder().home(home).spawn();
+        try {
+            // the lock file is written once the signal handlers are in place, before the framework starts
+            Path lock = home.resolve("run/ddmapper.lock");
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!Files.exists(lock) && process.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(Files.exists(lock), "the boot began");
+            process.toHandle().destroy(); // SIGTERM
+            assertTrue(process.waitFor(30, TimeUnit.SECONDS), "stopped within 30 s");
+            String stderr = new String(process.getErrorStream().readAllBytes());
+            assertEquals(0, process.exitValue(), stderr);
+            assertEquals("", stderr);
+        } finally {
+            process.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aBundleThatCannotResolveStopsTheBootNamingItAndItsFile(@TempDir Path dist) throws Exception {
+        copyTree(Appliance.distribution(), dist, "var");
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().putValue("Bundle-ManifestVersion", "2");
+        manifest.getMainAttributes().putValue("Bundle-SymbolicName", "org.example.broken");
+        manifest.getMainAttributes().putValue("Import-Package", "org.example.missing");
+        try (JarOutputStream jar = new JarOutputStream(Files.newOutputStream(dist.resolve("bundle/broken-1.0.jar")), manifest)) {
+            jar.flush();
+        }
+        Appliance.Exit exit = Appliance.builder().home(home).distribution(dist).run(Appliance.READY_TIMEOUT);
+        assertEquals(1, exit.code(), exit.toString());
+        assertTrue(exit.stderr().startsWith("ddmapper: bundle org.example.broken (broken-1.0.jar) does not start: "
+                + "Unable to resolve org.example.broken"), exit.stderr());
+        assertTrue(exit.stderr().contains("osgi.wiring.package=org.example.missing"), exit.stderr());
+        assertEquals(1, exit.stderr().lines().count(), exit.stderr());
+        assertEquals("", exit.stdout());
+    }
+
+    private static void copyTree(Path from, Path to, String skipped) throws IOException {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path source : files.sorted().toList()) {
+                Path relative = from.relativize(source);
+                if (relative.toString().startsWith(skipped)) {
+                    continue;
+                }
+                Path target = to.resolve(relative.toString());
+                if (Files.isDirectory(source)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(source, target, StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
         }
     }
 

@@ -118,6 +118,7 @@ public final class Appliance implements AutoCloseable {
         private Path home;
         private final List<String> args = new ArrayList<>();
         private boolean noConsole = true;
+        private Path distribution;
         private String javaOpts = System.getenv().getOrDefault("DDMAPPER_JAVA_OPTS", TEST_JAVA_OPTS);
 
         private Builder() {
@@ -139,6 +140,23 @@ public final class Appliance implements AutoCloseable {
         public Builder noConsole(boolean noConsole) {
             this.noConsole = noConsole;
             return this;
+        }
+
+        /** Another distribution directory (e.g. a copy with an extra bundle); default {@link Appliance#distribution()}. */
+        public Builder distribution(Path distribution) {
+            this.distribution = distribution;
+            return this;
+        }
+
+        /**
+         * Starts the process and returns it without waiting for anything: for tests of the boot itself
+         * (a signal in the middle of it). The caller owns the process and must end it.
+         */
+        public Process spawn() throws IOException {
+            if (home == null) {
+                throw new IllegalStateException("spawn() needs a home");
+            }
+            return launch(home);
         }
 
         /**
@@ -178,7 +196,8 @@ public final class Appliance implements AutoCloseable {
         }
 
         private Process launch(Path dir) throws IOException {
-            List<String> command = new ArrayList<>(List.of(distribution().resolve("bin/ddmapper").toString()));
+            Path dist = distribution != null ? distribution : Appliance.distribution();
+            List<String> command = new ArrayList<>(List.of(dist.resolve("bin/ddmapper").toString()));
             if (noConsole) {
                 command.add("--no-console");
             }
