@@ -25,7 +25,7 @@ import org.ddmapper.api.TargetStatus;
 import org.ddmapper.api.TargetTypeInfo;
 
 /**
- * A small DeviceManager for unit tests of the control server: tables are checked for contiguity
+ * A small DeviceManager for unit tests (errors worded as the core words them) of the control server: tables are checked for contiguity
  * and known types (zero, error, echo) but do no I/O. The echo target answers messages with what
  * it received, adopts a passed fd on "take-fd" and raises a TARGET_EVENT on "event k=v...".
  */
@@ -303,12 +303,12 @@ public final class InMemoryDeviceManager implements DeviceManager {
     private Device find(DeviceRef ref) {
         if (ref instanceof DeviceRef.Instance in) {
             Device d = devices.get(in.id());
-            if (d == null) throw new DmException(Errno.ENODEV, "device #" + in.id() + " no longer exists");
+            if (d == null) throw new DmException(Errno.ENXIO, "no device #" + in.id());
             return d;
         }
         String name = ((DeviceRef.Named) ref).name();
         for (Device d : devices.values()) if (d.name.equals(name)) return d;
-        throw new DmException(Errno.ENODEV, "no device named '" + name + "'");
+        throw new DmException(Errno.ENXIO, "no device named '" + name + "'");
     }
 
     private void checkName(String name) {

@@ -33,38 +33,75 @@ public final class ControlServer {
     private DdlinkServer server;
     private ServiceRegistration<Endpoint> endpoint;
 
+    private Thread starting;
+
+    /**
+     * Starts listening on a thread of its own: loading JNA's native library and binding take a
+     * moment that must not hold up the framework's start (bundles after this one, such as the
+     * target types that boot tables wait for).
+     */
     @Activate
-    void activate(BundleContext context) {
+    synchronized void activate(BundleContext context) {
         String home = context.getProperty("ddmapper.home");
         String etc = context.getProperty("ddmapper.etc");
         String configured = context.getProperty(SOCKET_PROPERTY);
         Path base = Path.of(home == null || home.isBlank() ? "var" : home).toAbsolutePath();
         Path socket = configured == null || configured.isBlank() ? base.resolve("run").resolve("control.sock") : Path.of(configured).toAbsolutePath();
         Path allowList = Path.of(etc == null || etc.isBlank() ? "etc" : etc).toAbsolutePath().resolve("control.conf");
-        server = new DdlinkServer(manager, socket, allowList, versionText(context));
+        DdlinkServer candidate = new DdlinkServer(manager, socket, allowList, versionText(context));
+        starting = new Thread(() -> listen(context, candidate, socket), "ddlink-start");
+        starting.setDaemon(true);
+        starting.start();
+    }
+
+    private void listen(BundleContext context, DdlinkServer candidate, Path socket) {
         String failure = null;
         try {
-            server.start();
-        } catch (IOException | RuntimeException e) {
+            candidate.start();
+        } catch (IOException | RuntimeException | LinkageError e) {
             failure = e.getMessage() == null ? e.toString() : e.getMessage();
             Logger.error("control: cannot listen: {}", failure);
-            server = null;
         }
-        endpoint = context.registerService(Endpoint.class, new ControlEndpoint(socket.toString(), failure), properties());
+        synchronized (this) {
+            if (Thread.currentThread() != starting) {
+                if (failure == null) candidate.close();
+                return;
+            }
+            if (failure == null) server = candidate;
+            try {
+                endpoint = context.registerService(Endpoint.class, new ControlEndpoint(socket.toString(), failure), properties());
+            } catch (IllegalStateException stopping) {
+                // the bundle is stopping; deactivate closes the server
+            }
+        }
     }
 
     @Deactivate
     void deactivate() {
-        if (endpoint != null) {
-            try {
-                endpoint.unregister();
-            } catch (IllegalStateException alreadyGone) {
-                // the framework is stopping
-            }
-            endpoint = null;
+        Thread t;
+        synchronized (this) {
+            t = starting;
         }
-        if (server != null) server.close();
-        server = null;
+        if (t != null) {
+            try {
+                t.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (this) {
+            starting = null;
+            if (endpoint != null) {
+                try {
+                    endpoint.unregister();
+                } catch (IllegalStateException alreadyGone) {
+                    // the framework is stopping
+                }
+                endpoint = null;
+            }
+            if (server != null) server.close();
+            server = null;
+        }
     }
 
     /** dmsetup version's two lines: the api bundle (the library every client links) and the device manager's bundle. */

@@ -30,6 +30,8 @@ import org.tinylog.Logger;
  * payload is one sentence; every received descriptor not handed to a target is closed.
  */
 final class Dispatcher {
+    /** Longest single DeviceManager.waitEvent call; a WAIT without limit waits in such slices. */
+    private static final long WAIT_SLICE_MILLIS = 60_000;
     private final DdlinkServer server;
     private final DeviceManager manager;
 
@@ -47,12 +49,27 @@ final class Dispatcher {
             Item item = check(c, received);
             fdsHandedOver = run(c, Op.of(item.op()), item, received.fds());
         } catch (DmException e) {
-            c.error(op, tag, e.errno(), e.getMessage());
+            if (c.link() != null && linkedDeviceGone(c)) {
+                c.error(op, tag, Errno.ENODEV, "the device this link was opened for ('" + c.link().nameAtLink() + "', #"
+                        + c.link().deviceId() + ") was removed");
+            } else {
+                c.error(op, tag, e.errno(), e.getMessage());
+            }
         } catch (RuntimeException e) {
             Logger.error(e, "control: {} failed for {}", Op.of(op), c.peer());
             c.error(op, tag, Errno.EIO, "internal error: " + e);
         } finally {
             if (!fdsHandedOver) received.closeFds();
+        }
+    }
+
+    /** Whether the device instance a link is bound to no longer exists (a name's new device is another instance). */
+    private boolean linkedDeviceGone(Connection c) {
+        try {
+            manager.info(DeviceRef.id(c.link().deviceId()));
+            return false;
+        } catch (DmException e) {
+            return true;
         }
     }
 
@@ -243,7 +260,7 @@ final class Dispatcher {
                     + DdlinkServer.MAX_WAITS_PER_CONNECTION + ")");
         FutureTask<Void> task = new FutureTask<>(() -> {
             try {
-                long nr = manager.waitEvent(device, after, timeoutMillis);
+                long nr = waitEvent(device, after, timeoutMillis);
                 c.reply(Op.WAIT.code(), tag, 0, new PayloadWriter().u64(nr).toBytes());
             } catch (DmException e) {
                 c.error(Op.WAIT.code(), tag, e.errno(), e.getMessage());
@@ -263,6 +280,17 @@ final class Dispatcher {
         } catch (RejectedExecutionException e) {
             c.waits().remove(task);
             throw new DmException(Errno.ESHUTDOWN, "the control server is stopping");
+        }
+    }
+
+    /** DeviceManager.waitEvent in slices of at most a minute (no huge timeout reaches the core); ends when interrupted. */
+    private long waitEvent(DeviceRef device, long after, long timeoutMillis) throws InterruptedException {
+        long deadline = timeoutMillis == Long.MAX_VALUE ? Long.MAX_VALUE : System.currentTimeMillis() + timeoutMillis;
+        while (true) {
+            long left = deadline == Long.MAX_VALUE ? WAIT_SLICE_MILLIS : Math.min(WAIT_SLICE_MILLIS, deadline - System.currentTimeMillis());
+            long nr = manager.waitEvent(device, after, Math.max(0, left));
+            if (nr > after || (deadline != Long.MAX_VALUE && System.currentTimeMillis() >= deadline)) return nr;
+            if (Thread.interrupted()) throw new InterruptedException();
         }
     }
 

@@ -131,7 +131,7 @@ class OpsTest {
     void errorsComeBackAsErrnoAndSentence() throws Exception {
         Item missing = call(Op.STATUS, 0, PayloadWriter.of("nosuch"));
         assertEquals(Op.STATUS.code(), missing.op());
-        assertEquals(-Errno.ENODEV.code(), missing.status());
+        assertEquals(-Errno.ENXIO.code(), missing.status());
         assertEquals("no device named 'nosuch'", missing.text());
         call(Op.CREATE, 0, PayloadWriter.of("a"));
         Item exists = call(Op.CREATE, 0, PayloadWriter.of("a"));

@@ -1,0 +1,188 @@
+package org.ddmapper.control.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.ddmapper.api.Errno;
+import org.ddmapper.control.ddlink.Ddlink;
+import org.ddmapper.control.ddlink.DdlinkClient;
+import org.ddmapper.control.ddlink.Item;
+import org.ddmapper.control.ddlink.Op;
+import org.ddmapper.control.ddlink.PayloadReader;
+import org.ddmapper.control.ddlink.PayloadWriter;
+import org.ddmapper.control.unix.Fds;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** LINK: a socket bound to one device instance, carrying its events. */
+@Timeout(30)
+class LinkTest {
+    @TempDir
+    Path dir;
+    ServerFixture fixture;
+    DdlinkClient control;
+
+    @BeforeEach
+    void start() throws Exception {
+        fixture = new ServerFixture(dir);
+        control = fixture.client();
+        control.callOk(Op.CREATE, 0, new PayloadWriter().text("dev").nul().text("0 10 zero\n10 10 echo").toBytes());
+    }
+
+    @AfterEach
+    void stop() {
+        control.close();
+        fixture.close();
+    }
+
+    /** The next event on the link within 5 s: {event_nr, line}. */
+    private static Object[] event(DdlinkClient link) throws Exception {
+        short[] ready = Fds.poll(new int[] {link.socket().fd()}, new short[] {Fds.POLLIN}, 5000);
+        assertTrue((ready[0] & Fds.POLLIN) != 0, "an event is pollable");
+        Item item = link.next(false);
+        assertEquals(Op.EVENT.code(), item.op());
+        assertEquals(0, item.status());
+        PayloadReader p = new PayloadReader(Op.EVENT, item.payload());
+        long nr = p.u64("nr");
+        long id = p.u64("id");
+        long time = p.u64("time");
+        int index = p.u32("index");
+        assertEquals(0, p.u32("reserved"));
+        assertTrue(time > 0);
+        return new Object[] {nr, new String(p.rest(), StandardCharsets.UTF_8), id, index};
+    }
+
+    @Test
+    void linkReplyNamesTheDeviceAndItsFdIsNonBlocking() throws Exception {
+        try (DdlinkClient link = control.link("dev")) {
+            assertEquals(1, link.deviceId());
+            assertEquals("dev", link.deviceName());
+            assertTrue(Fds.isNonBlocking(link.socket().fd()));
+            long before = System.nanoTime();
+            assertNull(link.next(false), "a read with nothing queued returns at once");
+            assertTrue(System.nanoTime() - before < 100_000_000L);
+            short[] ready = Fds.poll(new int[] {link.socket().fd()}, new short[] {Fds.POLLIN}, 0);
+            assertEquals(0, ready[0] & Fds.POLLIN);
+        }
+    }
+
+    @Test
+    void eventsArriveWithTheirPayload() throws Exception {
+        try (DdlinkClient link = control.link("dev")) {
+            control.callOk(Op.MESSAGE, 1, new PayloadWriter().u64(0).text("dev").nul().text("event path=/dev/sdb state=failed").toBytes());
+            Object[] e = event(link);
+            assertEquals(3L, e[0]);
+            assertEquals(1L, e[2]);
+            assertEquals(1, e[3]);
+            assertEquals("dev 3 target_event target=1 path=/dev/sdb state=failed", e[1]);
+            control.callOk(Op.SUSPEND, Ddlink.FLAG_NOFLUSH, PayloadWriter.of("dev"));
+            assertEquals("dev 4 suspended noflush=true", event(link)[1]);
+        }
+    }
+
+    @Test
+    void opsOnALinkNeedNoNameAndKeepTheDeviceAcrossARename() throws Exception {
+        try (DdlinkClient link = control.link("dev")) {
+            control.callOk(Op.RENAME, 0, new PayloadWriter().text("dev").nul().text("renamed").toBytes());
+            assertTrue(((String) event(link)[1]).endsWith(" 3 renamed from=dev to=renamed"));
+            control.callOk(Op.CREATE, 0, new PayloadWriter().text("dev").nul().text("0 5 zero").toBytes());
+            // the link still reaches the renamed device, not the new one called dev
+            assertEquals("0 10 zero\n10 10 echo\n", new String(link.callOk(Op.TABLE, 0, new byte[0])));
+            assertTrue(new String(link.callOk(Op.INFO, 0, new byte[0])).startsWith("Name:              renamed\n"));
+            Item msg = link.call(Op.MESSAGE, Ddlink.TARGET_BY_SECTOR, new PayloadWriter().u64(12).nul().text("hi").toBytes());
+            assertEquals(0, msg.status(), msg.text());
+            assertTrue(msg.text().startsWith("target 1 got hi"));
+            Item named = link.call(Op.STATUS, 0, PayloadWriter.of("dev"));
+            assertEquals(-Errno.EINVAL.code(), named.status());
+            assertEquals("STATUS: a link is bound to its device; leave the device name empty", named.text());
+            Item create = link.call(Op.CREATE, 0, PayloadWriter.of("x"));
+            assertEquals(-Errno.EOPNOTSUPP.code(), create.status());
+            assertEquals("CREATE is not available on a link; use the control socket", create.text());
+            link.callOk(Op.SUSPEND, 0, new byte[0]);
+            assertTrue(new String(control.callOk(Op.INFO, 0, PayloadWriter.of("renamed"))).contains("SUSPENDED"));
+        }
+    }
+
+    @Test
+    void afterRemoveAndRecreateTheOldLinkAnswersEnodev() throws Exception {
+        try (DdlinkClient link = control.link("dev")) {
+            control.callOk(Op.REMOVE, 0, PayloadWriter.of("dev"));
+            assertEquals("dev 3 removed force=false", event(link)[1]);
+            control.callOk(Op.CREATE, 0, new PayloadWriter().text("dev").nul().text("0 10 zero\n10 10 echo").toBytes());
+            for (Op op : new Op[] {Op.STATUS, Op.INFO, Op.SUSPEND, Op.RESUME, Op.REMOVE}) {
+                Item r = link.call(op, 0, new byte[0]);
+                assertEquals(-Errno.ENODEV.code(), r.status(), op.toString());
+                assertEquals("the device this link was opened for ('dev', #1) was removed", r.text());
+            }
+            Item r = link.call(Op.MESSAGE, 1, new PayloadWriter().u64(0).nul().text("hi").toBytes());
+            assertEquals(-Errno.ENODEV.code(), r.status());
+            // the new device is untouched
+            assertEquals(1, fixture.manager.list().size());
+            assertEquals(0, fixture.manager.info(org.ddmapper.api.DeviceRef.of("dev")).eventNr() - 2);
+        }
+    }
+
+    @Test
+    void closingTheLinkUnsubscribesAndEndsItsThread() throws Exception {
+        int subscriptions = fixture.manager.subscriptionCount();
+        DdlinkClient link = control.link("dev");
+        assertEquals(subscriptions + 1, fixture.manager.subscriptionCount());
+        assertEquals(2, fixture.server.connectionCount());
+        link.close();
+        long deadline = System.currentTimeMillis() + 5000;
+        while (fixture.server.connectionCount() != 1 && System.currentTimeMillis() < deadline) Thread.sleep(10);
+        assertEquals(1, fixture.server.connectionCount());
+        assertEquals(subscriptions, fixture.manager.subscriptionCount());
+    }
+
+    @Test
+    void anUnreadLinkDropsEventsBeyondItsQueueAndSaysHowMany() throws Exception {
+        try (DdlinkClient link = control.link("dev")) {
+            int total = Connection.MAX_QUEUED_EVENTS + 1000;
+            for (int i = 0; i < total; i++) fixture.manager.message(org.ddmapper.api.DeviceRef.of("dev"),
+                    new org.ddmapper.api.TargetRef.ByIndex(1), org.ddmapper.api.Message.of("event", "n=" + i));
+            // the server stays responsive while the link is full
+            assertEquals(0, control.call(Op.LIST, 0, new byte[0]).status());
+            long events = 0;
+            long lost = 0;
+            long lastNr = 0;
+            Item item;
+            while ((item = nextWithin(link, 1000)) != null) {
+                if (item.op() == Op.EVENTS_LOST.code()) {
+                    lost += new PayloadReader(Op.EVENTS_LOST, item.payload()).u64("lost");
+                } else {
+                    long nr = new PayloadReader(Op.EVENT, item.payload()).u64("nr");
+                    assertTrue(nr > lastNr, "events stay in order");
+                    lastNr = nr;
+                    events++;
+                }
+                if (events + lost == total) {
+                    // a further event makes the lost count appear if it has not yet
+                    if (lost == 0) break;
+                }
+            }
+            fixture.manager.message(org.ddmapper.api.DeviceRef.of("dev"), new org.ddmapper.api.TargetRef.ByIndex(1),
+                    org.ddmapper.api.Message.of("event", "last=1"));
+            while ((item = nextWithin(link, 1000)) != null) {
+                if (item.op() == Op.EVENTS_LOST.code()) lost += new PayloadReader(Op.EVENTS_LOST, item.payload()).u64("lost");
+                else events++;
+            }
+            assertNotEquals(0, lost, "the link said it lost events");
+            assertEquals(total + 1, events + lost);
+        }
+    }
+
+    private static Item nextWithin(DdlinkClient link, int millis) throws Exception {
+        Item item = link.next(false);
+        if (item != null) return item;
+        short[] ready = Fds.poll(new int[] {link.socket().fd()}, new short[] {Fds.POLLIN}, millis);
+        return (ready[0] & Fds.POLLIN) != 0 ? link.next(false) : null;
+    }
+}

@@ -1,0 +1,240 @@
+package org.ddmapper.it.control;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.ddmapper.api.DeviceRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * ddsetup as a user runs it (a short-lived JVM on the control, api and JNA jars) against a live
+ * appliance: the dmsetup verbs end to end, outputs compared to dmsetup's formats.
+ */
+@Timeout(180)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DdsetupEndToEndTest {
+    @TempDir
+    static Path dir;
+    ControlHarness appliance;
+    Path a;
+    Path b;
+
+    @BeforeAll
+    void start() throws Exception {
+        appliance = ControlHarness.start();
+        a = Files.write(dir.resolve("a.img"), new byte[2048 * 512]);
+        b = Files.write(dir.resolve("b.img"), new byte[2048 * 512]);
+    }
+
+    @AfterAll
+    void stop() {
+        if (appliance != null) appliance.close();
+    }
+
+    private ControlHarness.Result ok(String... args) throws Exception {
+        ControlHarness.Result r = appliance.ddsetup(null, args);
+        assertEquals(0, r.exit(), String.join(" ", args) + ": " + r.stderr());
+        assertEquals("", r.stderr(), String.join(" ", args));
+        return r;
+    }
+
+    private String out(String... args) throws Exception {
+        return ok(args).stdout();
+    }
+
+    @Test
+    void createLoadResumeStatusMessageRemove() throws Exception {
+        assertEquals("", out("create", "v0", "--table", "0 2048 linear " + a + " 0"));
+        long id = appliance.manager.info(DeviceRef.of("v0")).id();
+        assertEquals("v0\t(" + id + ")\n", out("ls"));
+        assertEquals("0 2048 linear\n", out("status", "v0"));
+        assertEquals("0 2048 linear " + a + " 0\n", out("table", "v0"));
+
+        Path table = Files.writeString(dir.resolve("v0.table"), "0 2048 linear " + a + " 0\n2048 1024 linear " + b + " 8\n3072 8 echo\n");
+        assertEquals("", out("load", "v0", table.toString()));
+        assertEquals("0 2048 linear " + a + " 0\n2048 1024 linear " + b + " 8\n3072 8 echo\n", out("table", "--inactive", "v0"));
+        assertTrue(out("info", "v0").contains("Tables present:    LIVE & INACTIVE\n"));
+        assertEquals("", out("resume", "v0"));
+        assertEquals("0 2048 linear\n2048 1024 linear\n3072 8 echo messages 0\n", out("status", "v0"));
+        assertEquals("2 dependencies\t: (" + a + ") (" + b + ")\n", out("deps", "v0"));
+        String info = out("info", "v0");
+        assertEquals("""
+                Name:              v0
+                State:             ACTIVE
+                Tables present:    LIVE
+                Open count:        0
+                Event number:      %d
+                Device id:         %d
+                Number of targets: 3
+                Size:              3080 sectors
+                """.formatted(appliance.manager.info(DeviceRef.of("v0")).eventNr(), id), info);
+
+        assertEquals("echo hello world binary 0 fds 0\n", out("message", "v0", "@2", "hello", "world"));
+        assertEquals("echo ping binary 0 fds 0\n", out("message", "v0", "3075", "ping"));
+        assertEquals("0 2048 linear\n2048 1024 linear\n3072 8 echo messages 2\n", out("status", "v0"));
+
+        assertEquals("", out("suspend", "--noflush", "v0"));
+        assertTrue(out("info", "v0").contains("State:             SUSPENDED\n"));
+        assertEquals("", out("resume", "v0"));
+        assertEquals("", out("rename", "v0", "v1"));
+        assertEquals("", out("remove", "v1"));
+        assertEquals("No devices found\n", out("ls"));
+    }
+
+    @Test
+    void loadFromStdinAndClear() throws Exception {
+        out("create", "s0");
+        ControlHarness.Result r = appliance.ddsetup("0 100 zero\n", "load", "s0", "-");
+        assertEquals(0, r.exit(), r.stderr());
+        assertEquals("0 100 zero\n", out("table", "--inactive", "s0"));
+        out("clear", "s0");
+        assertEquals("", out("table", "--inactive", "s0"));
+        assertTrue(out("info", "s0").contains("Tables present:    None\n"));
+        out("remove", "s0");
+    }
+
+    @Test
+    void statusAndTableOfEveryDevicePrefixTheName() throws Exception {
+        out("create", "p1", "--table", "0 8 zero");
+        out("create", "p2", "--table", "0 8 zero", "--table", "8 8 error");
+        try {
+            String status = out("status");
+            assertTrue(status.contains("p1: 0 8 zero\n"), status);
+            assertTrue(status.contains("p2: 0 8 zero\np2: 8 8 error\n"), status);
+            assertTrue(out("table").contains("p2: 8 8 error\n"));
+        } finally {
+            out("remove", "p1");
+            out("remove", "p2");
+        }
+    }
+
+    @Test
+    void failuresPrintOneLineOnStderrAndExitNonZero() throws Exception {
+        ControlHarness.Result missing = appliance.ddsetup(null, "status", "nosuch");
+        assertEquals(1, missing.exit());
+        assertEquals("", missing.stdout());
+        assertEquals("ddsetup: no device named 'nosuch'\n", missing.stderr());
+
+        ControlHarness.Result badTable = appliance.ddsetup(null, "create", "bad", "--table", "0 10 nosuchtype");
+        assertEquals(1, badTable.exit());
+        assertEquals(1, badTable.stderr().lines().count(), badTable.stderr());
+        assertTrue(badTable.stderr().startsWith("ddsetup: ") && badTable.stderr().contains("nosuchtype"), badTable.stderr());
+
+        ControlHarness.Result usage = appliance.ddsetup(null, "frobnicate");
+        assertEquals(2, usage.exit());
+        assertTrue(usage.stderr().startsWith("ddsetup: unknown verb 'frobnicate'\n"), usage.stderr());
+
+        ControlHarness.Result down = ControlHarness.run(java.util.List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", ControlHarness.ddsetupClassPath(), "org.ddmapper.control.cli.Ddsetup", "--socket", dir.resolve("none.sock").toString(), "ls"),
+                null, 30);
+        assertEquals(1, down.exit());
+        assertEquals("ddsetup: cannot reach ddmapper at " + dir.resolve("none.sock") + " (No such file or directory); is it running?\n",
+                down.stderr());
+    }
+
+    @Test
+    void targetsVersionWaitAndEvents() throws Exception {
+        String targets = out("targets");
+        assertTrue(targets.contains("linear           v"), targets);
+        assertTrue(targets.contains("echo             v1.0.0\n"), targets);
+        String version = out("version");
+        assertTrue(version.matches("Library version:   ddmapper-api \\S+\nDriver version:    ddmapper \\S+\n"), version);
+
+        out("create", "e0", "--table", "0 8 echo");
+        try {
+            assertEquals("", out("wait", "e0", "0"));
+            long nr = appliance.manager.info(DeviceRef.of("e0")).eventNr();
+            CompletableFuture<ControlHarness.Result> waiting = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return appliance.ddsetup(null, "wait", "e0", Long.toString(nr));
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            CompletableFuture<ControlHarness.Result> events = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return appliance.ddsetup(null, "events", "e0", "--count", Long.toString(nr + 2));
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            Thread.sleep(1500);
+            assertTrue(!waiting.isDone(), () -> "wait blocks until the event number moves: " + waiting.join() + " "
+                    + appliance.manager.events(DeviceRef.of("e0"), 0));
+            out("message", "e0", "@0", "event", "path=/dev/x", "state=failed");
+            assertEquals(0, waiting.get(30, TimeUnit.SECONDS).exit());
+            out("suspend", "e0");
+            ControlHarness.Result ev = events.get(30, TimeUnit.SECONDS);
+            assertEquals(0, ev.exit(), ev.stderr());
+            java.util.List<String> lines = ev.stdout().lines().toList();
+            assertEquals(nr + 2, lines.size(), ev.stdout());
+            for (int i = 0; i < lines.size(); i++) assertTrue(lines.get(i).startsWith("e0 " + (i + 1) + " "), ev.stdout());
+            assertTrue(lines.contains("e0 1 table_loaded targets=1") || lines.contains("e0 1 created"), ev.stdout());
+            assertEquals("e0 " + (nr + 1) + " target_event target=0 path=/dev/x state=failed", lines.get((int) nr));
+            assertEquals("e0 " + (nr + 2) + " suspended held=0 noflush=false", lines.get((int) nr + 1));
+        } finally {
+            out("remove", "--force", "e0");
+        }
+    }
+
+    @Test
+    void messagePassesAConnectedSocketToTheTarget() throws Exception {
+        out("create", "f0", "--table", "0 8 echo");
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Socket> accepted = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return server.accept();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            assertEquals("echo take-fd binary 0 fds 1\n",
+                    out("message", "f0", "@0", "take-fd", "--pass-connect", "127.0.0.1:" + server.getLocalPort()));
+            assertEquals(1, appliance.echo.adopted.size());
+            int fd = appliance.echo.adopted.get(0);
+            assertTrue(Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)).toString().startsWith("socket:"));
+            try (Socket peer = accepted.get(10, TimeUnit.SECONDS)) {
+                org.ddmapper.control.unix.Fds.close(fd);
+                InputStream in = peer.getInputStream();
+                peer.setSoTimeout(5000);
+                assertEquals(-1, in.read(), "the target's socket is the one ddsetup connected");
+            }
+            // a socket the target does not take is closed by the server
+            CompletableFuture<Socket> second = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return server.accept();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            assertEquals("echo hello binary 0 fds 1\n", out("message", "f0", "@0", "hello", "--pass-connect", "127.0.0.1:" + server.getLocalPort()));
+            try (Socket peer = second.get(10, TimeUnit.SECONDS)) {
+                peer.setSoTimeout(5000);
+                assertEquals(-1, peer.getInputStream().read());
+            }
+        } finally {
+            out("remove", "f0");
+        }
+    }
+
+    @Test
+    void startsFast() throws Exception {
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < 3; i++) best = Math.min(best, ok("version").millis());
+        System.out.println("ddsetup version: best of 3 = " + best + " ms");
+        assertTrue(best < 3000, "ddsetup took " + best + " ms");
+    }
+}
