@@ -55,6 +55,23 @@ final class MultipathFixture implements AutoCloseable {
         }
     }
 
+    /** Our NBD server's address (HOST:PORT), once its Endpoint service is up. */
+    String nbdAddress() {
+        String[] found = new String[1];
+        await("the NBD endpoint", () -> {
+            try {
+                for (var ref : fw.context().getServiceReferences(org.ddmapper.api.Endpoint.class, null)) {
+                    org.ddmapper.api.Endpoint e = fw.context().getService(ref);
+                    if (e != null && e.kind().equals("nbd") && e.failure() == null) found[0] = e.address();
+                }
+            } catch (org.osgi.framework.InvalidSyntaxException e) {
+                throw new IllegalStateException(e);
+            }
+            return found[0] != null;
+        });
+        return found[0];
+    }
+
     /** A zero-filled backing file of {@code sectors} sectors. */
     Path backingFile(String name, long sectors) throws IOException {
         Path f = dir.resolve(name);

@@ -326,16 +326,20 @@ public final class MultipathTarget implements Target {
         Effects fx = new Effects();
         boolean changed;
         synchronized (lock) {
+            boolean kick;
             if (suspended && savedQueueIfNoPath != null) {
                 changed = savedQueueIfNoPath != queue;
                 savedQueueIfNoPath = queue;
+                kick = false;
             } else {
                 changed = queueIfNoPath != queue;
                 queueIfNoPath = queue;
-                if (!queue) kickQueue(fx);
+                kick = !queue;
             }
+            // the event first: whoever sees a queued request fail can already read why
             if (changed) event(fx, EventKind.QUEUE_MODE_CHANGED, "queue_if_no_path", queue ? 1 : 0, "reason", reason,
                     "queued", queued.size());
+            if (kick) kickQueue(fx);
         }
         fx.run();
         return changed;
@@ -379,7 +383,7 @@ public final class MultipathTarget implements Target {
 
     /** Adopts a passed socket as a path's transport (reconnect_path). */
     String reconnect(Path path, org.ddmapper.api.PassedFd socket, boolean negotiated) {
-        BlockDevice device = context.adoptSocket(path.reference(), socket, negotiated);
+        BlockDevice device = context.adoptSocket(adoptReference(path.reference(), negotiated), socket, negotiated);
         try {
             replaceDevice(path, device, true, "reconnect_path message");
         } catch (DmException e) {
@@ -387,6 +391,15 @@ public final class MultipathTarget implements Target {
             throw e;
         }
         return "";
+    }
+
+    /**
+     * The reference to adopt a socket under. With no handshake on it the transport cannot learn
+     * the export's size, so an NBD reference without one gets {@code size=} (the target's length).
+     */
+    String adoptReference(String reference, boolean negotiated) {
+        if (!negotiated || !reference.startsWith("nbd") || reference.contains("size=")) return reference;
+        return reference + (reference.contains("?") ? "&" : "?") + "size=" + context.lengthSectors() * Bio.SECTOR_BYTES;
     }
 
     // ---------------------------------------------------------------- lifecycle

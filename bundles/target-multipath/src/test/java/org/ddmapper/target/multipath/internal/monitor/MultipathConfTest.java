@@ -87,6 +87,16 @@ class MultipathConfTest {
     }
 
     @Test
+    void theShippedDefaultFileHasNoProblems() throws Exception {
+        java.nio.file.Path shipped = java.nio.file.Paths.get("../../etc/multipath.conf");
+        MonitorConfig c = MultipathConf.parse(java.nio.file.Files.readString(shipped), shipped.toString());
+        assertEquals(List.of(), c.problems());
+        assertEquals(5000, c.pollingIntervalMillis());
+        assertEquals(20_000, c.maxPollingIntervalMillis());
+        assertEquals(MapPolicy.DEFAULTS, c.defaults());
+    }
+
+    @Test
     void brokenSyntaxFallsBackToDefaultsAndSaysWhy() {
         MonitorConfig c = MultipathConf.parse("defaults {\n path_checker \"tur\n}\n", "q.conf");
         assertEquals(List.of("line 2: unterminated quote; the whole file is ignored"), c.problems());
