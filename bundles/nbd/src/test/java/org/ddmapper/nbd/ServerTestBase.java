@@ -39,18 +39,7 @@ abstract class ServerTestBase {
 
     @AfterEach
     void stopServer() {
-        long start = System.nanoTime();
         server.close();
-        long millis = (System.nanoTime() - start) / 1_000_000;
-        if (millis > 1000) {
-            System.err.println("SLOW CLOSE " + millis + " ms");
-            Thread.getAllStackTraces().forEach((t, st) -> {
-                if (t.getName().startsWith("nbd")) {
-                    System.err.println("THREAD " + t.getName());
-                    for (StackTraceElement e : st) System.err.println("    " + e);
-                }
-            });
-        }
         devices.close();
     }
 

@@ -57,6 +57,27 @@ class NbdDemoTest {
         }
     }
 
+    @Test
+    void withNbdNoneAndAUnixSocketTheDemoIsServedOnTheSocketOnly() throws Exception {
+        assumeTrue(DistributionBundles.read(Appliance.distribution()).get("org.ddmapper.nbd").declaresComponents(),
+                "the nbd bundle has no NBD server component yet");
+        String nbdinfo = peer("nbdinfo");
+        Path socket = home.resolve("run/nbd.sock");
+        try (Appliance appliance = Appliance.start(home, "--nbd", "none", "--nbd-socket", socket.toString())) {
+            assertEquals("none", appliance.nbdAddress(), appliance.readyLine());
+            assertEquals(socket, appliance.nbdSocket(), appliance.readyLine());
+            String uri = "nbd+unix:///?socket=" + socket;
+            String listing = "";
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!listing.contains("export=\"demo\"") && System.nanoTime() < deadline) {
+                listing = run(nbdinfo, "--list", uri);
+                Thread.sleep(200);
+            }
+            assertTrue(listing.contains("export=\"demo\""), listing);
+            appliance.stop();
+        }
+    }
+
     /** The peer's path; missing, it skips the test on a developer machine and fails it in CI (CI=true). */
     private static String peer(String program) {
         for (String dir : List.of("/usr/bin", "/usr/local/bin", "/bin")) {

@@ -2,13 +2,14 @@ package org.ddmapper.nbd.internal;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Direct, page-aligned data buffers in power-of-two size classes from 4 KiB to 32 MiB, kept for
- * reuse up to a byte budget. Direct because sockets and file channels read and write them without
- * a copy; pooled because allocating direct memory is slow and freeing it waits for a GC.
+ * reuse up to one byte budget shared by all classes. Direct because sockets and file channels
+ * read and write them without a copy; pooled because allocating direct memory is slow and freeing
+ * it waits for a GC — a pool that kept fewer buffers than a workload has in flight would allocate
+ * (and leave for the GC) one buffer per request.
  */
 public final class BufferPool {
     private static final int MIN_SHIFT = 12;
@@ -19,8 +20,8 @@ public final class BufferPool {
     public static final BufferPool SHARED = new BufferPool(64L << 20);
 
     private final ConcurrentLinkedQueue<ByteBuffer>[] free;
-    private final AtomicInteger[] freeCount;
-    private final long keepBytesPerClass;
+    private final long keepBytes;
+    private final AtomicLong freeBytes = new AtomicLong();
     private final AtomicLong allocatedBytes = new AtomicLong();
 
     /** A pool keeping at most about {@code keepBytes} of free buffers. */
@@ -28,12 +29,8 @@ public final class BufferPool {
     public BufferPool(long keepBytes) {
         int classes = MAX_SHIFT - MIN_SHIFT + 1;
         free = new ConcurrentLinkedQueue[classes];
-        freeCount = new AtomicInteger[classes];
-        for (int i = 0; i < classes; i++) {
-            free[i] = new ConcurrentLinkedQueue<>();
-            freeCount[i] = new AtomicInteger();
-        }
-        keepBytesPerClass = keepBytes / classes;
+        for (int i = 0; i < classes; i++) free[i] = new ConcurrentLinkedQueue<>();
+        this.keepBytes = keepBytes;
     }
 
     /** The largest buffer this pool hands out. */
@@ -47,7 +44,7 @@ public final class BufferPool {
         int cls = sizeClass(bytes);
         ByteBuffer b = free[cls].poll();
         if (b != null) {
-            freeCount[cls].decrementAndGet();
+            freeBytes.addAndGet(-b.capacity());
         } else {
             int capacity = 1 << (cls + MIN_SHIFT);
             b = ByteBuffer.allocateDirect(capacity + ALIGN_BYTES).alignedSlice(ALIGN_BYTES);
@@ -64,11 +61,10 @@ public final class BufferPool {
         int capacity = b.capacity();
         int cls = Integer.numberOfTrailingZeros(capacity) - MIN_SHIFT;
         if (Integer.bitCount(capacity) != 1 || cls < 0 || cls >= free.length) return;
-        int keep = (int) Math.max(4, keepBytesPerClass / capacity);
-        if (freeCount[cls].incrementAndGet() <= keep) {
+        if (freeBytes.addAndGet(capacity) <= keepBytes) {
             free[cls].offer(b);
         } else {
-            freeCount[cls].decrementAndGet();
+            freeBytes.addAndGet(-capacity);
             allocatedBytes.addAndGet(-capacity);
         }
     }

@@ -178,10 +178,6 @@ public final class NbdServer implements AutoCloseable {
         if (oldest != null) oldest.shutdown(limits.maxHandshakes() + " connections still negotiating; dropped the oldest");
     }
 
-    void negotiated(ServerConnection c) {
-        // Nothing to do: the negotiating count is read from the connections themselves.
-    }
-
     void ended(ServerConnection c) {
         connections.remove(c);
     }

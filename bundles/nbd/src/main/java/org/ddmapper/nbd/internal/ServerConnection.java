@@ -27,7 +27,6 @@ final class ServerConnection implements Runnable {
             long deadline = acceptedNanos + server.limits().handshakeMillis() * 1_000_000;
             session = new Handshake(transport, server.exports(), server.limits(), deadline).run();
             negotiating = false;
-            server.negotiated(this);
             if (session == null) return;
             Logger.debug("nbd: {}: serving export {}", transport.peer(), session.name());
             Transmission t = new Transmission(transport, session, server.limits(), server.pool(), server.devices());

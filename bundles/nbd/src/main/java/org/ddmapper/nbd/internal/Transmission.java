@@ -52,6 +52,8 @@ public final class Transmission {
     private volatile boolean gone;
     private volatile boolean stopping;
     private volatile boolean finished;
+    private final Object closeLock = new Object();
+    private boolean deviceClosed;
     private AutoCloseable subscription;
 
     public Transmission(Transport transport, Session session, ServerLimits limits, BufferPool pool,
@@ -394,9 +396,6 @@ public final class Transmission {
             transport.wakeup();
         }
     }
-
-    private final Object closeLock = new Object();
-    private boolean deviceClosed;
 
     /** Closes the device and the event subscription once the connection ended and nothing is in flight. */
     private void closeDeviceWhenIdle() {

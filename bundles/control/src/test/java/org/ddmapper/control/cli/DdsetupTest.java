@@ -1,0 +1,89 @@
+package org.ddmapper.control.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.ddmapper.control.InMemoryDeviceManager;
+import org.ddmapper.control.internal.DdlinkServer;
+import org.ddmapper.control.unix.Fds;
+import org.ddmapper.control.unix.TestFds;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI's argument handling, run in-process against a server over the in-memory device manager. */
+@Timeout(30)
+class DdsetupTest {
+    @TempDir
+    Path dir;
+    InMemoryDeviceManager manager = new InMemoryDeviceManager();
+    DdlinkServer server;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    @BeforeEach
+    void start() throws Exception {
+        server = new DdlinkServer(manager, dir.resolve("c.sock"), null, "v\n");
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    private int run(String... args) {
+        out.reset();
+        err.reset();
+        String[] all = new String[args.length + 2];
+        all[0] = "--socket";
+        all[1] = dir.resolve("c.sock").toString();
+        System.arraycopy(args, 0, all, 2, args.length);
+        return new Ddsetup(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)).run(all);
+    }
+
+    @Test
+    void usageErrorsExitTwoWithTheReasonFirst() {
+        assertEquals(2, run());
+        assertTrue(err.toString().startsWith("ddsetup: missing verb\nusage: ddsetup"), err.toString());
+        assertEquals(2, run("suspend"));
+        assertTrue(err.toString().startsWith("ddsetup: suspend: missing device name\n"));
+        assertEquals(2, run("status", "a", "b"));
+        assertTrue(err.toString().startsWith("ddsetup: status: unexpected 'b'\n"));
+        assertEquals(2, run("wait", "a", "12x"));
+        assertTrue(err.toString().startsWith("ddsetup: invalid event number '12x'\n"));
+        assertEquals(2, run("message", "a", "0", "x", "--pass-fd", "3", "--pass-unix", "/x"));
+        assertTrue(err.toString().startsWith("ddsetup: message: give at most one of --pass-fd, --pass-connect, --pass-unix\n"));
+        assertEquals(1, run("message", "a", "x1", "hello"));
+        assertEquals("ddsetup: invalid message target 'x1': expected a sector number or @INDEX\n", err.toString());
+    }
+
+    @Test
+    void repeatedTableOptionsMakeOneTableAndPassFdHandsOverTheCallersDescriptor() throws Exception {
+        assertEquals(0, run("create", "d", "--table", "0 8 zero", "--table", "8 8 echo"));
+        assertEquals("", out.toString() + err.toString());
+        assertEquals(0, run("table", "d"));
+        assertEquals("0 8 zero\n8 8 echo\n", out.toString());
+        int[] pair = TestFds.streamPair();
+        try {
+            assertEquals(0, run("message", "d", "@1", "take-fd", "--pass-fd", Integer.toString(pair[0])), err.toString());
+            assertEquals("target 1 got take-fd binary 0 fds 1 tag 1\n", out.toString());
+            assertEquals(1, manager.adoptedFds.size());
+            assertTrue(TestFds.isOpen(pair[0]), "the caller keeps its own descriptor");
+        } finally {
+            Fds.close(pair[0]);
+            Fds.close(pair[1]);
+            manager.adoptedFds.forEach(Fds::close);
+        }
+        assertEquals(0, run("remove", "d"));
+        assertEquals(0, manager.list().size());
+        assertEquals(1, run("remove", "d"));
+        assertEquals("ddsetup: no device named 'd'\n", err.toString());
+    }
+}
