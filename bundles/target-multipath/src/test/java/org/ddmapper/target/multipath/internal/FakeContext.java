@@ -31,6 +31,7 @@ public final class FakeContext implements TargetContext, AutoCloseable {
     long lengthSectors;
     BlockDevice adopted;
     boolean adoptedNegotiated;
+    String adoptedReference;
 
     FakeContext(long lengthSectors) {
         this.lengthSectors = lengthSectors;
@@ -93,6 +94,7 @@ public final class FakeContext implements TargetContext, AutoCloseable {
     public BlockDevice adoptSocket(String reference, PassedFd socket, boolean negotiated) {
         socket.take();
         adoptedNegotiated = negotiated;
+        adoptedReference = reference;
         return adopted;
     }
 

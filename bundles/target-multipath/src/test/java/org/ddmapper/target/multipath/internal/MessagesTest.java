@@ -117,6 +117,18 @@ class MessagesTest {
     }
 
     @Test
+    void aNegotiatedSocketTellsTheNbdTransportTheSize() {
+        ctx.device(new ScriptedDevice("nbd://10.0.0.7:10809/lun0", disk));
+        MultipathTarget n = MultipathTarget.create(ctx, ctx.args("0 0 1 1 round-robin 0 1 0 nbd://10.0.0.7:10809/lun0"), null);
+        n.resume();
+        ctx.adopted = new ScriptedDevice("nbd://10.0.0.7:10809/lun0", disk);
+        n.message(new Message(List.of("reconnect_path", "1", "negotiated"), null, List.of(fakeFd(new AtomicBoolean())), 0));
+        assertEquals("nbd://10.0.0.7:10809/lun0?size=8192", ctx.adoptedReference);
+        n.message(new Message(List.of("reconnect_path", "1"), null, List.of(fakeFd(new AtomicBoolean())), 0));
+        assertEquals("nbd://10.0.0.7:10809/lun0", ctx.adoptedReference, "with a handshake the server tells the size");
+    }
+
+    @Test
     void reconnectRefusesADeviceTooSmallAndClosesIt() {
         ScriptedDevice small = new ScriptedDevice("/p/b", new byte[512]);
         ctx.adopted = small;
