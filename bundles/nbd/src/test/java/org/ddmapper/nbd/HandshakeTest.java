@@ -56,6 +56,7 @@ class HandshakeTest extends ServerTestBase {
 
     @Test
     void infoAnswersExportBlockSizeNameAndDescription() throws Exception {
+        awaitNoOpeners("ro");
         try (WireClient c = client().start()) {
             c.sendOption(Nbd.OPT_INFO, WireClient.infoRequest("ro", Nbd.INFO_NAME, Nbd.INFO_DESCRIPTION, Nbd.INFO_BLOCK_SIZE));
             boolean export = false, block = false, name = false, description = false;
@@ -92,7 +93,7 @@ class HandshakeTest extends ServerTestBase {
             }
             assertTrue(export && block && name && description);
             // INFO does not enter transmission and holds no opener.
-            assertEquals(0, devices.device("ro").openers());
+            assertEquals(0, devices.device("ro").openers(), "openers of ro after INFO");
             assertEquals(RO_BYTES, c.go("ro").size());
         }
     }
@@ -304,5 +305,12 @@ class HandshakeTest extends ServerTestBase {
             c.readBytes(124);
             assertFalse(c.closedByServer(200));
         }
+    }
+
+    /** Connections of earlier tests are closed by the server after their client left; wait until they are. */
+    private void awaitNoOpeners(String export) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 5_000;
+        while (devices.device(export).openers() != 0 && System.currentTimeMillis() < deadline) Thread.sleep(10);
+        assertEquals(0, devices.device(export).openers(), "openers of " + export + " left by earlier tests");
     }
 }
