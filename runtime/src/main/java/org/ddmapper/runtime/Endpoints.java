@@ -112,7 +112,8 @@ final class Endpoints {
         }
     }
 
-    private static boolean declaresComponents(BundleContext context, String symbolicName) {
+    /** Whether the installed bundle {@code symbolicName} declares Declarative Services components. */
+    static boolean declaresComponents(BundleContext context, String symbolicName) {
         for (Bundle bundle : context.getBundles()) {
             if (symbolicName.equals(bundle.getSymbolicName()) && bundle.getHeaders("").get("Service-Component") != null) {
                 return true;

@@ -30,8 +30,8 @@ import org.osgi.framework.wiring.BundleRevision;
  *   <li>Read etc/config.properties (the framework's properties) and check etc/tinylog.properties.</li>
  *   <li>Start the framework (Apache Felix, found through ServiceLoader) with its storage in the home.</li>
  *   <li>Install every jar of bundle/ and start them all; a Gogo shell that will own the terminal waits.</li>
- *   <li>Wait for the NBD and control endpoints ({@link Endpoints}), run the --exec commands
- *       ({@link GogoCommands}) and print the ready line.</li>
+ *   <li>Wait for the NBD and control endpoints ({@link Endpoints}) and for the boot devices to serve
+ *       ({@link BootDevices}), run the --exec commands ({@link GogoCommands}) and print the ready line.</li>
  *   <li>Start the console last (when stdin is a terminal and --no-console is not given).</li>
  *   <li>Run until SIGTERM/SIGINT ({@link Termination}) or the console's exit.</li>
  * </ol>
@@ -116,9 +116,13 @@ public final class Main {
                 }
             }
 
-            // 6. Endpoints, --exec, the ready line.
+            // 6. Endpoints, boot devices, --exec, the ready line.
             Map<String, String> addresses = Endpoints.await(context, Endpoints.expected(context, options),
                     readyTimeout, termination::requested);
+            if (termination.requested()) {
+                return 0;
+            }
+            BootDevices.await(context, readyTimeout, termination::requested, err);
             if (termination.requested()) {
                 return 0;
             }

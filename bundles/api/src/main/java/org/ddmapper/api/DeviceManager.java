@@ -5,6 +5,8 @@ import java.util.List;
 /**
  * The device-mapper verbs, as dmsetup has them. Every method either succeeds or throws a
  * {@link DmException} whose message is one readable sentence and which changed nothing.
+ * A device name or id that names no device is ENXIO ("no device named 'x'"), as the kernel's
+ * dm ioctls answer; ENODEV is for I/O and references to something that went away or never was.
  * Registered as an OSGi service by the core.
  */
 public interface DeviceManager {

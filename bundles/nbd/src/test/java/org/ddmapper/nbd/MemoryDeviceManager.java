@@ -68,13 +68,13 @@ public final class MemoryDeviceManager implements DeviceManager, AutoCloseable {
 
     public Dev device(String name) {
         for (Dev d : byId.values()) if (d.name.equals(name)) return d;
-        throw new DmException(Errno.ENODEV, "no device " + name);
+        throw new DmException(Errno.ENXIO, "no device named '" + name + "'");
     }
 
     private Dev resolve(DeviceRef ref) {
         if (ref instanceof DeviceRef.Instance i) {
             Dev d = byId.get(i.id());
-            if (d == null) throw new DmException(Errno.ENODEV, "device #" + i.id() + " does not exist");
+            if (d == null) throw new DmException(Errno.ENXIO, "no device #" + i.id());
             return d;
         }
         return device(((DeviceRef.Named) ref).name());

@@ -72,6 +72,25 @@ class ApplianceBootTest {
     }
 
     @Test
+    void theLauncherDefaultsToASmallHeapAndTheSerialCollectorUnlessDdmapperJavaOptsSaysOtherwise() throws Exception {
+        try (Appliance defaults = Appliance.builder().javaOpts(null).start()) {
+            List<String> jvm = commandLine(defaults.pid());
+            assertTrue(jvm.contains("-Xmx256m") && jvm.contains("-XX:+UseSerialGC"), jvm.toString());
+            defaults.stop();
+        }
+        try (Appliance own = Appliance.builder().javaOpts("-Xmx300m").start()) {
+            List<String> jvm = commandLine(own.pid());
+            assertTrue(jvm.contains("-Xmx300m"), jvm.toString());
+            assertFalse(jvm.contains("-Xmx256m") || jvm.contains("-XX:+UseSerialGC"), "DDMAPPER_JAVA_OPTS replaces the defaults: " + jvm);
+            own.stop();
+        }
+    }
+
+    private static List<String> commandLine(long pid) throws IOException {
+        return List.of(Files.readString(Path.of("/proc/" + pid + "/cmdline")).split("\0"));
+    }
+
+    @Test
     void withoutNoConsoleAndStdinNotATerminalItKeepsRunningAsAService() throws Exception {
         try (Appliance appliance = Appliance.builder().home(home).noConsole(false).start()) {
             // stdin is /dev/null: at its end Gogo would stop the framework unless it runs headless

@@ -151,4 +151,22 @@ class BadConfigurationTest {
             appliance.stop();
         }
     }
+
+    @Test
+    void theReadyLineComesAfterTheBootDevicesServeOrWereGivenUp() throws Exception {
+        Files.writeString(etc.resolve("config.properties"), "ddmapper.core.typeWaitMillis = 1500\n", StandardOpenOption.APPEND);
+        Files.writeString(etc.resolve("tables/notype.table"), "0 10 nosuchtype\n"); // waits 1.5 s, then is dropped
+        try (Appliance appliance = Appliance.start(home, "--etc", etc.toString())) {
+            // no polling: the ready line promises it
+            Appliance.Exit ls = appliance.ddsetup("ls");
+            assertEquals(0, ls.code(), ls.toString());
+            assertTrue(ls.stdout().contains("demo"), ls.toString());
+            assertFalse(ls.stdout().contains("notype"), "given up before the ready line: " + ls);
+            Appliance.Exit table = appliance.ddsetup("table", "demo");
+            assertEquals(0, table.code(), table.toString());
+            assertTrue(table.stdout().startsWith("0 131072 linear "), "the demo serves its table: " + table);
+            assertTrue(Files.readString(appliance.log()).contains("unknown target type 'nosuchtype'"));
+            appliance.stop();
+        }
+    }
 }

@@ -161,7 +161,8 @@ public final class Appliance implements AutoCloseable {
 
         /**
          * JVM options of the appliance (DDMAPPER_JAVA_OPTS); default {@link #TEST_JAVA_OPTS}, or the
-         * environment's DDMAPPER_JAVA_OPTS. Pass "" for the JVM's defaults (full JIT), e.g. for throughput.
+         * environment's DDMAPPER_JAVA_OPTS. Pass "" for the JVM's defaults (full JIT), e.g. for throughput;
+         * null leaves DDMAPPER_JAVA_OPTS unset, so bin/ddmapper uses its own defaults.
          */
         public Builder javaOpts(String javaOpts) {
             this.javaOpts = javaOpts;
@@ -206,7 +207,11 @@ public final class Appliance implements AutoCloseable {
             command.addAll(args);
             ProcessBuilder builder = new ProcessBuilder(command).redirectInput(new File("/dev/null"));
             builder.environment().remove("DDMAPPER_HOME");
-            builder.environment().put("DDMAPPER_JAVA_OPTS", javaOpts);
+            if (javaOpts == null) {
+                builder.environment().remove("DDMAPPER_JAVA_OPTS");
+            } else {
+                builder.environment().put("DDMAPPER_JAVA_OPTS", javaOpts);
+            }
             return builder.start();
         }
     }

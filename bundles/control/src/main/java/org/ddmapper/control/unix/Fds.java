@@ -3,6 +3,12 @@ package org.ddmapper.control.unix;
 import com.sun.jna.LastErrorException;
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
 
 /** Plain file-descriptor helpers: close, kind and access mode, non-blocking flag, poll. */
 public final class Fds {
@@ -96,10 +102,33 @@ public final class Fds {
         return ready;
     }
 
-    /** Number of open descriptors of this process (for leak checks). */
-    public static int openCount() {
-        String[] names = new java.io.File("/proc/self/fd").list();
-        return names == null ? -1 : names.length;
+    /** Every open descriptor of this process and what it points at ("socket:[123]", a path, ...). */
+    public static Map<Integer, String> snapshot() {
+        Map<Integer, String> out = new TreeMap<>();
+        String[] names = new File("/proc/self/fd").list();
+        if (names == null) return out;
+        for (String n : names) {
+            try {
+                out.put(Integer.parseInt(n), Files.readSymbolicLink(Path.of("/proc/self/fd", n)).toString());
+            } catch (IOException | NumberFormatException gone) {
+                // closed between list and readlink: not open
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The descriptors open now that were not open (to the same thing) in {@code before}, once none
+     * remain or 3 s passed. Descriptors others closed meanwhile do not count: a leak is a new one.
+     */
+    public static Map<Integer, String> openedSince(Map<Integer, String> before) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 3000;
+        while (true) {
+            Map<Integer, String> added = new TreeMap<>(snapshot());
+            added.entrySet().removeIf(e -> e.getValue().equals(before.get(e.getKey())));
+            if (added.isEmpty() || System.currentTimeMillis() > deadline) return added;
+            Thread.sleep(20);
+        }
     }
 
     static Pointer nullPointer() { return Pointer.NULL; }

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.Errno;
 import org.ddmapper.control.ddlink.Ddlink;
@@ -161,20 +162,6 @@ class NegativeItemsTest {
         return Item.decode(r.data());
     }
 
-    /**
-     * This process's open descriptor count once it reaches {@code expected} or stops moving
-     * (threads of earlier tests may still be closing theirs), within 3 s.
-     */
-    private static int settledCount(int expected) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 3000;
-        int n = Fds.openCount();
-        while (n != expected && System.currentTimeMillis() < deadline) {
-            Thread.sleep(20);
-            n = Fds.openCount();
-        }
-        return n;
-    }
-
     private String state() {
         StringBuilder sb = new StringBuilder();
         for (DeviceInfo d : fixture.manager.list()) sb.append(d).append('\n');
@@ -204,14 +191,14 @@ class NegativeItemsTest {
     void tenThousandBadItemsLeakNoDescriptor() throws Exception {
         List<Bad> corpus = corpus();
         for (int i = 0; i < corpus.size(); i++) send(corpus.get(i));
-        int before = Fds.openCount();
+        var before = Fds.snapshot();
         int threadsBefore = Thread.activeCount();
         for (int i = 0; i < 10_000; i++) {
             Bad b = corpus.get(i % corpus.size());
             Item reply = send(b);
             assertEquals(-b.errno().code(), reply.status(), b.what());
         }
-        assertEquals(before, settledCount(before), "descriptors open before and after 10,000 bad items");
+        assertEquals(Map.of(), Fds.openedSince(before), "descriptors opened by 10,000 bad items and left open");
         assertTrue(Thread.activeCount() <= threadsBefore + 2, "no thread leak");
         assertEquals(1, fixture.manager.list().size());
     }
@@ -219,19 +206,18 @@ class NegativeItemsTest {
     @Test
     void aDescriptorTheTargetTakesIsItsAndOneItRefusesIsClosed() throws Exception {
         send(new Bad("warm up", item(Op.LIST, 0, new byte[0]), null, null, null));
-        Thread.sleep(200);
-        int before = Fds.openCount();
+        var before = Fds.snapshot();
         Item ok = send(new Bad("ok", item(Op.MESSAGE, 1, msg("dev", "take-fd")), new int[] {stream[0]}, null, null));
         assertEquals(0, ok.status(), ok.text());
         assertEquals("target 1 got take-fd binary 0 fds 1 tag 7", ok.text());
         assertEquals(1, fixture.manager.adoptedFds.size());
         int adopted = fixture.manager.adoptedFds.get(0);
         assertTrue(TestFds.isOpen(adopted));
-        assertEquals(before + 1, settledCount(before + 1));
+        assertEquals(java.util.Set.of(adopted), Fds.openedSince(before).keySet(), "the one descriptor the target took");
         Fds.close(adopted);
         Item kept = send(new Bad("not taken", item(Op.MESSAGE, 1, msg("dev", "hello")), new int[] {stream[0], readWriteFile}, null, null));
         assertEquals("target 1 got hello binary 0 fds 2 tag 7", kept.text());
-        assertEquals(before, settledCount(before), "the server closed the descriptors the target did not take");
+        assertEquals(Map.of(), Fds.openedSince(before), "the server closed the descriptors the target did not take");
     }
 
     @Test

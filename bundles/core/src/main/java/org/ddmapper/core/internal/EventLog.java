@@ -3,6 +3,7 @@ package org.ddmapper.core.internal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.EventKind;
 
@@ -28,13 +29,22 @@ final class EventLog {
 
     synchronized long eventNr() { return eventNr; }
 
-    /** Waits until event_nr exceeds {@code after}, the timeout passes, or {@link #wake} is called; returns event_nr then. */
+    /**
+     * Waits until event_nr exceeds {@code after}, the timeout passes, or {@link #close} is called;
+     * returns event_nr then. A timeout too large to add to the clock (Long.MAX_VALUE) waits without limit.
+     */
     synchronized long await(long after, long timeoutMillis) throws InterruptedException {
-        long deadline = System.nanoTime() + Math.max(0, timeoutMillis) * 1_000_000L;
+        long timeoutNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(0, timeoutMillis)); // saturates at Long.MAX_VALUE
+        boolean forever = timeoutNanos >= Long.MAX_VALUE / 2;
+        long start = System.nanoTime();
         while (eventNr <= after && !closed) {
-            long leftMillis = (deadline - System.nanoTime()) / 1_000_000L;
-            if (leftMillis <= 0) break;
-            wait(leftMillis);
+            if (forever) {
+                wait();
+                continue;
+            }
+            long leftNanos = timeoutNanos - (System.nanoTime() - start);
+            if (leftNanos <= 0) break;
+            TimeUnit.NANOSECONDS.timedWait(this, leftNanos);
         }
         return eventNr;
     }

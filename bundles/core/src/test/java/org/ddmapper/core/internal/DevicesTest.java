@@ -5,13 +5,19 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.DeviceRef;
+import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DmException;
+import org.ddmapper.api.Errno;
+import org.ddmapper.api.EventKind;
+import org.ddmapper.api.Message;
+import org.ddmapper.api.TargetRef;
 import org.ddmapper.api.IoStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -76,5 +82,48 @@ class DevicesTest {
         DmException e = assertThrows(DmException.class, () -> devices.load(DeviceRef.of("d1"), "0 8 nosuch x"));
         assertEquals("line 1: unknown target type 'nosuch'", e.getMessage());
         assertFalse(devices.info(DeviceRef.of("d1")).inactiveTable());
+    }
+
+    @Test
+    void createWithATableRaisesCreatedFirst() {
+        devices.create("d2", "0 8 tlinear " + file + " 0");
+        List<EventKind> kinds = devices.events(DeviceRef.of("d2"), 0).stream().map(DeviceEvent::kind).toList();
+        assertEquals(List.of(EventKind.CREATED, EventKind.TABLE_LOADED, EventKind.TABLE_LIVE, EventKind.RESUMED), kinds);
+        List<Long> numbers = devices.events(DeviceRef.of("d2"), 0).stream().map(DeviceEvent::eventNr).toList();
+        assertEquals(List.of(1L, 2L, 3L, 4L), numbers);
+    }
+
+    @Test
+    void waitWithoutLimitWaitsForTheNextEvent() throws Exception {
+        devices.create("d3", null);
+        long before = devices.info(DeviceRef.of("d3")).eventNr();
+        CompletableFuture<Long> waited = CompletableFuture.supplyAsync(() -> {
+            try {
+                return devices.waitEvent(DeviceRef.of("d3"), before, Long.MAX_VALUE);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(200); // the waiter must still be waiting (an overflowing deadline returned at once)
+        assertFalse(waited.isDone(), "wait with Long.MAX_VALUE returned at once: " + (waited.isDone() ? waited.join() : ""));
+        devices.suspend(DeviceRef.of("d3"), false);
+        assertTrue(waited.get(10, TimeUnit.SECONDS) > before);
+    }
+
+    @Test
+    void everyVerbOnAMissingDeviceSaysENXIO() throws Exception {
+        DeviceRef missing = DeviceRef.of("nosuch");
+        List<org.junit.jupiter.api.function.Executable> verbs = List.of(
+                () -> devices.info(missing), () -> devices.load(missing, "0 8 tlinear " + file + " 0"),
+                () -> devices.clear(missing), () -> devices.suspend(missing, false), () -> devices.resume(missing),
+                () -> devices.remove(missing, false), () -> devices.rename(missing, "other"), () -> devices.table(missing, false),
+                () -> devices.status(missing), () -> devices.deps(missing), () -> devices.events(missing, 0),
+                () -> devices.waitEvent(missing, 0, 0), () -> devices.open(missing),
+                () -> devices.message(missing, new TargetRef.ByIndex(0), Message.of("ping")));
+        for (var verb : verbs) {
+            DmException e = assertThrows(DmException.class, verb);
+            assertEquals(Errno.ENXIO, e.errno(), e.getMessage());
+            assertEquals("no device named 'nosuch'", e.getMessage());
+        }
     }
 }

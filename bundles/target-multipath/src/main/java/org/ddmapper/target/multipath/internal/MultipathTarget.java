@@ -512,6 +512,13 @@ public final class MultipathTarget implements Target {
         }
     }
 
+    /** How often {@code path} has failed so far (read under the map's lock). */
+    public int failCount(Path path) {
+        synchronized (lock) {
+            return path.failCount();
+        }
+    }
+
     /** Requests waiting for a path now. */
     public int queuedRequests() {
         synchronized (lock) {

@@ -85,6 +85,7 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
         final Path path;
         long nextCheck;
         long dueAt;
+        int failuresAtCheck;
         long interval;
         boolean checking;
         boolean reopening;
@@ -113,6 +114,9 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
     @Override
     public void mapAdded(MultipathTarget map) {
         map.watcher(this);
+        // At once, on the thread that makes the map live: I/O that finds no path in its first moments
+        // already follows multipath.conf's no_path_retry instead of the table's mode.
+        applyNoPathRetry(map, config.policyFor(map.name()), false);
         post(() -> added(map));
     }
 
@@ -248,13 +252,18 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
 
     private void applyPolicy(MapState ms, long now) {
         ms.policy = config.policyFor(ms.map.name());
-        NoPathRetry retry = ms.policy.noPathRetry();
-        if (retry instanceof NoPathRetry.Fail) {
-            ms.map.setQueueIfNoPath(false, "no_path_retry fail (multipath.conf)");
-        } else if (retry != null && !ms.queueStoppedByRetry) {
-            ms.map.setQueueIfNoPath(true, "no_path_retry " + retry.word() + " (multipath.conf)");
-        }
+        applyNoPathRetry(ms.map, ms.policy, ms.queueStoppedByRetry);
         for (PathWatch pw : ms.paths) pw.interval = Math.min(pw.interval, config.maxPollingIntervalMillis());
+    }
+
+    /** Sets the map's queue_if_no_path as no_path_retry says (unless a retry count ran out: then it stays off). */
+    private static void applyNoPathRetry(MultipathTarget map, MapPolicy policy, boolean queueStoppedByRetry) {
+        NoPathRetry retry = policy.noPathRetry();
+        if (retry instanceof NoPathRetry.Fail) {
+            map.setQueueIfNoPath(false, "no_path_retry fail (multipath.conf)");
+        } else if (retry != null && !queueStoppedByRetry) {
+            map.setQueueIfNoPath(true, "no_path_retry " + retry.word() + " (multipath.conf)");
+        }
     }
 
     private void noPathLeft(MapState ms, long now) {
@@ -342,6 +351,7 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
             return;
         }
         pw.checking = true;
+        pw.failuresAtCheck = ms.map.failCount(pw.path);
         CompletableFuture<CheckResult> f;
         try {
             f = checker.check(device, ms.policy.checkerTimeoutMillis());
@@ -387,6 +397,11 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
             case GOOD -> {
                 if (p.isActive()) {
                     pw.interval = changed ? polling : Math.min(2 * pw.interval, config.maxPollingIntervalMillis());
+                } else if (ms.map.failCount(p) != pw.failuresAtCheck) {
+                    // I/O failed the path while the check ran: "up" may describe the moment before; check again
+                    pw.nextCheck = now;
+                    publish(pw, now);
+                    return;
                 } else {
                     pw.interval = polling;
                     reinstate(ms, pw, null, checker, result, now);

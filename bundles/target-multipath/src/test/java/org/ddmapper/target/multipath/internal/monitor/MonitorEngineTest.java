@@ -43,12 +43,16 @@ class MonitorEngineTest {
     /** A checker whose verdict per device the test sets (UP unless told otherwise). */
     final class Checker implements PathChecker {
         final Map<BlockDevice, PathState> verdicts = new HashMap<>();
+        /** A check of this device waits for the test to complete it. */
+        final Map<BlockDevice, CompletableFuture<CheckResult>> held = new HashMap<>();
 
         @Override public String name() { return "fake"; }
 
         @Override
         public CompletableFuture<CheckResult> check(BlockDevice path, long timeoutMillis) {
             checkTimes.add(now);
+            CompletableFuture<CheckResult> waiting = held.remove(path);
+            if (waiting != null) return waiting;
             PathState s = verdicts.getOrDefault(path, PathState.UP);
             return CompletableFuture.completedFuture(new CheckResult(s, "scripted " + s.checkerWord()));
         }
@@ -58,14 +62,19 @@ class MonitorEngineTest {
     void tearDown() { env.close(); }
 
     private MultipathTarget start(String conf, String table) {
+        MultipathTarget t = startWithoutRunning(conf, table);
+        engine.runUntilIdle();
+        return t;
+    }
+
+    /** The map is live; the monitor's thread has not run yet. */
+    private MultipathTarget startWithoutRunning(String conf, String table) {
         MonitorConfig config = MultipathConf.parse(conf, "test.conf");
         assertTrue(config.problems().isEmpty(), config.problems().toString());
         engine = new MonitorEngine(() -> now, config, name -> name.equals("fake") ? checker : null, Runnable::run, () -> {});
         MapRegistry registry = new MapRegistry();
         registry.listen(engine);
-        MultipathTarget t = env.build(table, registry);
-        engine.runUntilIdle();
-        return t;
+        return env.build(table, registry);
     }
 
     private void advance(long millis) {
@@ -153,6 +162,41 @@ class MonitorEngineTest {
         assertEquals("1", env.all(EventKind.QUEUE_MODE_CHANGED).get(2).get("queue_if_no_path"));
         assertEquals(IoStatus.OK, env.read(t, 0));
         assertEquals(List.of("QUEUE_MODE_CHANGED", "PATH_FAILED", "QUEUE_MODE_CHANGED", "PATH_REINSTATED", "QUEUE_MODE_CHANGED"), kinds());
+    }
+
+    @Test
+    void noPathRetryHoldsFromTheMomentTheMapGoesLiveBeforeTheMonitorRuns() throws Exception {
+        MultipathTarget t = startWithoutRunning(conf(" no_path_retry 3"), "0 0 1 1 round-robin 0 1 0 /p/a");
+        assertTrue(t.queueIfNoPath(), "multipath.conf's no_path_retry, not the table's 0 features");
+        checker.verdicts.put(env.a, PathState.DOWN);
+        env.unopenable("/p/a", Errno.ECONNREFUSED);
+        t.message(Message.of("fail_path", "/p/a"));
+        CompletableFuture<IoStatus> waiting = env.readAsync(t, 0);
+        assertFalse(waiting.isDone(), "queued, not failed, although the monitor has not looked at the map yet");
+        engine.runUntilIdle();
+        assertEquals(1, env.all(EventKind.QUEUE_MODE_CHANGED).size(), "applied once");
+        advance(3100);
+        assertEquals(Errno.EIO, waiting.get(1, TimeUnit.SECONDS).errno());
+    }
+
+    @Test
+    void aCheckThatSawThePathUpBeforeIoFailedItDoesNotReinstateItButChecksAgain() throws Exception {
+        MultipathTarget t = start(conf(""), "0 0 1 1 round-robin 0 2 0 /p/a /p/b");
+        CompletableFuture<CheckResult> slowCheck = new CompletableFuture<>();
+        checker.held.put(env.a, slowCheck);
+        advance(1000); // a's check starts and hangs
+        int checksBefore = checkTimes.size();
+        env.a.always(new ScriptedDevice.Fail(Errno.ECONNRESET));
+        checker.verdicts.put(env.a, PathState.DOWN);
+        env.openable("/p/a", env.a);
+        for (int i = 0; i < 2; i++) assertEquals(IoStatus.OK, env.read(t, 0)); // one of them fails a and moves to b
+        assertEquals(1, env.all(EventKind.PATH_FAILED).size());
+        slowCheck.complete(new CheckResult(PathState.UP, "the read before the failure"));
+        engine.runUntilIdle();
+        assertTrue(env.all(EventKind.PATH_REINSTATED).isEmpty(), "a stale 'up' reinstated a path I/O had just failed");
+        assertEquals(1, t.validPaths());
+        assertTrue(checkTimes.size() > checksBefore, "checked again");
+        assertTrue(t.message(Message.of("show", "paths")).contains("failed faulty"), t.message(Message.of("show", "paths")));
     }
 
     @Test
