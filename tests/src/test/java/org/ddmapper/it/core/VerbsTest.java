@@ -102,7 +102,8 @@ class VerbsTest {
             Future<DeviceInfo> load = pool.submit(() -> dm.load(ref("swap"), "0 2048 tslow " + b + " 0"));
             assertTrue(slow.entered.await(10, TimeUnit.SECONDS), "load reached the target constructor");
             long before = done.get();
-            Thread.sleep(300);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (done.get() - before <= 10 && System.nanoTime() < deadline) Thread.sleep(10);
             long during = done.get() - before;
             assertTrue(during > 10, "I/O kept completing on the live table while the load was in progress: " + during);
             assertFalse(load.isDone());
@@ -168,7 +169,8 @@ class VerbsTest {
             assertTrue(suspended.suspended());
             assertEquals(5, suspended.heldRequests(), "the target handed its queue back to the core");
             writes.add(Io.writeAsync(dev, 100, Io.filled(8, 99), 0));
-            Thread.sleep(100);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (dm.info(ref("q")).heldRequests() < 6 && System.nanoTime() < deadline) Thread.sleep(10);
             assertEquals(6, dm.info(ref("q")).heldRequests(), "new I/O to a suspended device waits");
             assertTrue(writes.stream().noneMatch(CompletableFuture::isDone));
 

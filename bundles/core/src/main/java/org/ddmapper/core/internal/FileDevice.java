@@ -44,7 +44,8 @@ final class FileDevice implements BlockDevice {
 
     @Override public boolean readOnly() { return readOnly; }
 
-    @Override public boolean supports(BioOp op) { return op != BioOp.DISCARD; }
+    /** Reads, writes and flushes only: DISCARD is dropped and WRITE_ZEROES written out as zero buffers (not native). */
+    @Override public boolean supports(BioOp op) { return op != BioOp.DISCARD && op != BioOp.WRITE_ZEROES; }
 
     boolean isBlockDevice() { return blockDevice; }
 

@@ -467,7 +467,25 @@ public final class MappedDevice {
     DeviceInfo info() {
         TableSpec ls = liveSpec;
         return new DeviceInfo(id, name, suspended || parkedType != null, openers.get(), events.eventNr(), ls != null,
-                inactiveSpec != null, ls == null ? 0 : ls.sizeSectors(), false, ls == null ? 0 : ls.size(), heldCount(), parkedType);
+                inactiveSpec != null, ls == null ? 0 : ls.sizeSectors(), readOnly(), ls == null ? 0 : ls.size(), heldCount(), parkedType);
+    }
+
+    /** Whether the live table refuses writes (all its devices are read-only); false without one. */
+    boolean readOnly() {
+        Table t = live;
+        return t != null && t.readOnly();
+    }
+
+    /** The live table's logical block in bytes (a sector without one). */
+    int logicalBlockBytes() {
+        Table t = live;
+        return t == null ? Bio.SECTOR_BYTES : t.logicalBlockBytes();
+    }
+
+    /** Whether the live table carries out {@code op} natively (true without one: nothing says otherwise). */
+    boolean supports(BioOp op) {
+        Table t = live;
+        return t == null || t.supports(op);
     }
 
     /** Current size of the live table in sectors (0 without one). */

@@ -2,13 +2,15 @@ package org.ddmapper.core.internal;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.ddmapper.api.Bio;
+import org.ddmapper.api.BioOp;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.Errno;
 
 /**
  * A counted opener of one device instance (an NBD connection, a stacked device's table): I/O
  * goes to whatever table that instance has live; a rename does not move it; after the device is
- * removed or the handle closed, requests fail with ENODEV.
+ * removed or the handle closed, requests fail with ENODEV. What it offers (read-only, logical
+ * block, native operations) is the live table's, as {@code info} shows it.
  */
 final class OpenHandle implements DeviceManager.OpenDevice {
     private final MappedDevice device;
@@ -29,6 +31,12 @@ final class OpenHandle implements DeviceManager.OpenDevice {
     @Override public String reference() { return reference; }
 
     @Override public long sizeSectors() { return device.sizeSectors(); }
+
+    @Override public boolean readOnly() { return device.readOnly(); }
+
+    @Override public int logicalBlockBytes() { return device.logicalBlockBytes(); }
+
+    @Override public boolean supports(BioOp op) { return device.supports(op); }
 
     @Override
     public void submit(Bio bio) {

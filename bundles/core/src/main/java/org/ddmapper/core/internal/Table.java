@@ -269,6 +269,29 @@ final class Table {
         return out;
     }
 
+    /** Whether writes are refused: every target writes only to devices it opened, and each of those is read-only. */
+    boolean readOnly() {
+        if (devices.isEmpty()) return false;
+        for (List<BlockDevice> list : devices) {
+            if (list.isEmpty()) return false;
+            for (BlockDevice d : list) if (!d.readOnly()) return false;
+        }
+        return true;
+    }
+
+    /** The largest logical block of the devices underneath (a sector at least). */
+    int logicalBlockBytes() {
+        int bytes = Bio.SECTOR_BYTES;
+        for (List<BlockDevice> list : devices) for (BlockDevice d : list) bytes = Math.max(bytes, d.logicalBlockBytes());
+        return bytes;
+    }
+
+    /** Whether every device underneath carries out {@code op} natively (targets without devices do it themselves). */
+    boolean supports(BioOp op) {
+        for (List<BlockDevice> list : devices) for (BlockDevice d : list) if (!d.supports(op)) return false;
+        return true;
+    }
+
     /** The mapped devices this table stacks on (dm: references). */
     List<MappedDevice> lowerDevices() {
         List<MappedDevice> out = new ArrayList<>();

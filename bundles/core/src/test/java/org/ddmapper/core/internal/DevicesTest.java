@@ -126,4 +126,49 @@ class DevicesTest {
             assertEquals("no device named 'nosuch'", e.getMessage());
         }
     }
+
+    /** A read-only device with 4 KiB logical blocks that does nothing natively beyond reads: "ro:NAME". */
+    static final class ReadOnlyProvider implements org.ddmapper.spi.BlockDeviceProvider {
+        @Override public java.util.Set<String> schemes() { return java.util.Set.of("ro"); }
+
+        @Override
+        public BlockDevice open(String reference, boolean readOnly) {
+            return new BlockDevice() {
+                @Override public String reference() { return reference; }
+                @Override public long sizeSectors() { return 2048; }
+                @Override public int logicalBlockBytes() { return 4096; }
+                @Override public boolean readOnly() { return true; }
+                @Override public boolean supports(org.ddmapper.api.BioOp op) { return op == org.ddmapper.api.BioOp.READ; }
+                @Override public void submit(Bio bio) { bio.fail(Errno.EROFS, reference + " is read-only"); }
+                @Override public void close() { }
+            };
+        }
+    }
+
+    @Test
+    void theHandleAndInfoSayWhatTheLiveTableOffers() {
+        devices.addProvider(new ReadOnlyProvider());
+        devices.create("rw", "0 8 tlinear " + file + " 0");
+        try (BlockDevice h = devices.open(DeviceRef.of("rw"))) {
+            assertFalse(h.readOnly());
+            assertFalse(devices.info(DeviceRef.of("rw")).readOnly());
+            assertEquals(512, h.logicalBlockBytes());
+            assertTrue(h.supports(org.ddmapper.api.BioOp.FLUSH));
+            assertFalse(h.supports(org.ddmapper.api.BioOp.WRITE_ZEROES), "a file writes zeroes out, not natively");
+            assertFalse(h.supports(org.ddmapper.api.BioOp.DISCARD), "a file drops discards");
+        }
+        devices.create("ro", "0 8 tlinear ro:a 0\n8 8 tlinear ro:b 0");
+        try (BlockDevice h = devices.open(DeviceRef.of("ro"))) {
+            assertTrue(h.readOnly(), "every device underneath is read-only");
+            assertTrue(devices.info(DeviceRef.of("ro")).readOnly());
+            assertEquals(4096, h.logicalBlockBytes());
+            assertFalse(h.supports(org.ddmapper.api.BioOp.WRITE));
+            // a table that also writes to a file is not read-only
+            devices.load(DeviceRef.of("ro"), "0 8 tlinear ro:a 0\n8 8 tlinear " + file + " 0");
+            devices.resume(DeviceRef.of("ro"));
+            assertFalse(h.readOnly());
+            assertFalse(devices.info(DeviceRef.of("ro")).readOnly());
+            assertEquals(4096, h.logicalBlockBytes());
+        }
+    }
 }
