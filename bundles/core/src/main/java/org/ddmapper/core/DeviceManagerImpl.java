@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.ddmapper.api.BundleUpgrades;
 import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceEventListener;
 import org.ddmapper.api.DeviceInfo;
@@ -13,8 +14,10 @@ import org.ddmapper.api.Message;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.api.TargetStatus;
 import org.ddmapper.api.TargetTypeInfo;
+import org.ddmapper.api.UpgradeReport;
 import org.ddmapper.core.internal.CoreConfig;
 import org.ddmapper.core.internal.Devices;
+import org.ddmapper.core.internal.upgrade.BundleUpgrader;
 import org.ddmapper.spi.BlockDeviceProvider;
 import org.ddmapper.spi.TargetType;
 import org.osgi.framework.BundleContext;
@@ -33,13 +36,15 @@ import org.tinylog.Logger;
  * (whiteboard, dynamic) and hands them, with the framework properties, to {@link Devices}, which
  * owns every mapped device.
  */
-@Component(service = DeviceManager.class, immediate = true)
-public final class DeviceManagerImpl implements DeviceManager {
+@Component(service = {DeviceManager.class, BundleUpgrades.class}, immediate = true)
+public final class DeviceManagerImpl implements DeviceManager, BundleUpgrades {
     private final Devices devices = new Devices();
+    private volatile BundleUpgrader upgrader;
 
     @Activate
     void activate(BundleContext context) {
         devices.start(config(context));
+        upgrader = new BundleUpgrader(context, devices, number(context, BundleUpgrader.TIMEOUT, BundleUpgrader.DEFAULT_TIMEOUT_MILLIS));
         Logger.info("device-mapper core started, home {}", devices.home());
     }
 
@@ -150,4 +155,6 @@ public final class DeviceManagerImpl implements DeviceManager {
     @Override public List<TargetTypeInfo> targets() { return devices.targets(); }
 
     @Override public OpenDevice open(DeviceRef device) { return devices.open(device); }
+
+    @Override public UpgradeReport upgrade(String symbolicName, Path jar) { return upgrader.upgrade(symbolicName, jar); }
 }

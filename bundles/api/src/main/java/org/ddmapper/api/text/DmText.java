@@ -10,6 +10,7 @@ import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.TargetStatus;
 import org.ddmapper.api.TargetTypeInfo;
+import org.ddmapper.api.UpgradeReport;
 
 /**
  * The text of dmsetup's read-only verbs, computed from a {@link DeviceManager}. A verb given a
@@ -99,6 +100,13 @@ public final class DmText {
         field(sb, "Library version:", "ddmapper-api " + apiBundleVersion);
         field(sb, "Driver version:", "ddmapper " + coreBundleVersion);
         return sb.toString();
+    }
+
+    /** {@code ddsetup upgrade}: {@code upgraded BUNDLE FROM -> TO (N devices, max stall M ms)}. */
+    public static String upgraded(UpgradeReport r) {
+        int n = r.devices().size();
+        return "upgraded " + r.bundle() + " " + r.fromVersion() + " -> " + r.toVersion() + " (" + n + (n == 1 ? " device" : " devices")
+                + ", max stall " + r.maxStallMillis() + " ms)\n";
     }
 
     /** {@code ddsetup events}: one {@link DeviceEvent#toLine()} per event. */

@@ -33,7 +33,8 @@ public final class Ddsetup {
               rename OLD NEW                            deps NAME
               message NAME SECTOR|@INDEX WORDS... [--pass-fd N | --pass-connect HOST:PORT | --pass-unix PATH]
               status [NAME]    table [--inactive] [NAME]    info [NAME]    ls
-              wait NAME [EVENT_NR]    events NAME [--count N]    targets    version""";
+              wait NAME [EVENT_NR]    events NAME [--count N]    targets    version
+              upgrade SYMBOLIC-NAME JAR                 (live upgrade of a target or checker bundle)""";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -168,6 +169,13 @@ public final class Ddsetup {
                     yield new Command(verb, Op.EVENTS, 0, null, rest, () -> { }, new int[0]);
                 }
                 case "message" -> message(args);
+                case "upgrade" -> {
+                    if (args.isEmpty()) throw new UsageException("upgrade: missing bundle symbolic name");
+                    String bundle = args.remove(0);
+                    if (args.isEmpty()) throw new UsageException("upgrade: missing jar file");
+                    String jar = Path.of(args.remove(0)).toAbsolutePath().normalize().toString();
+                    yield simple(verb, Op.UPGRADE, 0, new PayloadWriter().text(bundle).nul().text(jar).toBytes(), args);
+                }
                 default -> throw new UsageException("unknown verb '" + verb + "'");
             };
         }

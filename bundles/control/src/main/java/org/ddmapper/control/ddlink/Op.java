@@ -42,6 +42,8 @@ public enum Op {
     MESSAGE(17, false, -1),
     /** A new socket bound to one device instance, passed back by SCM_RIGHTS. */
     LINK(18, true, 0),
+    /** Live upgrade of a target or checker bundle from a jar: {@code SYMBOLIC-NAME \0 JAR-PATH}; replies the report line. */
+    UPGRADE(19, false, 0),
     /** Server to client on a link: one device event. */
     EVENT(64, true, 0),
     /** Server to client on a link: events were dropped because the link was not read. */

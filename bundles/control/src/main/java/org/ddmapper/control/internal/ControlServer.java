@@ -3,6 +3,7 @@ package org.ddmapper.control.internal;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Hashtable;
+import org.ddmapper.api.BundleUpgrades;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.Endpoint;
 import org.ddmapper.api.text.DmText;
@@ -15,6 +16,8 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.tinylog.Logger;
 
 /**
@@ -29,6 +32,9 @@ public final class ControlServer {
 
     @Reference
     private DeviceManager manager;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile BundleUpgrades upgrades;
 
     private DdlinkServer server;
     private ServiceRegistration<Endpoint> endpoint;
@@ -49,6 +55,7 @@ public final class ControlServer {
         Path socket = configured == null || configured.isBlank() ? base.resolve("run").resolve("control.sock") : Path.of(configured).toAbsolutePath();
         Path allowList = Path.of(etc == null || etc.isBlank() ? "etc" : etc).toAbsolutePath().resolve("control.conf");
         DdlinkServer candidate = new DdlinkServer(manager, socket, allowList, versionText(context));
+        candidate.upgrades(() -> upgrades);
         starting = new Thread(() -> listen(context, candidate, socket), "ddlink-start");
         starting.setDaemon(true);
         starting.start();

@@ -93,6 +93,14 @@ public final class DdlinkServer implements AutoCloseable {
 
     Dispatcher dispatcher() { return dispatcher; }
 
+    private volatile java.util.function.Supplier<org.ddmapper.api.BundleUpgrades> upgrades = () -> null;
+
+    /** Where UPGRADE finds the core's upgrade service (absent: UPGRADE answers ENOSYS). */
+    public void upgrades(java.util.function.Supplier<org.ddmapper.api.BundleUpgrades> source) { this.upgrades = source; }
+
+    /** The upgrade service now, or null. */
+    org.ddmapper.api.BundleUpgrades upgrades() { return upgrades.get(); }
+
     ExecutorService waiters() { return waiters; }
 
     String versionText() { return versionText; }

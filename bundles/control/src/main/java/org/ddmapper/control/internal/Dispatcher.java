@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
+import org.ddmapper.api.BundleUpgrades;
 import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
@@ -215,6 +216,7 @@ final class Dispatcher {
                 return message(c, item, p, fds);
             }
             case LINK -> link(c, tag, p);
+            case UPGRADE -> upgrade(c, tag, p);
             default -> throw new DmException(Errno.EOPNOTSUPP, "unknown op " + op.code());
         }
         return false;
@@ -292,6 +294,22 @@ final class Dispatcher {
             if (nr > after || (deadline != Long.MAX_VALUE && System.currentTimeMillis() >= deadline)) return nr;
             if (Thread.interrupted()) throw new InterruptedException();
         }
+    }
+
+    /** UPGRADE: {@code SYMBOLIC-NAME \0 JAR-PATH}; the jar path is the server's (an absolute path). */
+    private void upgrade(Connection c, int tag, PayloadReader p) {
+        notOnLink(c, Op.UPGRADE);
+        String bundle = p.name("bundle name");
+        if (bundle.isEmpty()) throw p.invalid("missing bundle symbolic name");
+        if (!p.separatorConsumed()) throw p.invalid("missing jar path after the bundle name");
+        String jar = p.text("jar path");
+        p.expectEnd();
+        if (jar.isEmpty()) throw p.invalid("missing jar path");
+        java.nio.file.Path path = java.nio.file.Path.of(jar);
+        if (!path.isAbsolute()) throw p.invalid("the jar path '" + jar + "' is not absolute (the server resolves it, not the client)");
+        BundleUpgrades upgrades = server.upgrades();
+        if (upgrades == null) throw new DmException(Errno.ENOSYS, "live upgrade is not available: the core offers no upgrade service");
+        text(c, Op.UPGRADE, tag, DmText.upgraded(upgrades.upgrade(bundle, path)));
     }
 
     private void link(Connection c, int tag, PayloadReader p) {

@@ -63,6 +63,8 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     private final ScheduledThreadPoolExecutor scheduler;
     private final Object persistLock = new Object();
     private final Object unparkLock = new Object();
+    /** Bundles being rolled back: their devices come back without a BUNDLE_SWAPPED (the upgrade raises BUNDLE_ROLLED_BACK). */
+    private final Set<String> quietSwaps = ConcurrentHashMap.newKeySet();
 
     private volatile CoreConfig config = CoreConfig.forHome(Path.of(System.getProperty("java.io.tmpdir")));
     private volatile FileProvider files;
@@ -181,12 +183,13 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     }
 
     public void removeTargetType(TargetType type) {
+        TargetTypeRegistry.Entry gone = types.entryOf(type);
         TargetTypeRegistry.Entry now = types.remove(type);
         if (closing) return;
         for (MappedDevice d : devicesInOrder(true)) {
             d.control.lock();
             try {
-                if (!d.isRemoved() && d.parkFor(type)) {
+                if (!d.isRemoved() && d.parkFor(type, gone == null ? null : gone.bundle())) {
                     Logger.info("device {} waits for target type {} ({})", d.name(), type.name(),
                             now == null ? "unregistered" : "switching to " + now.bundle());
                     scheduleTypeWait(d);
@@ -284,9 +287,10 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
                     d.clear();
                 }
             }
-            TargetTypeRegistry.Entry first = types.entry(liveSpec.lines().get(0).line().type());
+            TargetTypeRegistry.Entry serving = types.entry(d.parkedType());
+            String toBundle = serving == null ? null : serving.bundle();
             try {
-                d.unpark(live, inactive, first == null ? "" : first.bundle());
+                d.unpark(live, inactive, toBundle, !quietSwaps.contains(BundleName.parse(toBundle).symbolicName()));
             } catch (DmException e) {
                 rebuildFailed(d, e);
                 return false;
@@ -385,6 +389,62 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         }
         d.closeEvents();
         persist();
+    }
+
+    // ================================================================== live upgrade support (BundleUpgrader)
+
+    /** One device's progress through a swap. */
+    public record RebuildState(String name, boolean gone, String parkedType, String parkReason, long lastStallMillis) {
+        /** Built and serving (or removed meanwhile: nothing to wait for). */
+        public boolean done() { return gone || parkedType == null; }
+    }
+
+    /** The target type names a bundle's services serve now. */
+    public Set<String> typesServedBy(String symbolicName) {
+        Set<String> out = new java.util.TreeSet<>();
+        for (TargetTypeInfo t : types.infos()) if (BundleName.parse(t.bundle()).symbolicName().equals(symbolicName)) out.add(t.name());
+        return out;
+    }
+
+    /** Whether each name is served by one of these services (the new bundle's registrations). */
+    public boolean servedBy(Set<String> typeNames, Set<Long> serviceIds) {
+        for (String n : typeNames) {
+            TargetTypeRegistry.Entry e = types.entry(n);
+            if (e == null || !serviceIds.contains(e.serviceId())) return false;
+        }
+        return true;
+    }
+
+    /** The ids of the devices whose live or inactive table names one of these types, lower devices first. */
+    public List<Long> devicesUsing(Set<String> typeNames) {
+        List<Long> out = new ArrayList<>();
+        for (MappedDevice d : devicesInOrder(false)) {
+            if (!d.isRemoved() && (uses(d.liveSpec(), typeNames) || uses(d.inactiveSpec(), typeNames))) out.add(d.id());
+        }
+        return out;
+    }
+
+    private static boolean uses(TableSpec spec, Set<String> typeNames) {
+        if (spec != null) for (SourceLine s : spec.lines()) if (typeNames.contains(s.line().type())) return true;
+        return false;
+    }
+
+    public RebuildState rebuildState(long id) {
+        MappedDevice d = byId.get(id);
+        if (d == null || d.isRemoved()) return new RebuildState("#" + id, true, null, null, 0);
+        return new RebuildState(d.name(), false, d.parkedType(), d.parkReason(), d.lastStallMillis());
+    }
+
+    /** Raises a core event on a device (skipped when it was removed meanwhile). */
+    public void raise(long id, EventKind kind, Map<String, String> details) {
+        MappedDevice d = byId.get(id);
+        if (d != null && !d.isRemoved()) d.raise(kind, -1, details);
+    }
+
+    /** While on, devices rebuilt on this bundle's types raise no BUNDLE_SWAPPED (a rollback is under way). */
+    public void quietSwaps(String symbolicName, boolean on) {
+        if (on) quietSwaps.add(symbolicName);
+        else quietSwaps.remove(symbolicName);
     }
 
     // ================================================================== DeviceHost

@@ -67,6 +67,10 @@ public final class MappedDevice {
     /** Why a parked device is still parked although its type is back (its rebuild failed), or null. */
     private volatile String parkReason;
     private long parkedSinceNanos;
+    /** The bundle ("name version") of the type the live targets were torn down for, while parked for an update. */
+    private volatile String parkedFrom;
+    /** How long the last park (type going away until rebuilt) held this device's I/O, in ms. */
+    private volatile long lastStallMillis;
     private final AtomicInteger openers = new AtomicInteger();
 
     MappedDevice(DeviceHost host, long id, String name) {
@@ -357,7 +361,7 @@ public final class MappedDevice {
      * Tears the live (and inactive) targets down because a type they use is going away, keeping
      * the specs to rebuild from. I/O waits. Returns false when the device does not use the type.
      */
-    boolean parkFor(TargetType type) {
+    boolean parkFor(TargetType type, String fromBundle) {
         String typeName = type.name();
         Table t = live;
         Table in = inactive;
@@ -377,6 +381,7 @@ public final class MappedDevice {
                 t.postsuspend(this);
             }
             List<Optional<TargetState>> states = t.exportStates(this);
+            if (parkedType == null) parkedFrom = fromBundle;
             live = null;
             parkLive(t.spec, typeName, states);
             t.destroy(this);
@@ -394,10 +399,19 @@ public final class MappedDevice {
 
     String parkedType() { return parkedType; }
 
+    /** Why a parked device could not be rebuilt although its types are back, or null. */
+    String parkReason() { return parkReason; }
+
+    long lastStallMillis() { return lastStallMillis; }
+
     long parkedMillis() { return parkedType == null ? 0 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - parkedSinceNanos); }
 
-    /** Rebuilt targets for a parked device: preresume, go live, replay held I/O. Throws (staying parked) on a veto. */
-    void unpark(Table rebuiltLive, Table rebuiltInactive, String bundleInfo) {
+    /**
+     * Rebuilt targets for a parked device: preresume, go live, replay held I/O, and (when
+     * {@code announce}) raise BUNDLE_SWAPPED naming the bundle and its versions before and after.
+     * Throws (staying parked) on a veto.
+     */
+    void unpark(Table rebuiltLive, Table rebuiltInactive, String toBundle, boolean announce) {
         if (rebuiltLive != null) {
             try {
                 rebuiltLive.preresume();
@@ -416,6 +430,9 @@ public final class MappedDevice {
         }
         String type = parkedType;
         long stallMillis = parkedMillis();
+        String from = parkedFrom;
+        lastStallMillis = stallMillis;
+        parkedFrom = null;
         parkedType = null;
         parkedStates = null;
         parkReason = null;
@@ -423,9 +440,13 @@ public final class MappedDevice {
             failReason = null;
         }
         int replayed = unblock();
-        if (type != null)
-            raise(EventKind.BUNDLE_SWAPPED, -1, Map.of("type", type, "to", bundleInfo, "stall_ms", Long.toString(stallMillis),
-                    "replayed", Integer.toString(replayed)));
+        if (type != null && announce) {
+            BundleName to = BundleName.parse(toBundle);
+            BundleName was = BundleName.parse(from);
+            raise(EventKind.BUNDLE_SWAPPED, -1, Map.of("type", type, "bundle", to.symbolicName(),
+                    "from", was.symbolicName().equals(to.symbolicName()) ? was.version() : was.text(), "to", to.version(),
+                    "stall_ms", Long.toString(stallMillis), "replayed", Integer.toString(replayed)));
+        }
     }
 
     /** Fails held and new I/O with {@code reason} until the device is unparked (a type stayed away too long). */

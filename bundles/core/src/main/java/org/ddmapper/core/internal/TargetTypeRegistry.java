@@ -42,6 +42,13 @@ final class TargetTypeRegistry {
         return list.get(0);
     }
 
+    /** The entry of this very service, or null. */
+    synchronized Entry entryOf(TargetType type) {
+        List<Entry> list = byName.get(type.name());
+        if (list != null) for (Entry e : list) if (e.type() == type) return e;
+        return null;
+    }
+
     synchronized TargetType get(String name) {
         List<Entry> list = byName.get(name);
         return list == null ? null : list.get(0).type();

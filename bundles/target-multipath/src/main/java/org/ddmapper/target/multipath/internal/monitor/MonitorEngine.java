@@ -359,8 +359,14 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
             f = CompletableFuture.completedFuture(new CheckResult(PathState.WILD, "checker failed: " + e));
         }
         String name = pw.checker;
-        f.whenComplete((result, error) -> post(() -> checked(ms, pw, device, name,
-                error != null ? new CheckResult(PathState.WILD, "checker failed: " + error) : result)));
+        f.whenComplete((result, error) -> post(() -> {
+            if (checkers.apply(name) != checker) { // its bundle was updated or stopped meanwhile: the answer says nothing about the path
+                pw.checking = false;
+                pw.nextCheck = clock.millis();
+                return;
+            }
+            checked(ms, pw, device, name, error != null ? new CheckResult(PathState.WILD, "checker failed: " + error) : result);
+        }));
     }
 
     private PathChecker checkerFor(MapState ms, PathWatch pw) {

@@ -1,0 +1,294 @@
+package org.ddmapper.it.core;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.DeviceEvent;
+import org.ddmapper.api.DeviceRef;
+import org.ddmapper.api.DmException;
+import org.ddmapper.api.Errno;
+import org.ddmapper.api.EventKind;
+import org.ddmapper.api.Message;
+import org.ddmapper.api.TargetRef;
+import org.ddmapper.it.support.EmbeddedFramework;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.osgi.framework.Bundle;
+
+/**
+ * The safe upgrade command (UPGRADE over the control socket, ddsetup upgrade) under verifying
+ * I/O: target-linear swapped 50 times and target-multipath 5 times with no client error and the
+ * multipath state kept; broken new versions rolled back with the reason; bad input refused.
+ */
+@Timeout(150)
+class SafeUpgradeTest {
+    static final String LINEAR = "org.ddmapper.target.linear";
+    static final String MULTIPATH = "org.ddmapper.target.multipath";
+    static final Pattern REPORT = Pattern.compile("upgraded (\\S+) (\\S+) -> (\\S+) \\((\\d+) devices?, max stall (\\d+) ms\\)\n");
+
+    @TempDir Path dir;
+
+    static DeviceRef ref(String name) { return DeviceRef.of(name); }
+
+    static List<DeviceEvent> events(UpgradeBench b, String device, EventKind kind) {
+        return b.dm.events(ref(device), 0).stream().filter(e -> e.kind() == kind).toList();
+    }
+
+    @Test
+    void fiftyUpgradesOverTheControlSocketUnderVerifyingIoKeepDataAndPathState() throws Exception {
+        Path etc = Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(etc.resolve("multipath.conf"), "defaults {\n    polling_interval 600\n    max_polling_interval 600\n}\n");
+        try (UpgradeBench b = new UpgradeBench(dir, EmbeddedFramework.builder().etc(etc), LINEAR, MULTIPATH)) {
+            CoreFixture.awaitTypes(b.dm, "multipath", "error");
+            Path jars = Files.createDirectories(dir.resolve("new"));
+            String base = UpgradeJars.version(b.installed.get(LINEAR)).toString();
+            String next = UpgradeJars.nextMicro(UpgradeJars.version(b.installed.get(LINEAR)));
+            Path[] linearJars = {UpgradeJars.withVersion(b.installed.get(LINEAR), jars.resolve("linear-next.jar"), next),
+                    Files.copy(b.installed.get(LINEAR), jars.resolve("linear-base.jar"))};
+            Path[] mpJars = {UpgradeJars.withVersion(b.installed.get(MULTIPATH), jars.resolve("mp-next.jar"), next),
+                    Files.copy(b.installed.get(MULTIPATH), jars.resolve("mp-base.jar"))};
+
+            b.dm.create("up-linear", "0 4096 linear " + b.fx.file("a.img", 4096) + " 0");
+            b.dm.create("up-striped", "0 4096 striped 2 16 " + b.fx.file("b.img", 2048) + " 0 " + b.fx.file("c.img", 2048) + " 0");
+            Path lun = b.fx.file("lun.img", 4096);
+            b.dm.create("mp-p1", "0 4096 linear " + lun + " 0");
+            b.dm.create("mp-p2", "0 4096 linear " + lun + " 0");
+            b.dm.create("mp-dead", "0 4096 error");
+            b.dm.create("mp", "0 4096 multipath 1 queue_if_no_path 0 2 1 round-robin 0 1 1 dm:mp-dead 1 "
+                    + "round-robin 0 2 1 dm:mp-p1 1 dm:mp-p2 1");
+            try (BlockDevice probe = b.dm.open(ref("mp"))) {
+                assertTrue(Io.write(probe, 0, Io.filled(1, 1)).isOk(), "the first write fails over from the dead path");
+            }
+            CoreFixture.await("the dead path failed and group 2 in use", () -> b.dm.status(ref("mp")).get(0).text().contains("dm:mp-dead F"));
+            Thread.sleep(300);
+            String pathState = b.dm.status(ref("mp")).get(0).text();
+            assertTrue(pathState.matches(".*dm:mp-dead F 1 .*dm:mp-p1 A 0 dm:mp-p2 A 0"), pathState);
+
+            AtomicBoolean stop = new AtomicBoolean();
+            ExecutorService pool = Executors.newFixedThreadPool(3);
+            List<LiveUpgradeTest.Verifier> verifiers = new ArrayList<>();
+            List<BlockDevice> handles = new ArrayList<>();
+            long maxReportedStall = 0;
+            try {
+                for (String n : List.of("up-linear", "up-striped", "mp")) {
+                    BlockDevice h = b.dm.open(ref(n));
+                    handles.add(h);
+                    verifiers.add(new LiveUpgradeTest.Verifier(h, 8, 1024, stop));
+                }
+                List<Future<Void>> running = new ArrayList<>();
+                for (LiveUpgradeTest.Verifier v : verifiers) running.add(pool.submit(v));
+                Thread.sleep(200);
+                long t0 = System.nanoTime();
+                int mpUpgrades = 0;
+                for (int i = 0; i < 50; i++) {
+                    Matcher m = REPORT.matcher(b.upgrade(LINEAR, linearJars[i % 2]));
+                    assertTrue(m.matches(), m.toString());
+                    assertEquals(List.of(LINEAR, i % 2 == 0 ? base : next, i % 2 == 0 ? next : base, "4"),
+                            List.of(m.group(1), m.group(2), m.group(3), m.group(4)));
+                    maxReportedStall = Math.max(maxReportedStall, Long.parseLong(m.group(5)));
+                    if (i == 0) {
+                        assertEquals(next, UpgradeJars.version(b.installed.get(LINEAR)).toString(), "the bundle directory holds the new jar");
+                        assertEquals(next, b.fw.bundle(LINEAR).getVersion().toString());
+                    }
+                    if (i % 10 == 5) {
+                        Matcher mp = REPORT.matcher(b.upgrade(MULTIPATH, mpJars[mpUpgrades++ % 2]));
+                        assertTrue(mp.matches(), mp.toString());
+                        assertEquals("1", mp.group(4), "the multipath map was rebuilt");
+                        maxReportedStall = Math.max(maxReportedStall, Long.parseLong(mp.group(5)));
+                    }
+                }
+                long loopMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                Thread.sleep(200);
+                stop.set(true);
+                for (Future<Void> f : running) f.get(60, TimeUnit.SECONDS);
+                long longestRequestMillis = verifiers.stream().mapToLong(v -> v.maxNanos.get()).max().orElse(0) / 1_000_000;
+                System.out.printf("safe upgrade x50 linear + x%d multipath in %d ms: %d verified pairs, longest request %d ms, max reported stall %d ms%n",
+                        mpUpgrades, loopMillis, verifiers.stream().mapToLong(v -> v.ops.get()).sum(), longestRequestMillis, maxReportedStall);
+                for (LiveUpgradeTest.Verifier v : verifiers) {
+                    assertEquals(0, v.errors.get(), "I/O errors: " + v.firstErrors);
+                    assertEquals(0, v.mismatches.get(), "verify mismatches");
+                    assertTrue(v.ops.get() > 50, "the client kept running: " + v.ops.get());
+                }
+                assertEquals(pathState, b.dm.status(ref("mp")).get(0).text(), "path states, fail counts and the group in use survive");
+
+                List<DeviceEvent> swaps = events(b, "up-linear", EventKind.BUNDLE_SWAPPED);
+                assertEquals(50, swaps.size(), "one BUNDLE_SWAPPED per upgrade");
+                DeviceEvent last = swaps.get(swaps.size() - 1);
+                assertEquals(LINEAR, last.details().get("bundle"));
+                assertEquals(next, last.details().get("from"));
+                assertEquals(base, last.details().get("to"));
+                assertTrue(Long.parseLong(last.details().get("stall_ms")) >= 0);
+                assertEquals(5, events(b, "mp", EventKind.BUNDLE_SWAPPED).size());
+                assertEquals(MULTIPATH, events(b, "mp", EventKind.BUNDLE_SWAPPED).get(0).details().get("bundle"));
+                assertEquals(List.of(), events(b, "mp", EventKind.PATH_FAILED).stream().skip(1).toList(), "no path failed after the first");
+                assertEquals(base, b.fw.bundle(LINEAR).getVersion().toString());
+                assertEquals(next, b.fw.bundle(MULTIPATH).getVersion().toString());
+                assertEquals(next, UpgradeJars.version(b.installed.get(MULTIPATH)).toString(), "the bundle directory holds the new multipath jar");
+            } finally {
+                stop.set(true);
+                pool.shutdownNow();
+                for (BlockDevice h : handles) h.close();
+            }
+
+            UpgradeBench.Result ok = b.ddsetup("upgrade", LINEAR, linearJars[0].toString());
+            assertEquals(0, ok.exit(), ok.toString());
+            assertEquals("", ok.stderr());
+            Matcher m = REPORT.matcher(ok.stdout());
+            assertTrue(m.matches(), ok.stdout());
+            assertEquals(List.of(LINEAR, base, next, "4"), List.of(m.group(1), m.group(2), m.group(3), m.group(4)));
+            assertEquals(next, UpgradeJars.version(b.installed.get(LINEAR)).toString());
+            UpgradeBench.Result missing = b.ddsetup("upgrade", "org.ddmapper.target.nosuch", linearJars[0].toString());
+            assertEquals(1, missing.exit());
+            assertEquals("ddsetup: no bundle org.ddmapper.target.nosuch is installed\n", missing.stderr());
+        }
+    }
+
+    @Test
+    void brokenNewVersionsRollBackWithTheDevicesServingAndSayWhy() throws Exception {
+        EmbeddedFramework.Builder builder = EmbeddedFramework.builder().property("ddmapper.core.upgradeTimeoutMillis", "1500");
+        try (UpgradeBench b = new UpgradeBench(dir, builder, LINEAR)) {
+            Path jars = Files.createDirectories(dir.resolve("new"));
+            Path installed = b.installed.get(LINEAR);
+            byte[] installedBytes = Files.readAllBytes(installed);
+            String base = UpgradeJars.version(installed).toString();
+            Path img = b.fx.file("v0.img", 2048);
+            b.dm.create("v0", "0 2048 linear " + img + " 0");
+            AtomicBoolean stop = new AtomicBoolean();
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try (BlockDevice h = b.dm.open(ref("v0"))) {
+                LiveUpgradeTest.Verifier v = new LiveUpgradeTest.Verifier(h, 0, 1024, stop);
+                Future<Void> client = pool.submit(v);
+
+                // 1. does not resolve: refused before anything is touched
+                Path unresolvable = UpgradeJars.rewrite(installed, jars.resolve("unresolvable.jar"), a -> a.putValue("Import-Package",
+                        a.getValue("Import-Package") + ",org.ddmapper.nosuch;version=\"[1.0,2)\""));
+                long nr = b.dm.info(ref("v0")).eventNr();
+                DmException e = assertThrows(DmException.class, () -> b.upgrade(LINEAR, unresolvable));
+                assertEquals(Errno.EINVAL, e.errno());
+                assertEquals("upgrade of " + LINEAR + " " + base + " to " + base + " refused: the new bundle would not resolve, as it imports"
+                        + " package 'org.ddmapper.nosuch' (version [1.0,2)), which no bundle exports; nothing was changed", e.getMessage());
+                assertEquals(nr, b.dm.info(ref("v0")).eventNr(), "the device saw nothing");
+
+                // 2. the new constructor refuses the live table: rolled back
+                Path refusing = UpgradeJars.refusing(LINEAR, "9.9.9", jars.resolve("refusing.jar"));
+                long t0 = System.nanoTime();
+                e = assertThrows(DmException.class, () -> b.upgrade(LINEAR, refusing));
+                long rollbackMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                assertEquals(Errno.ECANCELED, e.errno());
+                assertEquals("upgrade of " + LINEAR + " " + base + " to 9.9.9 rolled back: target 'linear' rejected the live table of"
+                        + " device 'v0': line 1: linear: this build refuses every table", e.getMessage());
+                DeviceEvent rolledBack = events(b, "v0", EventKind.BUNDLE_ROLLED_BACK).get(0);
+                assertEquals(Map.of("bundle", LINEAR, "from", base, "to", "9.9.9", "reason",
+                        "target 'linear' rejected the live table of device 'v0': line 1: linear: this build refuses every table"),
+                        without(rolledBack.details(), "stall_ms"));
+                assertTrue(b.dm.events(ref("v0"), nr).stream().noneMatch(x -> x.kind() == EventKind.BUNDLE_SWAPPED),
+                        "a rollback is no swap: " + b.dm.events(ref("v0"), nr));
+                assertEquals(base, b.fw.bundle(LINEAR).getVersion().toString());
+                assertEquals(Bundle.ACTIVE, b.fw.bundle(LINEAR).getState());
+                assertFalse(b.dm.info(ref("v0")).suspended());
+
+                // 3. the new version does not start (its activator is missing): rolled back
+                Path noStart = UpgradeJars.rewrite(installed, jars.resolve("nostart.jar"), a -> {
+                    a.putValue("Bundle-Version", "9.9.8");
+                    a.putValue("Bundle-Activator", "org.ddmapper.nosuch.Activator");
+                });
+                e = assertThrows(DmException.class, () -> b.upgrade(LINEAR, noStart));
+                assertTrue(e.getMessage().startsWith("upgrade of " + LINEAR + " " + base + " to 9.9.8 rolled back: it does not start: "),
+                        e.getMessage());
+                assertTrue(e.getMessage().contains("org.ddmapper.nosuch.Activator"), e.getMessage());
+
+                // 4. its types never register (no components): rolled back after the timeout; a second upgrade meanwhile is refused
+                Path silent = UpgradeJars.rewrite(installed, jars.resolve("silent.jar"), a -> {
+                    a.putValue("Bundle-Version", "9.9.7");
+                    a.remove(new java.util.jar.Attributes.Name("Service-Component"));
+                });
+                Future<DmException> slow = pool.submit(() -> assertThrows(DmException.class, () -> b.upgrade(LINEAR, silent)));
+                CoreFixture.await("the slow upgrade to park v0", () -> b.dm.info(ref("v0")).suspended());
+                DmException busy = assertThrows(DmException.class, () -> b.upgrade(LINEAR, unresolvable));
+                assertEquals(Errno.EBUSY, busy.errno());
+                assertEquals("an upgrade of " + LINEAR + " is running; try again when it has finished", busy.getMessage());
+                e = slow.get(30, TimeUnit.SECONDS);
+                assertEquals("upgrade of " + LINEAR + " " + base + " to 9.9.7 rolled back: its target types linear, striped did not register"
+                        + " within 1500 ms", e.getMessage());
+                assertEquals(3, events(b, "v0", EventKind.BUNDLE_ROLLED_BACK).size());
+
+                Thread.sleep(200);
+                stop.set(true);
+                client.get(30, TimeUnit.SECONDS);
+                assertEquals(0, v.errors.get(), "I/O errors: " + v.firstErrors);
+                assertEquals(0, v.mismatches.get());
+                System.out.printf("rollback of a refusing constructor took %d ms; longest request %d ms%n", rollbackMillis,
+                        v.maxNanos.get() / 1_000_000);
+            } finally {
+                stop.set(true);
+                pool.shutdownNow();
+            }
+            assertArrayEquals(installedBytes, Files.readAllBytes(installed), "the bundle directory keeps the old jar");
+            assertEquals(base, b.fw.bundle(LINEAR).getVersion().toString());
+        }
+    }
+
+    @Test
+    void badInputGetsASentenceAndChangesNothing() throws Exception {
+        try (UpgradeBench b = new UpgradeBench(dir, EmbeddedFramework.builder(), LINEAR)) {
+            Path installed = b.installed.get(LINEAR);
+            byte[] before = Files.readAllBytes(installed);
+            Path text = Files.writeString(dir.resolve("notes.txt"), "not a jar");
+            Path other = EmbeddedFramework.bundleJar("org.ddmapper.target.fault");
+            b.dm.create("v1", "0 64 linear " + b.fx.file("v1.img", 64) + " 0");
+            long nr = b.dm.info(ref("v1")).eventNr();
+            record Case(String bundle, Path jar, Errno errno, String sentence) { }
+            List<Case> cases = List.of(
+                    new Case("org.ddmapper.target.nosuch", installed, Errno.ENOENT, "no bundle org.ddmapper.target.nosuch is installed"),
+                    new Case(LINEAR, dir.resolve("missing.jar"), Errno.ENOENT, "no file " + dir.resolve("missing.jar")),
+                    new Case(LINEAR, text, Errno.EINVAL, text + " is not a jar (zip END header not found)"),
+                    new Case(LINEAR, other, Errno.EINVAL, other + " is bundle org.ddmapper.target.fault, not " + LINEAR),
+                    new Case("org.ddmapper.core", installed, Errno.EPERM, "org.ddmapper.core is not a target or checker bundle; only those"
+                            + " can be upgraded live (the core, the api, the control and console bundles and the framework are replaced with a restart)"),
+                    new Case("org.ddmapper.control", installed, Errno.EPERM, "org.ddmapper.control is not a target or checker bundle; only those"
+                            + " can be upgraded live (the core, the api, the control and console bundles and the framework are replaced with a restart)"));
+            for (Case c : cases) {
+                DmException e = assertThrows(DmException.class, () -> b.upgrade(c.bundle(), c.jar()), c.toString());
+                assertEquals(c.sentence(), e.getMessage());
+                assertEquals(c.errno(), e.errno(), c.toString());
+            }
+            DmException relative = assertThrows(DmException.class, () -> {
+                try (var client = org.ddmapper.control.ddlink.DdlinkClient.connect(b.socket)) {
+                    client.callOk(org.ddmapper.control.ddlink.Op.UPGRADE, 0,
+                            new org.ddmapper.control.ddlink.PayloadWriter().text(LINEAR).nul().text("x.jar").toBytes());
+                }
+            });
+            assertEquals(Errno.EINVAL, relative.errno());
+            assertTrue(relative.getMessage().contains("'x.jar' is not absolute"), relative.getMessage());
+            assertEquals(nr, b.dm.info(ref("v1")).eventNr(), "no device saw anything");
+            assertArrayEquals(before, Files.readAllBytes(installed));
+            assertEquals(List.of(), Files.exists(b.fw.home().resolve("staging")) ? listing(b.fw.home().resolve("staging")) : List.of(),
+                    "staging is cleaned up");
+        }
+    }
+
+    static List<String> listing(Path dir) throws java.io.IOException {
+        try (var s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).toList();
+        }
+    }
+
+    static Map<String, String> without(Map<String, String> m, String key) {
+        Map<String, String> copy = new java.util.HashMap<>(m);
+        copy.remove(key);
+        return copy;
+    }
+}
