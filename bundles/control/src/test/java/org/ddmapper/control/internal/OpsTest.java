@@ -203,7 +203,8 @@ class OpsTest {
         call(Op.CREATE, 0, PayloadWriter.of("x"));
         DdlinkClient other = fixture.client();
         other.socket().send(Item.request(Op.WAIT, 1, 0, new PayloadWriter().u64(5).u32(Ddlink.WAIT_FOREVER).u32(0).text("x").toBytes()).encode());
-        Thread.sleep(50);
+        long accepted = System.currentTimeMillis() + 5000; // the server accepts on its own thread
+        while (fixture.server.connectionCount() != 2 && System.currentTimeMillis() < accepted) Thread.sleep(10);
         assertEquals(2, fixture.server.connectionCount());
         other.close();
         long deadline = System.currentTimeMillis() + 5000;
