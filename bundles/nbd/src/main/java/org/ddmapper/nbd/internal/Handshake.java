@@ -228,8 +228,14 @@ public final class Handshake {
             reply(option, Nbd.REP_INFO, blockSize.array());
             if (requested.contains(Nbd.INFO_NAME)) replyInfoString(option, Nbd.INFO_NAME, export.name());
             if (requested.contains(Nbd.INFO_DESCRIPTION)) replyInfoString(option, Nbd.INFO_DESCRIPTION, Exports.describe(export));
+            if (option == Nbd.OPT_INFO) {
+                // released before the last reply: a client that has read it holds no opener any more
+                handedOver = true;
+                device.close();
+                reply(option, Nbd.REP_ACK, new byte[0]);
+                return null;
+            }
             reply(option, Nbd.REP_ACK, new byte[0]);
-            if (option == Nbd.OPT_INFO) return null;
             boolean contexts = baseAllocation && name.equals(metaExport);
             handedOver = true;
             return new Session(export.name(), device, size, flags, minBlock, structured, contexts);
