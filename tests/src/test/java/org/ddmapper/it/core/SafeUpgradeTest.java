@@ -280,6 +280,39 @@ class SafeUpgradeTest {
         }
     }
 
+    @Test
+    void aStoppedTargetBundleHoldsIoForTheWaitThenFailsItAndStatusNamesTheType() throws Exception {
+        EmbeddedFramework.Builder builder = EmbeddedFramework.builder().property("ddmapper.core.typeWaitMillis", "800");
+        try (UpgradeBench b = new UpgradeBench(dir, builder, LINEAR)) {
+            Path img = b.fx.file("s0.img", 64);
+            b.dm.create("s0", "0 64 linear " + img + " 0");
+            Bundle linear = b.fw.bundle(LINEAR);
+            try (BlockDevice dev = b.dm.open(ref("s0")); var c = org.ddmapper.control.ddlink.DdlinkClient.connect(b.socket)) {
+                linear.stop();
+                assertEquals("0 64 linear waiting for target type 'linear'\n", text(c, org.ddmapper.control.ddlink.Op.STATUS, "s0"));
+                String info = text(c, org.ddmapper.control.ddlink.Op.INFO, "s0");
+                assertTrue(info.contains("State:             SUSPENDED\n") && info.contains("Missing type:      linear\n"), info);
+                var waiting = Io.writeAsync(dev, 0, Io.filled(1, 3), 0);
+                Thread.sleep(300);
+                assertFalse(waiting.isDone(), "I/O waits while the type is away");
+                var failed = waiting.get(10, TimeUnit.SECONDS);
+                assertEquals(Errno.EIO, failed.errno());
+                String reason = "target type 'linear' is not registered (waited 800 ms); I/O fails until it returns";
+                assertEquals(reason, failed.message());
+                assertEquals("0 64 linear " + reason + "\n", text(c, org.ddmapper.control.ddlink.Op.STATUS, "s0"));
+                linear.start();
+                CoreFixture.await("s0 serves again", () -> !b.dm.info(ref("s0")).suspended());
+                assertEquals("0 64 linear\n", text(c, org.ddmapper.control.ddlink.Op.STATUS, "s0"));
+                assertTrue(Io.write(dev, 0, Io.filled(1, 4)).isOk());
+            }
+            assertEquals(4, CoreFixture.sectorOf(img, 0)[0]);
+        }
+    }
+
+    static String text(org.ddmapper.control.ddlink.DdlinkClient c, org.ddmapper.control.ddlink.Op op, String name) throws java.io.IOException {
+        return new String(c.callOk(op, 0, org.ddmapper.control.ddlink.PayloadWriter.of(name)), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     static List<String> listing(Path dir) throws java.io.IOException {
         try (var s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString()).toList();
