@@ -1,18 +1,16 @@
 package org.ddmapper.it.core;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Hashtable;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.it.support.EmbeddedFramework;
 import org.ddmapper.spi.TargetType;
 import org.osgi.framework.ServiceRegistration;
+import org.ddmapper.it.support.Waits;
 
 /** Shared setup of the core's end-to-end tests: a framework, the DeviceManager, backing files. */
 final class CoreFixture implements AutoCloseable {
@@ -25,32 +23,13 @@ final class CoreFixture implements AutoCloseable {
         this.fw = fw;
         this.dm = fw.service(DeviceManager.class);
         this.dir = dir;
-        awaitTypes(dm, "linear", "striped");
-    }
-
-    /** Waits until the named target types are registered (their bundles start after the core). */
-    static void awaitTypes(DeviceManager dm, String... names) {
-        await("target types " + String.join(", ", names), () ->
-                List.of(names).stream().allMatch(n -> dm.targets().stream().anyMatch(t -> t.name().equals(n))));
-    }
-
-    static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + 15_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) fail("timed out waiting for " + what);
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted waiting for " + what);
-            }
-        }
+        Waits.awaitTypes(dm, "linear", "striped");
     }
 
     /** Registers a test target type as a service, unregistered at close. */
     <T extends TargetType> T register(T type) {
         registrations.add(fw.context().registerService(TargetType.class, type, new Hashtable<>()));
-        awaitTypes(dm, type.name());
+        Waits.awaitTypes(dm, type.name());
         return type;
     }
 

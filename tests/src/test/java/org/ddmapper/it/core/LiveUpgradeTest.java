@@ -42,6 +42,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.ServiceRegistration;
+import org.ddmapper.it.support.Io;
+import org.ddmapper.it.support.Waits;
 
 /**
  * Live upgrade, the core's part: a target type going away parks the devices using it (noflush,
@@ -56,7 +58,7 @@ class LiveUpgradeTest {
     static DeviceRef ref(String name) { return DeviceRef.of(name); }
 
     static void awaitLive(DeviceManager dm, String... names) {
-        for (String n : names) CoreFixture.await(n + " live again", () -> !dm.info(ref(n)).suspended());
+        for (String n : names) Waits.await(n + " live again", () -> !dm.info(ref(n)).suspended());
     }
 
     /** A client writing and verifying its own region in a loop, recording errors, mismatches and the longest request. */
@@ -254,7 +256,7 @@ class LiveUpgradeTest {
             DeviceManager dm = fx.dm;
             Path f = fx.file("state.img", 64);
             ServiceRegistration<TargetType> v1 = fx.fw.context().registerService(TargetType.class, new Counting(1, false), new Hashtable<>());
-            CoreFixture.awaitTypes(dm, "tstate");
+            Waits.awaitTypes(dm, "tstate");
             dm.create("counted", "0 64 tstate " + f);
             try (var dev = dm.open(ref("counted"))) {
                 for (int i = 0; i < 3; i++) assertTrue(Io.write(dev, i, Io.filled(1, i)).isOk());
@@ -275,7 +277,7 @@ class LiveUpgradeTest {
                 // v3 refuses the table: the device keeps waiting, its I/O too, until v2 comes back
                 v2.unregister();
                 ServiceRegistration<TargetType> v3 = fx.fw.context().registerService(TargetType.class, new Counting(3, true), new Hashtable<>());
-                CoreFixture.await("the refusal", () -> dm.events(ref("counted"), 0).stream()
+                Waits.await("the refusal", () -> dm.events(ref("counted"), 0).stream()
                         .anyMatch(e -> e.kind() == EventKind.TARGET_TYPE_MISSING && e.details().containsKey("reason")));
                 DeviceEvent refused = dm.events(ref("counted"), 0).stream()
                         .filter(e -> e.kind() == EventKind.TARGET_TYPE_MISSING && e.details().containsKey("reason")).findFirst().orElseThrow();
@@ -301,7 +303,7 @@ class LiveUpgradeTest {
             DeviceManager dm = fx.dm;
             Path f = fx.file("inact.img", 64);
             ServiceRegistration<TargetType> reg = fx.fw.context().registerService(TargetType.class, new Counting(1, false), new Hashtable<>());
-            CoreFixture.awaitTypes(dm, "tstate");
+            Waits.awaitTypes(dm, "tstate");
             dm.create("inact", "0 64 linear " + f + " 0");
             dm.load(ref("inact"), "0 64 tstate " + f);
             reg.unregister();
@@ -311,8 +313,8 @@ class LiveUpgradeTest {
             var e = assertThrows(org.ddmapper.api.DmException.class, () -> dm.resume(ref("inact")));
             assertEquals("the table loaded into 'inact' waits for its target type to be registered again", e.getMessage());
             fx.fw.context().registerService(TargetType.class, new Counting(1, false), new Hashtable<>());
-            CoreFixture.awaitTypes(dm, "tstate");
-            CoreFixture.await("inactive rebuilt", () -> {
+            Waits.awaitTypes(dm, "tstate");
+            Waits.await("inactive rebuilt", () -> {
                 try {
                     dm.resume(ref("inact"));
                     return true;

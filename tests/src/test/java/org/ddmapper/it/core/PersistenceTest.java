@@ -13,6 +13,8 @@ import org.ddmapper.it.support.EmbeddedFramework;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.Io;
+import org.ddmapper.it.support.Waits;
 
 /** Device state across framework restarts, and boot tables. */
 @Timeout(90)
@@ -23,7 +25,7 @@ class PersistenceTest {
 
     /** Waits until the device is up (restored devices wait for their target types first). */
     static DeviceInfo awaitLive(DeviceManager dm, String name) {
-        CoreFixture.await(name + " live", () -> dm.list().stream().anyMatch(i -> i.name().equals(name) && !i.suspended() && i.liveTable()));
+        Waits.await(name + " live", () -> dm.list().stream().anyMatch(i -> i.name().equals(name) && !i.suspended() && i.liveTable()));
         return dm.info(ref(name));
     }
 
@@ -36,7 +38,7 @@ class PersistenceTest {
         List<TargetStatus> topInactive;
         try (EmbeddedFramework fw = EmbeddedFramework.builder().home(home).start()) {
             DeviceManager dm = fw.service(DeviceManager.class);
-            CoreFixture.awaitTypes(dm, "linear");
+            Waits.awaitTypes(dm, "linear");
             base = dm.create("p-base", "0 2048 linear " + f + " 0");
             top = dm.create("p-top", "0 1024 linear dm:p-base 100");
             dm.load(ref("p-top"), "0 512 linear dm:p-base 1000");
@@ -96,7 +98,7 @@ class PersistenceTest {
             DeviceInfo demo = awaitLive(dm, "demo");
             assertEquals(2048, demo.sizeSectors());
             awaitLive(dm, "stacked");
-            CoreFixture.await("notype dropped", () -> dm.list().stream().noneMatch(i -> i.name().equals("notype")));
+            Waits.await("notype dropped", () -> dm.list().stream().noneMatch(i -> i.name().equals("notype")));
             assertEquals(List.of("demo", "stacked"), dm.list().stream().map(DeviceInfo::name).toList());
             String log = fw.log();
             List<String> errors = log.lines().filter(l -> l.contains(" ERROR ")).toList();

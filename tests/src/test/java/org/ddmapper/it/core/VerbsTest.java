@@ -39,6 +39,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.Io;
+import org.ddmapper.it.support.Waits;
 
 /** Every DeviceManager verb through the real core, in a real Felix, with the real linear and striped targets. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -219,7 +221,7 @@ class VerbsTest {
         DeviceManager.OpenDevice later = dm.open(ref("rm"));
         h.close();
         later.close();
-        CoreFixture.await("held request", () -> dm.info(ref("rm")).heldRequests() == 1);
+        Waits.await("held request", () -> dm.info(ref("rm")).heldRequests() == 1);
         DmException busy = assertThrows(DmException.class, () -> dm.remove(ref("rm"), false));
         assertTrue(busy.getMessage().startsWith("device 'rm' holds 1 requests waiting for a resume"), busy.getMessage());
 

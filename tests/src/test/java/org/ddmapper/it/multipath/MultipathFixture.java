@@ -8,23 +8,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.ddmapper.api.Bio;
-import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.EventKind;
-import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.Message;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.it.support.EmbeddedFramework;
+import org.ddmapper.it.support.Waits;
 
 /**
  * A real Felix with the built bundles (core, targets, multipath, checkers), an etc directory
- * holding the test's multipath.conf, a backing file, and helpers for bounded I/O and events.
+ * holding the test's multipath.conf, a backing file, and helpers for events (I/O: support.Io).
  */
 final class MultipathFixture implements AutoCloseable {
     static final List<String> CHECKERS = List.of("directio", "readsector0", "tur", "nbd");
@@ -42,7 +38,7 @@ final class MultipathFixture implements AutoCloseable {
         fw = EmbeddedFramework.builder().etc(etc).start();
         try {
             dm = fw.service(DeviceManager.class);
-            await("target type multipath", () -> dm.targets().stream().anyMatch(t -> t.name().equals("multipath")));
+            Waits.await("target type multipath", () -> dm.targets().stream().anyMatch(t -> t.name().equals("multipath")));
             subscription = dm.subscribe(null, e -> {
                 synchronized (events) {
                     events.add(e);
@@ -58,7 +54,7 @@ final class MultipathFixture implements AutoCloseable {
     /** Our NBD server's address (HOST:PORT), once its Endpoint service is up. */
     String nbdAddress() {
         String[] found = new String[1];
-        await("the NBD endpoint", () -> {
+        Waits.await("the NBD endpoint", () -> {
             try {
                 for (var ref : fw.context().getServiceReferences(org.ddmapper.api.Endpoint.class, null)) {
                     org.ddmapper.api.Endpoint e = fw.context().getService(ref);
@@ -127,45 +123,6 @@ final class MultipathFixture implements AutoCloseable {
     void reload(String device, String table) {
         dm.load(DeviceRef.of(device), table);
         dm.resume(DeviceRef.of(device));
-    }
-
-    static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + 15_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) fail("timed out waiting for " + what);
-            try {
-                Thread.sleep(10);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                fail("interrupted waiting for " + what);
-            }
-        }
-    }
-
-    static CompletableFuture<IoStatus> writeAsync(BlockDevice d, long sector, byte[] data) {
-        CompletableFuture<IoStatus> f = new CompletableFuture<>();
-        d.submit(Bio.write(sector, ByteBuffer.wrap(data.clone()), 0, f::complete));
-        return f;
-    }
-
-    static CompletableFuture<IoStatus> readAsync(BlockDevice d, long sector, ByteBuffer into) {
-        CompletableFuture<IoStatus> f = new CompletableFuture<>();
-        d.submit(Bio.read(sector, into, f::complete));
-        return f;
-    }
-
-    static IoStatus get(CompletableFuture<IoStatus> f) {
-        try {
-            return f.get(15, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new AssertionError("request did not complete within 15 s", e);
-        }
-    }
-
-    static byte[] pattern(int bytes, int seed) {
-        byte[] b = new byte[bytes];
-        for (int i = 0; i < bytes; i++) b[i] = (byte) (i * 13 + seed * 7);
-        return b;
     }
 
     @Override

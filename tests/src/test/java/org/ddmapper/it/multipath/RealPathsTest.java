@@ -1,9 +1,9 @@
 package org.ddmapper.it.multipath;
 
-import static org.ddmapper.it.multipath.MultipathFixture.get;
-import static org.ddmapper.it.multipath.MultipathFixture.pattern;
-import static org.ddmapper.it.multipath.MultipathFixture.readAsync;
-import static org.ddmapper.it.multipath.MultipathFixture.writeAsync;
+import static org.ddmapper.it.support.Io.get;
+import static org.ddmapper.it.support.Io.pattern;
+import static org.ddmapper.it.support.Io.readAsync;
+import static org.ddmapper.it.support.Io.writeAsync;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -31,6 +31,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.Peers;
 
 /**
  * Multipath over real NBD servers (nbdkit and qemu-nbd exporting one file), our NBD export
@@ -46,8 +47,8 @@ class RealPathsTest {
     private Path file;
 
     private void start(String defaults) throws Exception {
-        NbdPeer.require("nbdkit");
-        NbdPeer.require("qemu-nbd");
+        Peers.require("nbdkit");
+        Peers.require("qemu-nbd");
         fx = new MultipathFixture(dir, "defaults {\n polling_interval 0.2\n max_polling_interval 0.4\n checker_timeout 0.5\n"
                 + defaults + "\n}\n");
         file = fx.backingFile("lun.img", SECTORS);
@@ -67,7 +68,7 @@ class RealPathsTest {
     @Test
     void fioVerifiesCleanWhilePathServersAreKilledRestartedHungAndResumed() throws Exception {
         start("");
-        NbdPeer.require("fio");
+        Peers.require("fio");
         peer(NbdPeer.unix(NbdPeer.Kind.NBDKIT, file, dir.resolve("p1.sock")));
         peer(NbdPeer.unix(NbdPeer.Kind.QEMU_NBD, file, dir.resolve("p2.sock")));
         peer(NbdPeer.tcp(NbdPeer.Kind.NBDKIT, file, dir));
@@ -115,7 +116,7 @@ class RealPathsTest {
         try {
             while (System.currentTimeMillis() < end) {
                 // the same job every run: a write a hung server carries out late is the same data
-                runs.add(Fio.run(dir, uri, 120, "--rw=randwrite", "--bs=4k", "--size=4m", "--numjobs=4", "--offset_increment=4m",
+                runs.add(Fio.run(uri, 120, "--rw=randwrite", "--bs=4k", "--size=4m", "--numjobs=4", "--offset_increment=4m",
                         "--iodepth=16", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--group_reporting"));
                 Fio.Result last = runs.get(runs.size() - 1);
                 assertEquals(0, last.exitCode(), "fio run " + runs.size() + ":\n" + last.output());

@@ -12,6 +12,7 @@ import org.ddmapper.it.support.Appliance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.Peers;
 
 /**
  * Socket-fd reconnect end to end, the way a cluster manager would do it: the appliance runs a
@@ -25,8 +26,8 @@ class SocketReconnectTest {
 
     @Test
     void aPassedSocketBecomesThePathsTransportAndWaitingIoCompletes() throws Exception {
-        NbdPeer.require("nbdkit");
-        NbdPeer.require("qemu-io");
+        Peers.require("nbdkit");
+        Peers.require("qemu-io");
         Path etc = dir.resolve("etc");
         copy(Appliance.distribution().resolve("etc"), etc);
         // the monitor stays out of the way (60 s): only the message can bring the path back
@@ -45,21 +46,26 @@ class SocketReconnectTest {
                     "0 131072 multipath 1 queue_if_no_path 0 1 1 round-robin 0 1 0 " + first.reference());
             assertEquals(0, created.code(), created.toString());
             String uri = appliance.nbdUri("mpatha");
-            assertEquals(0, qemuIo(uri, "write -P 0xab 0 64k").waitFor(), "write through the first server");
+            qemuIo(uri, "write -P 0xab 0 64k"); // through the first server
 
             first.kill();
             try (NbdPeer moved = NbdPeer.tcp(NbdPeer.Kind.NBDKIT, file, dir)) {
-                Process waiting = qemuIo(uri, "read -P 0xab 0 64k");
-                Thread.sleep(1500);
-                assertTrue(waiting.isAlive(), "the read waits: the only path is gone and the map queues");
-                Appliance.Exit reconnect = appliance.ddsetup("message", "mpatha", "@0", "reconnect_path", "1",
-                        "--pass-connect", "127.0.0.1:" + moved.port);
-                assertEquals(0, reconnect.code(), reconnect.toString());
-                assertTrue(waiting.waitFor(30, TimeUnit.SECONDS), "the waiting read completes");
-                String out = new String(waiting.getInputStream().readAllBytes());
-                assertEquals(0, waiting.exitValue(), out);
-                assertFalse(out.contains("Pattern verification failed"), out);
-                assertEquals(0, qemuIo(uri, "write -P 0xcd 64k 64k").waitFor(), "new I/O goes over the adopted socket");
+                Process waiting = new ProcessBuilder(Peers.require("qemu-io"), "-f", "raw", "-c", "read -P 0xab 0 64k", uri)
+                        .redirectErrorStream(true).start();
+                try {
+                    Thread.sleep(1500);
+                    assertTrue(waiting.isAlive(), "the read waits: the only path is gone and the map queues");
+                    Appliance.Exit reconnect = appliance.ddsetup("message", "mpatha", "@0", "reconnect_path", "1",
+                            "--pass-connect", "127.0.0.1:" + moved.port);
+                    assertEquals(0, reconnect.code(), reconnect.toString());
+                    assertTrue(waiting.waitFor(30, TimeUnit.SECONDS), "the waiting read completes");
+                    String out = new String(waiting.getInputStream().readAllBytes());
+                    assertEquals(0, waiting.exitValue(), out);
+                    assertFalse(out.contains("Pattern verification failed"), out);
+                } finally {
+                    if (waiting.isAlive()) Peers.kill(waiting);
+                }
+                qemuIo(uri, "write -P 0xcd 64k 64k"); // new I/O goes over the adopted socket
 
                 Appliance.Exit status = appliance.ddsetup("status", "mpatha");
                 assertTrue(status.stdout().contains(first.reference() + " A 1"), status.toString());
@@ -69,8 +75,9 @@ class SocketReconnectTest {
         }
     }
 
-    private static Process qemuIo(String uri, String command) throws Exception {
-        return new ProcessBuilder("qemu-io", "-f", "raw", "-c", command, uri).redirectErrorStream(true).start();
+    private static void qemuIo(String uri, String command) throws Exception {
+        String out = Peers.ok(60, Peers.require("qemu-io"), "-f", "raw", "-c", command, uri);
+        assertFalse(out.contains("Pattern verification failed"), out);
     }
 
     private static void copy(Path from, Path to) throws Exception {

@@ -1,9 +1,9 @@
 package org.ddmapper.it.multipath;
 
-import static org.ddmapper.it.multipath.MultipathFixture.get;
-import static org.ddmapper.it.multipath.MultipathFixture.pattern;
-import static org.ddmapper.it.multipath.MultipathFixture.readAsync;
-import static org.ddmapper.it.multipath.MultipathFixture.writeAsync;
+import static org.ddmapper.it.support.Io.get;
+import static org.ddmapper.it.support.Io.pattern;
+import static org.ddmapper.it.support.Io.readAsync;
+import static org.ddmapper.it.support.Io.writeAsync;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -24,6 +24,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.Waits;
 
 /**
  * The multipath target and the path monitor in a real Felix, over two paths that are mapped
@@ -170,7 +171,7 @@ class StackedPathsTest {
         start("", "60"); // the monitor stays out of the way: only the reload can bring the request through
         fx.dm.create("mpatha", multipath("1 queue_if_no_path"));
         // the monitor's first checks (at once) are over before the paths break; the next are a minute away
-        MultipathFixture.await("both paths checked", () -> !fx.message("mpatha", "show", "topology").contains("undef"));
+        Waits.await("both paths checked", () -> !fx.message("mpatha", "show", "topology").contains("undef"));
         try (DeviceManager.OpenDevice mp = fx.dm.open(DeviceRef.of("mpatha"))) {
             fx.reload("leg0", "0 " + SECTORS + " error");
             fx.reload("leg1", "0 " + SECTORS + " error");

@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.ddmapper.it.support.Appliance;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ddmapper.it.support.Peers;
 
 /** Real clients against the booted appliance (bin/ddmapper): the demo export and a device made with ddsetup. */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
@@ -19,11 +20,11 @@ class NbdApplianceTest {
 
     @Test
     void realClientsAgainstTheRunningAppliance() throws Exception {
-        String nbdinfo = NbdFixture.peer("nbdinfo");
-        String qemuImg = NbdFixture.peer("qemu-img");
-        String fio = NbdFixture.peer("fio");
+        String nbdinfo = Peers.require("nbdinfo");
+        String qemuImg = Peers.require("qemu-img");
+        String fio = Peers.require("fio");
         try (Appliance app = Appliance.start()) {
-            String list = NbdFixture.ok(30, nbdinfo, "--list", "nbd://" + app.nbdAddress());
+            String list = Peers.ok(30, nbdinfo, "--list", "nbd://" + app.nbdAddress());
             assertTrue(list.contains("export=\"demo\""), list);
 
             Path backing = app.home().resolve("data").resolve("nbd-it.img");
@@ -38,13 +39,13 @@ class NbdApplianceTest {
             byte[] data = new byte[32 << 20];
             new Random(7).nextBytes(data);
             Files.write(src, data);
-            NbdFixture.ok(60, qemuImg, "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), app.nbdUri("nbdit"));
+            Peers.ok(60, qemuImg, "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), app.nbdUri("nbdit"));
             assertArrayEquals(data, Files.readAllBytes(backing), "qemu-img convert in: bytes on the backing file");
             Path out = app.home().resolve("out.img");
-            NbdFixture.ok(60, qemuImg, "convert", "-f", "raw", "-O", "raw", app.nbdUri("nbdit"), out.toString());
+            Peers.ok(60, qemuImg, "convert", "-f", "raw", "-O", "raw", app.nbdUri("nbdit"), out.toString());
             assertArrayEquals(data, Files.readAllBytes(out), "qemu-img convert out");
 
-            NbdFixture.ok(90, fio, "--name=verify", "--ioengine=nbd", "--uri=" + app.nbdUri("nbdit"), "--rw=randwrite",
+            Peers.ok(90, fio, "--name=verify", "--ioengine=nbd", "--uri=" + app.nbdUri("nbdit"), "--rw=randwrite",
                     "--bs=4k", "--iodepth=16", "--size=16M", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1",
                     "--verify_state_save=0", "--numjobs=2", "--offset_increment=16M", "--group_reporting");
 

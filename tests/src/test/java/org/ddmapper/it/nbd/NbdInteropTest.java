@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.ddmapper.it.support.Peers;
 
 /**
  * Real NBD clients against the export of a linear mapped device in a running framework: qemu-io,
@@ -52,9 +53,9 @@ class NbdInteropTest {
 
     @Test
     void qemuIoWriteReadVerifyPatterns() throws Exception {
-        String qemuIo = NbdFixture.peer("qemu-io");
+        String qemuIo = Peers.require("qemu-io");
         Path backing = fx.linearDevice("qio", DEVICE_BYTES);
-        String out = NbdFixture.ok(60, qemuIo, "-f", "raw", fx.uri("qio"),
+        String out = Peers.ok(60, qemuIo, "-f", "raw", fx.uri("qio"),
                 "-c", "write -P 0xab 0 1M",
                 "-c", "read -P 0xab 0 1M",
                 "-c", "aio_write -P 0xcd 4M 64k",
@@ -74,22 +75,22 @@ class NbdInteropTest {
         byte[] mid = slice(backing, 4 << 20, 64 * 1024);
         for (byte b : mid) assertEquals((byte) 0xcd, b);
         // Over the Unix socket too.
-        String unix = NbdFixture.ok(60, qemuIo, "-f", "raw", fx.unixUri("qio"), "-c", "read -P 0xef 8M 64k");
+        String unix = Peers.ok(60, qemuIo, "-f", "raw", fx.unixUri("qio"), "-c", "read -P 0xef 8M 64k");
         assertFalse(unix.contains("fail"), unix);
     }
 
     @Test
     void zeroesAndTrimOverALinearFileDeviceAreAdvertisedTruthfullyAndLeaveTheRightBytes() throws Exception {
-        String qemuIo = NbdFixture.peer("qemu-io");
-        String nbdinfo = NbdFixture.peer("nbdinfo");
+        String qemuIo = Peers.require("qemu-io");
+        String nbdinfo = Peers.require("nbdinfo");
         Path backing = fx.linearDevice("zt", 8L << 20);
         // trim and zeroes are offered (they always work), fast zero is not: zeroing a file is writing it
-        String json = NbdFixture.ok(30, nbdinfo, "--json", fx.uri("zt"));
+        String json = Peers.ok(30, nbdinfo, "--json", fx.uri("zt"));
         assertTrue(json.contains("\"can_trim\": true"), json);
         assertTrue(json.contains("\"can_zero\": true"), json);
         assertTrue(json.contains("\"can_fast_zero\": false"), json);
         assertTrue(json.contains("\"is_read_only\": false"), json);
-        String out = NbdFixture.ok(60, qemuIo, "-f", "raw", fx.uri("zt"),
+        String out = Peers.ok(60, qemuIo, "-f", "raw", fx.uri("zt"),
                 "-c", "write -P 0x5c 0 4M",
                 "-c", "write -z 1M 64k",       // NO_HOLE: written out as zeros
                 "-c", "write -z -u 2M 64k",    // may unmap: still reads back as zeros
@@ -108,64 +109,64 @@ class NbdInteropTest {
 
     @Test
     void qemuImgConvertInAndOutIsByteExact() throws Exception {
-        String qemuImg = NbdFixture.peer("qemu-img");
+        String qemuImg = Peers.require("qemu-img");
         Path backing = fx.linearDevice("conv", DEVICE_BYTES);
         Path src = fx.dir.resolve("conv-src.img");
         byte[] data = random((int) DEVICE_BYTES, 1);
         Arrays.fill(data, 10 << 20, 20 << 20, (byte) 0); // a zero run: qemu-img may write it as zeroes
         Files.write(src, data);
-        NbdFixture.ok(60, qemuImg, "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), fx.uri("conv"));
+        Peers.ok(60, qemuImg, "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), fx.uri("conv"));
         assertArrayEquals(data, Files.readAllBytes(backing), "converted in: the device holds the source's bytes");
         Path out = fx.dir.resolve("conv-out.img");
-        NbdFixture.ok(60, qemuImg, "convert", "-f", "raw", "-O", "raw", fx.uri("conv"), out.toString());
+        Peers.ok(60, qemuImg, "convert", "-f", "raw", "-O", "raw", fx.uri("conv"), out.toString());
         assertArrayEquals(data, Files.readAllBytes(out), "converted out: the file holds the device's bytes");
-        String compare = NbdFixture.ok(60, qemuImg, "compare", "-f", "raw", "-F", "raw", src.toString(), fx.uri("conv"));
+        String compare = Peers.ok(60, qemuImg, "compare", "-f", "raw", "-F", "raw", src.toString(), fx.uri("conv"));
         assertTrue(compare.contains("Images are identical"), compare);
     }
 
     @Test
     void nbdinfoListsExportsAndDescribesOne() throws Exception {
-        String nbdinfo = NbdFixture.peer("nbdinfo");
+        String nbdinfo = Peers.require("nbdinfo");
         fx.linearDevice("info-a", 8 << 20);
         fx.linearDevice("info-b", 16 << 20);
-        String list = NbdFixture.ok(30, nbdinfo, "--list", "nbd://" + fx.address);
+        String list = Peers.ok(30, nbdinfo, "--list", "nbd://" + fx.address);
         assertTrue(list.contains("export=\"info-a\"") && list.contains("export=\"info-b\""), list);
         assertTrue(list.contains("ddmapper device info-a"), list);
-        String json = NbdFixture.ok(30, nbdinfo, "--json", fx.uri("info-b"));
+        String json = Peers.ok(30, nbdinfo, "--json", fx.uri("info-b"));
         assertTrue(json.replace(" ", "").contains("\"export-size\":16777216"), json);
         assertTrue(json.replace(" ", "").contains("\"is_read_only\":false"), json);
         assertTrue(json.replace(" ", "").contains("\"can_flush\":true"), json);
         assertTrue(json.replace(" ", "").contains("\"can_multi_conn\":true"), json);
         assertTrue(json.contains("base:allocation"), json);
-        String size = NbdFixture.ok(30, nbdinfo, "--size", fx.unixUri("info-a")).trim();
+        String size = Peers.ok(30, nbdinfo, "--size", fx.unixUri("info-a")).trim();
         assertEquals("8388608", size);
     }
 
     @Test
     void nbdcopyBothWays() throws Exception {
-        String nbdcopy = NbdFixture.peer("nbdcopy");
+        String nbdcopy = Peers.require("nbdcopy");
         Path backing = fx.linearDevice("copy", 32 << 20);
         Path src = fx.dir.resolve("copy-src.img");
         byte[] data = random(32 << 20, 2);
         Files.write(src, data);
-        NbdFixture.ok(60, nbdcopy, "--connections=4", src.toString(), fx.uri("copy"));
+        Peers.ok(60, nbdcopy, "--connections=4", src.toString(), fx.uri("copy"));
         assertArrayEquals(data, Files.readAllBytes(backing));
         Path out = fx.dir.resolve("copy-out.img");
         Files.write(out, new byte[32 << 20]);
-        NbdFixture.ok(60, nbdcopy, fx.unixUri("copy"), out.toString());
+        Peers.ok(60, nbdcopy, fx.unixUri("copy"), out.toString());
         assertArrayEquals(data, Files.readAllBytes(out));
     }
 
     @Test
     void fioWithCrc32cVerify() throws Exception {
-        String fio = NbdFixture.peer("fio");
+        String fio = Peers.require("fio");
         fx.linearDevice("fio", DEVICE_BYTES);
         for (String uri : List.of(fx.uri("fio"), fx.unixUri("fio"))) {
-            String out = NbdFixture.ok(90, fio, "--name=verify", "--ioengine=nbd", "--uri=" + uri,
+            String out = Peers.ok(90, fio, "--name=verify", "--ioengine=nbd", "--uri=" + uri,
                     "--rw=randwrite", "--bs=4k", "--iodepth=16", "--size=16M", "--verify=crc32c",
                     "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--output-format=terse");
             assertFalse(out.contains("verify:") && out.contains("bad"), out);
-            String big = NbdFixture.ok(90, fio, "--name=seq", "--ioengine=nbd", "--uri=" + uri,
+            String big = Peers.ok(90, fio, "--name=seq", "--ioengine=nbd", "--uri=" + uri,
                     "--rw=write", "--bs=1M", "--iodepth=4", "--size=32M", "--offset=16M", "--verify=crc32c",
                     "--do_verify=1", "--verify_fatal=1", "--verify_state_save=0", "--output-format=terse");
             assertFalse(big.contains("bad"), big);

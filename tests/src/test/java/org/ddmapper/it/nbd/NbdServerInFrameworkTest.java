@@ -25,6 +25,7 @@ import org.ddmapper.api.IoStatus;
 import org.ddmapper.it.support.EmbeddedFramework;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ddmapper.it.support.Peers;
 
 /** The NBD bundle in a framework: endpoints, exports following the devices, and the client as a table device. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -73,11 +74,11 @@ class NbdServerInFrameworkTest {
                 c.send(RawNbd.CMD_READ, 1, 0, 4096, null);
                 assertEquals(108, c.reply(1, new byte[4096]), "ESHUTDOWN: the device was removed");
             }
-            String nbdinfo = NbdFixture.peer("nbdinfo");
-            NbdFixture.Result r = NbdFixture.run(30, nbdinfo, fx.uri("first"));
+            String nbdinfo = Peers.require("nbdinfo");
+            Peers.Result r = Peers.run(30, nbdinfo, fx.uri("first"));
             assertNotEquals(0, r.exit(), "a removed device is no export: " + r.output());
             fx.linearDevice("second", 4 << 20);
-            assertEquals(0, NbdFixture.run(30, nbdinfo, fx.uri("second")).exit(), "a new device is exported at once");
+            assertEquals(0, Peers.run(30, nbdinfo, fx.uri("second")).exit(), "a new device is exported at once");
         }
     }
 

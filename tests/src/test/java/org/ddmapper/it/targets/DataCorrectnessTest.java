@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.Io;
 
 /**
  * Data through linear and striped targets over real files, against an in-memory model: random
@@ -106,27 +107,27 @@ class DataCorrectnessTest {
                         byte[] data = new byte[sectors * 512];
                         random.nextBytes(data);
                         int flags = random.nextInt(4) == 0 ? Bio.FUA : 0;
-                        inFlight.add(TargetsFixture.submit(dev, done -> Bio.write(sector, ByteBuffer.wrap(data), flags, done)));
+                        inFlight.add(Io.writeAsync(dev, sector, data, flags));
                         System.arraycopy(data, 0, model, from, data.length);
                     } else if (kind < 9) {
                         ByteBuffer into = ByteBuffer.allocate(sectors * 512);
                         byte[] expected = Arrays.copyOfRange(model, from, to);
-                        inFlight.add(TargetsFixture.submit(dev, done -> Bio.read(sector, into, done)));
+                        inFlight.add(Io.readAsync(dev, sector, into));
                         checks.add(() -> assertArrayEquals(expected, into.array(), "read " + what));
                     } else {
-                        inFlight.add(TargetsFixture.submit(dev, done -> Bio.writeZeroes(sector, sectors, 0, done)));
+                        inFlight.add(Io.submit(dev, done -> Bio.writeZeroes(sector, sectors, 0, done)));
                         Arrays.fill(model, from, to, (byte) 0);
                     }
                 }
                 for (int i = 0; i < inFlight.size(); i++)
-                    assertEquals(IoStatus.OK, TargetsFixture.await(inFlight.get(i)), "seed " + seed + " batch " + batch + " request " + i);
+                    assertEquals(IoStatus.OK, Io.get(inFlight.get(i)), "seed " + seed + " batch " + batch + " request " + i);
                 checks.forEach(Runnable::run);
-                if (batch % 10 == 9) assertEquals(IoStatus.OK, TargetsFixture.flush(dev));
+                if (batch % 10 == 9) assertEquals(IoStatus.OK, Io.flush(dev));
             }
-            assertEquals(IoStatus.OK, TargetsFixture.flush(dev));
+            assertEquals(IoStatus.OK, Io.flush(dev));
 
             ByteBuffer all = ByteBuffer.allocate(model.length);
-            assertEquals(IoStatus.OK, TargetsFixture.read(dev, 0, all));
+            assertEquals(IoStatus.OK, Io.read(dev, 0, all));
             for (long s = 0; s < size; s++)
                 assertArrayEquals(Arrays.copyOfRange(model, (int) s * 512, (int) (s + 1) * 512),
                         Arrays.copyOfRange(all.array(), (int) s * 512, (int) (s + 1) * 512), "seed " + seed + ": sector " + s + " read back");

@@ -6,14 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.Endpoint;
+import org.ddmapper.it.support.Peers;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -31,7 +29,7 @@ class FaultTargetsOverNbdTest {
 
     @BeforeAll
     void start() {
-        qemuIo = peer("qemu-io");
+        qemuIo = Peers.require("qemu-io");
         fx = new TargetsFixture();
         Endpoint nbd = fx.fw.service(Endpoint.class, "(kind=nbd)", 15_000);
         assertNull(nbd.failure(), "the NBD listener is up");
@@ -86,25 +84,9 @@ class FaultTargetsOverNbdTest {
             argv[4 + 2 * i] = "-c";
             argv[5 + 2 * i] = commands[i];
         }
-        Path log = Files.createTempFile(dir, "qemu-io", ".log");
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        if (!p.waitFor(30, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            p.waitFor(5, TimeUnit.SECONDS);
-            fail("qemu-io did not finish within 30 s: " + Files.readString(log));
-        }
-        return Files.readString(log);
-    }
-
-    /** A peer program's path; missing, it skips the test on a developer machine and fails it in CI (CI=true). */
-    private static String peer(String program) {
-        for (String d : new String[] {"/usr/bin", "/usr/local/bin", "/bin"}) {
-            File f = new File(d, program);
-            if (f.canExecute()) return f.getPath();
-        }
-        if ("true".equals(System.getenv("CI"))) fail(program + " is not installed (Debian: qemu-utils)");
-        Assumptions.abort(program + " is not installed (Debian: qemu-utils)");
-        return null;
+        Peers.Result r = Peers.run(30, argv);
+        if (r.exit() == -1) fail("qemu-io did not finish: " + r.output());
+        return r.output();
     }
 
     private static byte[] pattern(int sectors) {

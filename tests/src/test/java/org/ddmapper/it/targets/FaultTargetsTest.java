@@ -27,6 +27,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.Io;
+import org.ddmapper.it.support.Waits;
 
 /** error, flakey, delay and a failing stripe, observed through real mapped devices over real files. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -50,12 +52,12 @@ class FaultTargetsTest {
         Path f = patterned("yank.img", 64);
         dm.create("yank", "0 64 linear " + f + " 0");
         try (DeviceManager.OpenDevice dev = dm.open(DeviceRef.of("yank"))) {
-            assertEquals(IoStatus.OK, TargetsFixture.read(dev, 0, ByteBuffer.allocate(512)));
+            assertEquals(IoStatus.OK, Io.read(dev, 0, ByteBuffer.allocate(512)));
             dm.load(DeviceRef.of("yank"), "0 64 error");
             dm.resume(DeviceRef.of("yank"));
-            IoStatus failed = TargetsFixture.read(dev, 5, ByteBuffer.allocate(4096));
+            IoStatus failed = Io.read(dev, 5, ByteBuffer.allocate(4096));
             assertEquals(IoStatus.error(Errno.EIO, "error target: every I/O fails"), failed);
-            assertEquals(Errno.EIO, TargetsFixture.write(dev, 0, new byte[512], 0).errno());
+            assertEquals(Errno.EIO, Io.write(dev, 0, new byte[512], 0).errno());
         }
         assertEquals(List.of(new TargetStatus(0, 64, "error", "")), dm.status(DeviceRef.of("yank")));
         assertArrayEquals(pattern(64), Files.readAllBytes(f), "the file is untouched");
@@ -67,10 +69,10 @@ class FaultTargetsTest {
         Path f = patterned("dirty.img", 64);
         dm.create("dirty", "0 64 flakey " + f + " 0 0 3600 1 drop_writes");
         try (DeviceManager.OpenDevice dev = dm.open(DeviceRef.of("dirty"))) {
-            assertEquals(IoStatus.OK, TargetsFixture.write(dev, 0, new byte[8 * 512], Bio.FUA));
-            assertEquals(IoStatus.OK, TargetsFixture.flush(dev));
+            assertEquals(IoStatus.OK, Io.write(dev, 0, new byte[8 * 512], Bio.FUA));
+            assertEquals(IoStatus.OK, Io.flush(dev));
             ByteBuffer back = ByteBuffer.allocate(8 * 512);
-            assertEquals(IoStatus.OK, TargetsFixture.read(dev, 0, back), "reads still pass while down");
+            assertEquals(IoStatus.OK, Io.read(dev, 0, back), "reads still pass while down");
             assertArrayEquals(Arrays.copyOf(pattern(64), 8 * 512), back.array(), "the write vanished");
         }
         assertArrayEquals(pattern(64), Files.readAllBytes(f), "bytes on disk unchanged");
@@ -79,7 +81,7 @@ class FaultTargetsTest {
         dm.load(DeviceRef.of("dirty"), "0 64 flakey " + f + " 0 3600 1 1 drop_writes");
         dm.resume(DeviceRef.of("dirty"));
         try (DeviceManager.OpenDevice dev = dm.open(DeviceRef.of("dirty"))) {
-            assertEquals(IoStatus.OK, TargetsFixture.write(dev, 0, new byte[8 * 512], Bio.FUA));
+            assertEquals(IoStatus.OK, Io.write(dev, 0, new byte[8 * 512], Bio.FUA));
         }
         byte[] expected = pattern(64);
         Arrays.fill(expected, 0, 8 * 512, (byte) 0);
@@ -93,9 +95,9 @@ class FaultTargetsTest {
         dm.create("down", "0 64 flakey " + f + " 0 0 3600");
         try (DeviceManager.OpenDevice dev = dm.open(DeviceRef.of("down"))) {
             assertEquals(IoStatus.error(Errno.EIO, "flakey: read failed: device is down (error_reads)"),
-                    TargetsFixture.read(dev, 0, ByteBuffer.allocate(512)));
+                    Io.read(dev, 0, ByteBuffer.allocate(512)));
             assertEquals(IoStatus.error(Errno.EIO, "flakey: write failed: device is down (error_writes)"),
-                    TargetsFixture.write(dev, 0, new byte[512], 0));
+                    Io.write(dev, 0, new byte[512], 0));
         }
         assertEquals("0 64 flakey " + f + " 0 0 3600 2 error_reads error_writes", dm.table(DeviceRef.of("down"), false).get(0).toString());
         assertArrayEquals(pattern(64), Files.readAllBytes(f));
@@ -108,7 +110,7 @@ class FaultTargetsTest {
         dm.create("corrupt", "0 64 flakey " + f + " 0 0 3600 5 corrupt_bio_byte 3 r 255 0");
         try (DeviceManager.OpenDevice dev = dm.open(DeviceRef.of("corrupt"))) {
             ByteBuffer back = ByteBuffer.allocate(1024);
-            assertEquals(IoStatus.OK, TargetsFixture.read(dev, 2, back));
+            assertEquals(IoStatus.OK, Io.read(dev, 2, back));
             byte[] expected = Arrays.copyOfRange(pattern(64), 1024, 2048);
             expected[2] = (byte) 255;
             assertArrayEquals(expected, back.array());
@@ -123,13 +125,13 @@ class FaultTargetsTest {
         dm.create("slow", "0 64 delay " + f + " 0 60000");
         try (DeviceManager.OpenDevice dev = dm.open(DeviceRef.of("slow"))) {
             ByteBuffer back = ByteBuffer.allocate(512);
-            CompletableFuture<IoStatus> read = TargetsFixture.submit(dev, done -> Bio.read(1, back, done));
-            TargetsFixture.await("the read to be held", () -> dm.status(DeviceRef.of("slow")).get(0).text().equals("1 0 0"));
+            CompletableFuture<IoStatus> read = Io.readAsync(dev, 1, back);
+            Waits.await("the read to be held", () -> dm.status(DeviceRef.of("slow")).get(0).text().equals("1 0 0"));
             assertFalse(read.isDone());
 
             long before = System.nanoTime();
             dm.suspend(DeviceRef.of("slow"), false);
-            assertEquals(IoStatus.OK, TargetsFixture.await(read));
+            assertEquals(IoStatus.OK, Io.get(read));
             assertTrue(System.nanoTime() - before < 10_000_000_000L, "released by the suspend, not by its 60 s delay");
             assertArrayEquals(Arrays.copyOfRange(pattern(64), 512, 1024), back.array());
             assertEquals("0 0 0", dm.status(DeviceRef.of("slow")).get(0).text());
@@ -138,7 +140,7 @@ class FaultTargetsTest {
             dm.load(DeviceRef.of("slow"), "0 64 delay " + f + " 0 200");
             dm.resume(DeviceRef.of("slow"));
             long start = System.nanoTime();
-            assertEquals(IoStatus.OK, TargetsFixture.read(dev, 0, ByteBuffer.allocate(512)));
+            assertEquals(IoStatus.OK, Io.read(dev, 0, ByteBuffer.allocate(512)));
             long millis = (System.nanoTime() - start) / 1_000_000;
             assertTrue(millis >= 200, "a 200 ms delay took " + millis + " ms");
         }
@@ -153,9 +155,9 @@ class FaultTargetsTest {
         DeviceRef stripes = DeviceRef.of("stripes");
         long before = dm.info(stripes).eventNr();
         try (DeviceManager.OpenDevice dev = dm.open(stripes)) {
-            assertEquals(IoStatus.OK, TargetsFixture.read(dev, 0, ByteBuffer.allocate(8 * 512)), "stripe 0 works");
-            assertEquals(Errno.EIO, TargetsFixture.read(dev, 8, ByteBuffer.allocate(512)).errno(), "stripe 1 is the error device");
-            assertEquals(Errno.EIO, TargetsFixture.read(dev, 4, ByteBuffer.allocate(8 * 512)).errno(), "a read across both fails");
+            assertEquals(IoStatus.OK, Io.read(dev, 0, ByteBuffer.allocate(8 * 512)), "stripe 0 works");
+            assertEquals(Errno.EIO, Io.read(dev, 8, ByteBuffer.allocate(512)).errno(), "stripe 1 is the error device");
+            assertEquals(Errno.EIO, Io.read(dev, 4, ByteBuffer.allocate(8 * 512)).errno(), "a read across both fails");
         }
         assertEquals("2 " + f + " dm:bad 1 AD", dm.status(stripes).get(0).text());
         List<DeviceEvent> events = dm.events(stripes, before).stream().filter(e -> e.kind() == EventKind.STRIPE_ERROR).toList();

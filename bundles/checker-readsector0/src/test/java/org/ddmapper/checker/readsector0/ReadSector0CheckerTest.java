@@ -10,18 +10,19 @@ import org.ddmapper.spi.CheckResult;
 import org.ddmapper.spi.PathState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ddmapper.spi.testkit.ScriptedPath;
 
 @Timeout(10)
 class ReadSector0CheckerTest {
     private final ReadSector0Checker checker = new ReadSector0Checker();
 
-    private CheckResult check(TestDevice d, long timeoutMillis) throws Exception {
+    private CheckResult check(ScriptedPath d, long timeoutMillis) throws Exception {
         return checker.check(d, timeoutMillis).get(5, TimeUnit.SECONDS);
     }
 
     @Test
     void aReadThatWorksIsUp() throws Exception {
-        CheckResult r = check(new TestDevice("/x", null, false), 1000);
+        CheckResult r = check(new ScriptedPath("/x", null, false), 1000);
         assertEquals(PathState.UP, r.state());
         assertTrue(r.message().startsWith("read of sector 0 took "), r.message());
         assertEquals("readsector0", checker.name());
@@ -29,14 +30,14 @@ class ReadSector0CheckerTest {
 
     @Test
     void aReadErrorIsDownWithTheError() throws Exception {
-        CheckResult r = check(new TestDevice("/x", Errno.EIO, false), 1000);
+        CheckResult r = check(new ScriptedPath("/x", Errno.EIO, false), 1000);
         assertEquals(PathState.DOWN, r.state());
         assertEquals("read of sector 0 failed: EIO: scripted", r.message());
     }
 
     @Test
     void noAnswerIsATimeoutAndALateAnswerChangesNothing() throws Exception {
-        TestDevice hung = new TestDevice("/x", null, true);
+        ScriptedPath hung = new ScriptedPath("/x", null, true);
         long start = System.nanoTime();
         CheckResult r = check(hung, 100);
         assertTrue(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) < 2000);

@@ -10,6 +10,7 @@ import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.TableLine;
+import org.ddmapper.spi.BioJoin;
 import org.ddmapper.spi.TableArgs;
 import org.ddmapper.spi.Target;
 import org.ddmapper.spi.TargetFeature;
@@ -150,7 +151,7 @@ final class Table {
             return;
         }
         int last = indexOf(end - 1);
-        SplitRequest split = new SplitRequest(device, bio, last - i + 1);
+        BioJoin split = new BioJoin(bio.withCompletion(new Request(device, bio)), last - i + 1);
         for (int t = i; t <= last; t++) {
             long from = Math.max(sector, starts[t]);
             long to = Math.min(end, ends[t]);
@@ -164,7 +165,7 @@ final class Table {
             submitTo(0, Bio.of(BioOp.FLUSH, 0, 0, null, bio.flags(), new Request(device, bio)));
             return;
         }
-        SplitRequest split = new SplitRequest(device, bio, targets.length);
+        BioJoin split = new BioJoin(bio.withCompletion(new Request(device, bio)), targets.length);
         for (int t = 0; t < targets.length; t++) submitTo(t, Bio.of(BioOp.FLUSH, 0, 0, null, bio.flags(), split));
     }
 

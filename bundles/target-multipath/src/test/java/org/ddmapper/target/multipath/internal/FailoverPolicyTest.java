@@ -156,6 +156,35 @@ class FailoverPolicyTest {
     }
 
     @Test
+    void aLateCompletionOfATimedOutRequestNeitherTouchesTheReusedBufferNorCompletesTwice() throws Exception {
+        MultipathTarget t = build("2 path_io_timeout_msecs 100 0 1 1 round-robin 0 2 0 /p/a /p/b");
+        byte[] first = pattern(4096, 5);
+        assertEquals(IoStatus.OK, get(write(t, 0, first))); // a
+        assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(4096)))); // b
+        a.hangNext();
+        java.util.concurrent.atomic.AtomicInteger completions = new java.util.concurrent.atomic.AtomicInteger();
+        CompletableFuture<IoStatus> done = new CompletableFuture<>();
+        ByteBuffer buffer = ByteBuffer.allocate(4096);
+        t.map(org.ddmapper.api.Bio.read(0, buffer, s -> {
+            completions.incrementAndGet();
+            done.complete(s);
+        })); // hangs on a, times out, is read again from b
+        assertEquals(IoStatus.OK, done.get(5, TimeUnit.SECONDS));
+        assertArrayEquals(first, buffer.array());
+        // the caller reuses its buffer at once; then the hung path wakes up with other bytes
+        byte[] reused = pattern(4096, 6);
+        buffer.clear();
+        buffer.put(reused);
+        java.util.Arrays.fill(disk, 0, 4096, (byte) 0x33);
+        assertEquals(1, a.hungCount());
+        a.release();
+        assertEquals(0, a.hungCount());
+        assertArrayEquals(reused, buffer.array(), "the late completion wrote into the caller's reused buffer");
+        assertEquals(1, completions.get(), "the caller's request completed twice");
+        assertEquals(1, ctx.events(EventKind.PATH_FAILED).size());
+    }
+
+    @Test
     void errorsFromAReplacedDeviceDoNotFailTheNewOne() throws Exception {
         MultipathTarget t = build("2 path_io_timeout_msecs 0 0 1 1 round-robin 0 1 0 /p/a");
         a.hangNext();

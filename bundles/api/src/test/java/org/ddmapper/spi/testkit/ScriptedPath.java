@@ -1,4 +1,4 @@
-package org.ddmapper.checker.readsector0;
+package org.ddmapper.spi.testkit;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -7,14 +7,14 @@ import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.IoStatus;
 
-/** A path for checker tests: answers every read OK, with an error, or never (hung). */
-final class TestDevice implements BlockDevice {
+/** A path for checker tests (all checker bundles share it): answers every read OK, with an error, or never (hung). */
+public final class ScriptedPath implements BlockDevice {
     private final String reference;
     private final Errno error;
     private final boolean hang;
-    final List<Bio> pending = new ArrayList<>();
+    public final List<Bio> pending = new ArrayList<>();
 
-    TestDevice(String reference, Errno error, boolean hang) {
+    public ScriptedPath(String reference, Errno error, boolean hang) {
         this.reference = reference;
         this.error = error;
         this.hang = hang;
