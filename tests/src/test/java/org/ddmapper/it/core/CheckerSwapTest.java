@@ -19,6 +19,7 @@ import org.ddmapper.api.EventKind;
 import org.ddmapper.api.Message;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.it.support.EmbeddedFramework;
+import org.ddmapper.it.support.Waits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,14 +42,14 @@ class CheckerSwapTest {
         Files.writeString(etc.resolve("multipath.conf"), "defaults {\n    polling_interval 0.1\n    max_polling_interval 0.1\n"
                 + "    path_checker directio\n}\n");
         try (UpgradeBench b = new UpgradeBench(dir, EmbeddedFramework.builder().etc(etc), DIRECTIO)) {
-            CoreFixture.awaitTypes(b.dm, "multipath");
+            Waits.awaitTypes(b.dm, "multipath");
             Path lun = b.fx.file("lun.img", 2048);
             b.dm.create("cl1", "0 2048 linear " + lun + " 0");
             b.dm.create("cl2", "0 2048 linear " + lun + " 0");
             String p1 = "dm:cl1";
             String p2 = "dm:cl2";
             b.dm.create("mpc", "0 2048 multipath 0 0 1 1 round-robin 0 2 1 " + p1 + " 1 " + p2 + " 1");
-            CoreFixture.await("both paths checked ready by directio", () -> showPaths(b).lines().filter(l -> l.contains("directio")
+            Waits.await("both paths checked ready by directio", () -> showPaths(b).lines().filter(l -> l.contains("directio")
                     && l.contains(" ready ")).count() == 2);
             List<DeviceEvent> seen = new CopyOnWriteArrayList<>();
             AutoCloseable sub = b.dm.subscribe(DeviceRef.of("mpc"), seen::add);
@@ -86,7 +87,7 @@ class CheckerSwapTest {
             assertEquals(base, swapped.get(5).details().get("to"));
             assertTrue(b.dm.status(DeviceRef.of("mpc")).get(0).text().endsWith(p1 + " A 0 " + p2 + " A 0"), b.dm.status(DeviceRef.of("mpc")).toString());
             long checksBefore = checks(b);
-            CoreFixture.await("the new checker checks again", () -> checks(b) > checksBefore + 2
+            Waits.await("the new checker checks again", () -> checks(b) > checksBefore + 2
                     && showPaths(b).lines().filter(l -> l.contains("directio") && l.contains(" ready ")).count() == 2);
             assertEquals(base, b.fw.bundle(DIRECTIO).getVersion().toString());
         }

@@ -23,6 +23,8 @@ import org.ddmapper.api.EventKind;
 import org.ddmapper.api.Message;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.it.support.EmbeddedFramework;
+import org.ddmapper.it.support.Waits;
+import org.ddmapper.it.support.Io;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -52,7 +54,7 @@ class SafeUpgradeTest {
         Path etc = Files.createDirectories(dir.resolve("etc"));
         Files.writeString(etc.resolve("multipath.conf"), "defaults {\n    polling_interval 600\n    max_polling_interval 600\n}\n");
         try (UpgradeBench b = new UpgradeBench(dir, EmbeddedFramework.builder().etc(etc), LINEAR, MULTIPATH)) {
-            CoreFixture.awaitTypes(b.dm, "multipath", "error");
+            Waits.awaitTypes(b.dm, "multipath", "error");
             Path jars = Files.createDirectories(dir.resolve("new"));
             String base = UpgradeJars.version(b.installed.get(LINEAR)).toString();
             String next = UpgradeJars.nextMicro(UpgradeJars.version(b.installed.get(LINEAR)));
@@ -72,7 +74,7 @@ class SafeUpgradeTest {
             try (BlockDevice probe = b.dm.open(ref("mp"))) {
                 assertTrue(Io.write(probe, 0, Io.filled(1, 1)).isOk(), "the first write fails over from the dead path");
             }
-            CoreFixture.await("the dead path failed and group 2 in use", () -> b.dm.status(ref("mp")).get(0).text().contains("dm:mp-dead F"));
+            Waits.await("the dead path failed and group 2 in use", () -> b.dm.status(ref("mp")).get(0).text().contains("dm:mp-dead F"));
             Thread.sleep(300);
             String pathState = b.dm.status(ref("mp")).get(0).text();
             assertTrue(pathState.matches(".*dm:mp-dead F 1 .*dm:mp-p1 A 0 dm:mp-p2 A 0"), pathState);
@@ -216,7 +218,7 @@ class SafeUpgradeTest {
                     a.remove(new java.util.jar.Attributes.Name("Service-Component"));
                 });
                 Future<DmException> slow = pool.submit(() -> assertThrows(DmException.class, () -> b.upgrade(LINEAR, silent)));
-                CoreFixture.await("the slow upgrade to park v0", () -> b.dm.info(ref("v0")).suspended());
+                Waits.await("the slow upgrade to park v0", () -> b.dm.info(ref("v0")).suspended());
                 DmException busy = assertThrows(DmException.class, () -> b.upgrade(LINEAR, unresolvable));
                 assertEquals(Errno.EBUSY, busy.errno());
                 assertEquals("an upgrade of " + LINEAR + " is running; try again when it has finished", busy.getMessage());
@@ -301,7 +303,7 @@ class SafeUpgradeTest {
                 assertEquals(reason, failed.message());
                 assertEquals("0 64 linear " + reason + "\n", text(c, org.ddmapper.control.ddlink.Op.STATUS, "s0"));
                 linear.start();
-                CoreFixture.await("s0 serves again", () -> !b.dm.info(ref("s0")).suspended());
+                Waits.await("s0 serves again", () -> !b.dm.info(ref("s0")).suspended());
                 assertEquals("0 64 linear\n", text(c, org.ddmapper.control.ddlink.Op.STATUS, "s0"));
                 assertTrue(Io.write(dev, 0, Io.filled(1, 4)).isOk());
             }

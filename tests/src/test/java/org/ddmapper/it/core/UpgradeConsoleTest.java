@@ -20,6 +20,8 @@ import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.EventKind;
 import org.ddmapper.it.support.EmbeddedFramework;
+import org.ddmapper.it.support.Waits;
+import org.ddmapper.it.support.Io;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,7 +56,7 @@ class UpgradeConsoleTest {
             try (BlockDevice dev = b.dm.open(DeviceRef.of("c0"))) {
                 long nr = b.dm.info(DeviceRef.of("c0")).eventNr();
                 gogo.run("update " + id);
-                CoreFixture.await("c0 rebuilt after update", () -> !b.dm.info(DeviceRef.of("c0")).suspended()
+                Waits.await("c0 rebuilt after update", () -> !b.dm.info(DeviceRef.of("c0")).suspended()
                         && b.dm.events(DeviceRef.of("c0"), nr).stream().anyMatch(e -> e.kind() == EventKind.BUNDLE_SWAPPED));
                 DeviceEvent swapped = b.dm.events(DeviceRef.of("c0"), nr).stream().filter(e -> e.kind() == EventKind.BUNDLE_SWAPPED)
                         .findFirst().orElseThrow();
