@@ -29,8 +29,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.osgi.framework.Bundle;
-import org.ddmapper.it.support.Waits;
-import org.ddmapper.it.support.Io;
 
 /**
  * The safe upgrade command (UPGRADE over the control socket, ddsetup upgrade) under verifying
