@@ -76,8 +76,13 @@ class SafeUpgradeTest {
             }
             Waits.await("the dead path failed and group 2 in use", () -> b.dm.status(ref("mp")).get(0).text().contains("dm:mp-dead F"));
             Thread.sleep(300);
+            for (int i = 0; i < 3; i++) { // fail counts only the handed-over state can keep (a rebuilt map would start at 0)
+                b.dm.message(ref("mp"), new TargetRef.ByIndex(0), Message.of("fail_path", "dm:mp-p2"));
+                b.dm.message(ref("mp"), new TargetRef.ByIndex(0), Message.of("reinstate_path", "dm:mp-p2"));
+            }
             String pathState = b.dm.status(ref("mp")).get(0).text();
-            assertTrue(pathState.matches(".*dm:mp-dead F 1 .*dm:mp-p1 A 0 dm:mp-p2 A 0"), pathState);
+            assertTrue(pathState.matches(".*dm:mp-dead F 1 .*dm:mp-p1 A 0 dm:mp-p2 A 3"), pathState);
+            int pathFailures = events(b, "mp", EventKind.PATH_FAILED).size();
 
             AtomicBoolean stop = new AtomicBoolean();
             ExecutorService pool = Executors.newFixedThreadPool(3);
@@ -135,7 +140,7 @@ class SafeUpgradeTest {
                 assertTrue(Long.parseLong(last.details().get("stall_ms")) >= 0);
                 assertEquals(5, events(b, "mp", EventKind.BUNDLE_SWAPPED).size());
                 assertEquals(MULTIPATH, events(b, "mp", EventKind.BUNDLE_SWAPPED).get(0).details().get("bundle"));
-                assertEquals(List.of(), events(b, "mp", EventKind.PATH_FAILED).stream().skip(1).toList(), "no path failed after the first");
+                assertEquals(pathFailures, events(b, "mp", EventKind.PATH_FAILED).size(), "no path failed during the upgrades");
                 assertEquals(base, b.fw.bundle(LINEAR).getVersion().toString());
                 assertEquals(next, b.fw.bundle(MULTIPATH).getVersion().toString());
                 assertEquals(next, UpgradeJars.version(b.installed.get(MULTIPATH)).toString(), "the bundle directory holds the new multipath jar");
