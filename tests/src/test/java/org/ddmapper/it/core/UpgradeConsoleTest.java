@@ -39,12 +39,16 @@ class UpgradeConsoleTest {
 
     @Test
     void lbUpdateStatusAndUpgradeFromTheConsole() throws Exception {
-        try (UpgradeBench b = new UpgradeBench(dir, EmbeddedFramework.builder(), LINEAR)) {
+        Path home = dir.resolve("home");
+        Path installed;
+        String next;
+        try (UpgradeBench b = new UpgradeBench(dir, EmbeddedFramework.builder().home(home), LINEAR)) {
+            installed = b.installed.get(LINEAR);
             Gogo gogo = new Gogo(b.fw);
             Path img = b.fx.file("c0.img", 64);
             assertEquals("", gogo.run("dm:create --table \"0 64 linear " + img + " 0\" c0"));
             String base = UpgradeJars.version(b.installed.get(LINEAR)).toString();
-            String next = UpgradeJars.nextMicro(UpgradeJars.version(b.installed.get(LINEAR)));
+            next = UpgradeJars.nextMicro(UpgradeJars.version(b.installed.get(LINEAR)));
             Path newJar = UpgradeJars.withVersion(b.installed.get(LINEAR), dir.resolve("linear-next.jar"), next);
 
             String listing = gogo.run("lb -s");
@@ -78,6 +82,16 @@ class UpgradeConsoleTest {
             }
             assertEquals(7, CoreFixture.sectorOf(img, 1)[0]);
             assertEquals(8, CoreFixture.sectorOf(img, 2)[0]);
+        }
+        // a restart installs the bundle directory's jar: the new version, and the device comes back on it
+        try (EmbeddedFramework again = EmbeddedFramework.builder().home(home).without(LINEAR).start()) {
+            again.install(installed);
+            assertEquals(next, again.bundle(LINEAR).getVersion().toString());
+            var dm = again.service(org.ddmapper.api.DeviceManager.class);
+            Waits.await("c0 back after the restart", () -> dm.list().stream().anyMatch(d -> d.name().equals("c0") && !d.suspended()));
+            try (BlockDevice dev = dm.open(DeviceRef.of("c0"))) {
+                assertEquals(8, Io.read(dev, 2, 512)[0]);
+            }
         }
     }
 
