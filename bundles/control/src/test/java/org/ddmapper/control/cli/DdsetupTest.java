@@ -65,6 +65,31 @@ class DdsetupTest {
     }
 
     @Test
+    void upgradeSendsTheBundleAndAnAbsoluteJarPathAndPrintsTheReportOrTheSentence() {
+        assertEquals(2, run("upgrade"));
+        assertTrue(err.toString().startsWith("ddsetup: upgrade: missing bundle symbolic name\n"), err.toString());
+        assertEquals(2, run("upgrade", "org.ddmapper.target.linear"));
+        assertTrue(err.toString().startsWith("ddsetup: upgrade: missing jar file\n"), err.toString());
+        assertEquals(2, run("upgrade", "b", "x.jar", "extra"));
+        assertTrue(err.toString().startsWith("ddsetup: upgrade: unexpected 'extra'\n"), err.toString());
+
+        assertEquals(1, run("upgrade", "org.ddmapper.target.linear", "x.jar"));
+        assertEquals("ddsetup: live upgrade is not available: the core offers no upgrade service\n", err.toString());
+
+        java.util.List<String> asked = new java.util.ArrayList<>();
+        server.upgrades(() -> (bundle, jar) -> {
+            asked.add(bundle + " " + jar);
+            if (bundle.equals("busy")) throw new org.ddmapper.api.DmException(org.ddmapper.api.Errno.EBUSY, "an upgrade of x is running");
+            return new org.ddmapper.api.UpgradeReport(bundle, "0.1.0", "0.1.1", java.util.List.of("v0", "v1"), 37, 120);
+        });
+        assertEquals(0, run("upgrade", "org.ddmapper.target.linear", "x.jar"), err.toString());
+        assertEquals("upgraded org.ddmapper.target.linear 0.1.0 -> 0.1.1 (2 devices, max stall 37 ms)\n", out.toString());
+        assertEquals("org.ddmapper.target.linear " + Path.of("x.jar").toAbsolutePath(), asked.get(0));
+        assertEquals(1, run("upgrade", "busy", "/x.jar"));
+        assertEquals("ddsetup: an upgrade of x is running\n", err.toString());
+    }
+
+    @Test
     void repeatedTableOptionsMakeOneTableAndPassFdHandsOverTheCallersDescriptor() throws Exception {
         assertEquals(0, run("create", "d", "--table", "0 8 zero", "--table", "8 8 echo"));
         assertEquals("", out.toString() + err.toString());

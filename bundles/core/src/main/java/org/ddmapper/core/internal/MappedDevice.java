@@ -512,7 +512,8 @@ public final class MappedDevice {
             String text;
             if (t == null) {
                 String why = parkReason;
-                text = type == StatusType.TABLE ? l.argsText()
+                String failing = failReason;
+                text = type == StatusType.TABLE ? l.argsText() : failing != null ? failing
                         : "waiting for target type '" + parkedTypeOr(l.type()) + "'" + (why == null ? "" : " (" + why + ")");
             } else {
                 try {

@@ -71,8 +71,11 @@ public final class BundleUpgrader implements BundleUpgrades {
     public UpgradeReport upgrade(String symbolicName, Path jar) {
         if (symbolicName == null || symbolicName.isBlank()) throw new DmException(Errno.EINVAL, "no bundle name given");
         if (jar == null) throw new DmException(Errno.EINVAL, "no jar given");
-        if (!oneAtATime.tryLock())
-            throw new DmException(Errno.EBUSY, "an upgrade of " + running + " is running; try again when it has finished");
+        if (!oneAtATime.tryLock()) {
+            String other = running;
+            throw new DmException(Errno.EBUSY, "an upgrade of " + (other == null ? "another bundle" : other)
+                    + " is running; try again when it has finished");
+        }
         running = symbolicName;
         List<Path> staged = new ArrayList<>();
         try {
