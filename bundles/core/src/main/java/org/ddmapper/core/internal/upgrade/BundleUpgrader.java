@@ -2,12 +2,8 @@ package org.ddmapper.core.internal.upgrade;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +21,6 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.FrameworkEvent;
-import org.osgi.framework.Version;
 import org.osgi.framework.wiring.BundleRevision;
 import org.osgi.framework.wiring.FrameworkWiring;
 import org.tinylog.Logger;
@@ -81,7 +76,7 @@ public final class BundleUpgrader implements BundleUpgrades {
         try {
             return run(symbolicName, jar.toAbsolutePath(), staged);
         } finally {
-            for (Path p : staged) deleteQuietly(p);
+            for (Path p : staged) BundleFiles.deleteQuietly(p);
             running = null;
             oneAtATime.unlock();
         }
@@ -91,7 +86,7 @@ public final class BundleUpgrader implements BundleUpgrades {
         long t0 = System.nanoTime();
         Bundle bundle = installed(symbolicName);
         BundleOffer before = BundleOffer.of(bundle, context);
-        Path location = locationFile(bundle);
+        Path location = BundleFiles.locationFile(bundle);
         UpgradeCandidate given = UpgradeCandidate.read(jar);
         if (!given.symbolicName().equals(symbolicName))
             throw new DmException(Errno.EINVAL, jar + " is bundle " + given.symbolicName() + ", not " + symbolicName);
@@ -100,7 +95,7 @@ public final class BundleUpgrader implements BundleUpgrades {
         String what = "upgrade of " + symbolicName + " " + from + " to " + to;
 
         Path stagingDir = devices.home().resolve("staging");
-        Path next = copy(jar, stagingDir.resolve(symbolicName + "-" + to + ".jar"), what);
+        Path next = BundleFiles.copy(jar, stagingDir.resolve(symbolicName + "-" + to + ".jar"), what);
         staged.add(next);
         UpgradeCandidate candidate = UpgradeCandidate.read(next);
         String missing;
@@ -116,7 +111,7 @@ public final class BundleUpgrader implements BundleUpgrades {
         if (!current.symbolicName().equals(symbolicName) || !current.version().equals(bundle.getVersion()))
             throw new DmException(Errno.EPERM, what + " refused: " + location + " (the bundle's location) holds " + current.symbolicName()
                     + " " + current.version() + ", not the running version, so there is nothing to roll back to");
-        Path previous = copy(location, stagingDir.resolve(symbolicName + "-" + from + ".previous.jar"), what);
+        Path previous = BundleFiles.copy(location, stagingDir.resolve(symbolicName + "-" + from + ".previous.jar"), what);
         staged.add(previous);
 
         boolean checker = before.targetTypes().isEmpty();
@@ -125,7 +120,11 @@ public final class BundleUpgrader implements BundleUpgrades {
         try {
             swap(bundle, next);
             awaitUp(bundle, before, affected, checker, true);
-            replace(location, next);
+            try {
+                BundleFiles.replace(location, next);
+            } catch (IOException e) {
+                throw new Failure("the new jar could not replace " + location + " (" + e.getMessage() + ")");
+            }
         } catch (Failure f) {
             throw rollback(bundle, previous, before, affected, checker, what, from, to, f.getMessage());
         }
@@ -159,54 +158,6 @@ public final class BundleUpgrader implements BundleUpgrades {
         if (BundleOffer.of(found, context).isEmpty())
             throw new DmException(Errno.EINVAL, symbolicName + " registers no target type or checker now; nothing to upgrade live");
         return found;
-    }
-
-    /** The jar file the bundle was installed from (the distribution's bundle directory). */
-    private static Path locationFile(Bundle bundle) {
-        String location = bundle.getLocation();
-        try {
-            URI uri = URI.create(location.split("#", 2)[0]);
-            if ("file".equals(uri.getScheme())) {
-                Path p = Path.of(uri);
-                if (Files.isRegularFile(p)) return p;
-            }
-        } catch (IllegalArgumentException e) {
-            // not a URI: falls through
-        }
-        throw new DmException(Errno.EPERM, bundle.getSymbolicName() + " was installed from '" + location
-                + "', not from a jar file this appliance can replace; install it from the bundle directory to upgrade it live");
-    }
-
-    private static Path copy(Path from, Path to, String what) {
-        try {
-            Files.createDirectories(to.getParent());
-            Path tmp = to.resolveSibling(to.getFileName() + ".tmp");
-            Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            return to;
-        } catch (IOException e) {
-            throw new DmException(Errno.EIO, what + " refused: cannot copy " + from + " to " + to + ": " + e.getMessage());
-        }
-    }
-
-    /** Puts the new jar in place of the bundle's file: written beside it, fsynced, renamed over it. */
-    private static void replace(Path location, Path jar) throws Failure {
-        Path tmp = location.resolveSibling("." + location.getFileName() + ".upgrade");
-        try {
-            Files.copy(jar, tmp, StandardCopyOption.REPLACE_EXISTING);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, location, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            deleteQuietly(tmp);
-            throw new Failure("the new jar could not replace " + location + " (" + e.getMessage() + ")");
-        }
-        try (FileChannel dir = FileChannel.open(location.getParent(), StandardOpenOption.READ)) {
-            dir.force(true);
-        } catch (IOException e) {
-            Logger.warn("cannot fsync {}: {}", location.getParent(), e.getMessage());
-        }
     }
 
     /** Bundle.update from the jar, then a package refresh (null: only what is pending, see OSGI-NOTES). */
@@ -332,14 +283,6 @@ public final class BundleUpgrader implements BundleUpgrades {
             if (c.getMessage() != null && !sb.toString().contains(c.getMessage())) sb.append(" (").append(c).append(')');
         }
         return sb.toString().replaceAll("\\s+", " ").strip();
-    }
-
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            Logger.warn("cannot delete {}: {}", p, e.getMessage());
-        }
     }
 
     /** A step of the swap failed; the message says why (it becomes the rollback's reason). */
