@@ -105,7 +105,8 @@ class StackedPathsTest {
                 assertEquals(IoStatus.OK, get(writeAsync(mp, i * 8L, pattern(4096, i))));
                 worstMillis = Math.max(worstMillis, (System.nanoTime() - start) / 1_000_000);
             }
-            assertTrue(worstMillis >= 300 && worstMillis < 2000, "worst stall " + worstMillis + " ms");
+            // at least the timeout; far below the 20 s delay (the bound leaves room for a busy machine)
+            assertTrue(worstMillis >= 300 && worstMillis < 10_000, "worst stall " + worstMillis + " ms");
             DeviceEvent failed = fx.awaitEvents("mpatha", EventKind.PATH_FAILED, 1, 5000).get(0);
             assertEquals("dm:leg1", failed.details().get("path"));
             assertEquals("write timed out after 300 ms", failed.details().get("reason"));
@@ -162,7 +163,9 @@ class StackedPathsTest {
             fx.reload("leg1", "0 " + SECTORS + " error");
             long start = System.nanoTime();
             assertEquals(Errno.EIO, get(writeAsync(mp, 0, pattern(512, 1))).errno());
-            assertTrue((System.nanoTime() - start) / 1_000_000 < 500);
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            // the table queues: without the policy the write would wait until the 15 s bound of get()
+            assertTrue(millis < 5000, "failed after " + millis + " ms");
         }
     }
 
