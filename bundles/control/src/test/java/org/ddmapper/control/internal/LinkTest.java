@@ -67,7 +67,7 @@ class LinkTest {
             assertTrue(Fds.isNonBlocking(link.socket().fd()));
             long before = System.nanoTime();
             assertNull(link.next(false), "a read with nothing queued returns at once");
-            assertTrue(System.nanoTime() - before < 100_000_000L);
+            assertTrue(System.nanoTime() - before < 1_000_000_000L, "returned at once, not after blocking (1 s leaves room for a busy machine)");
             short[] ready = Fds.poll(new int[] {link.socket().fd()}, new short[] {Fds.POLLIN}, 0);
             assertEquals(0, ready[0] & Fds.POLLIN);
         }
