@@ -173,6 +173,9 @@ public final class Main {
             // 8. Run until a stop begins (a signal, the console's end, stop 0); stop() bounds the rest.
             while (!termination.requested()) {
                 FrameworkEvent event = framework.waitForStop(POLL_MILLIS);
+                if (event.getType() == FrameworkEvent.ERROR) {
+                    throw LaunchFailure.failed("the framework stopped on an error: " + Describe.chain(event.getThrowable()));
+                }
                 if (event.getType() != FrameworkEvent.WAIT_TIMEDOUT) {
                     break;
                 }
