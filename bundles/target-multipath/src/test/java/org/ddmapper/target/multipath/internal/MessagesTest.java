@@ -152,8 +152,8 @@ class MessagesTest {
                   `- 3 /p/c active undef none fail=0 (no path monitor)
                 """, topo);
         String paths = t.message(Message.of("show", "paths"));
-        assertTrue(paths.startsWith("map    path dev  group dm_st  chk_st checker failures next_check reason\n"), paths);
-        assertTrue(paths.contains("mpatha 2    /p/b 1     failed undef  none    1        -          fail_path message; checker: no path monitor"), paths);
+        assertTrue(paths.startsWith("map    path dev  group dm_st  chk_st checker failures next_check transport reason\n"), paths);
+        assertTrue(paths.contains("mpatha 2    /p/b 1     failed undef  none    1        -          table     fail_path message; checker: no path monitor"), paths);
     }
 
     static PassedFd fakeFd(AtomicBoolean closed) {
