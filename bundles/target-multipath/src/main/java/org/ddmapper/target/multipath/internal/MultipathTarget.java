@@ -400,22 +400,20 @@ public final class MultipathTarget implements Target {
 
     boolean setQueueLocked(boolean queue, String reason, Effects fx) {
         boolean changed;
-        {
-            boolean kick;
-            if (suspended && savedQueueIfNoPath != null) {
-                changed = savedQueueIfNoPath != queue;
-                savedQueueIfNoPath = queue;
-                kick = false;
-            } else {
-                changed = queueIfNoPath != queue;
-                queueIfNoPath = queue;
-                kick = !queue;
-            }
-            // the event first: whoever sees a queued request fail can already read why
-            if (changed) event(EventKind.QUEUE_MODE_CHANGED, "queue_if_no_path", queue ? 1 : 0, "reason", reason,
-                    "queued", queued.size());
-            if (kick) kickQueue(fx);
+        boolean kick;
+        if (suspended && savedQueueIfNoPath != null) {
+            changed = savedQueueIfNoPath != queue;
+            savedQueueIfNoPath = queue;
+            kick = false;
+        } else {
+            changed = queueIfNoPath != queue;
+            queueIfNoPath = queue;
+            kick = !queue;
         }
+        // the event first: whoever sees a queued request fail can already read why
+        if (changed) event(EventKind.QUEUE_MODE_CHANGED, "queue_if_no_path", queue ? 1 : 0, "reason", reason,
+                "queued", queued.size());
+        if (kick) kickQueue(fx);
         return changed;
     }
 
@@ -429,20 +427,18 @@ public final class MultipathTarget implements Target {
     }
 
     void switchGroupLocked(int number, String reason) {
-        {
-            PriorityGroup g = groups.get(number - 1);
-            for (PriorityGroup each : groups) each.bypassed(false);
-            if (g.activePaths() > 0) {
-                PriorityGroup from = lastGroup;
-                currentGroup = g;
-                lastGroup = g;
-                nextGroup = null;
-                if (from != g) event(EventKind.PG_SWITCHED, "from", from == null ? 0 : from.number(), "to", number,
-                        "reason", reason);
-            } else {
-                nextGroup = g;
-                nextGroupReason = reason;
-            }
+        PriorityGroup g = groups.get(number - 1);
+        for (PriorityGroup each : groups) each.bypassed(false);
+        if (g.activePaths() > 0) {
+            PriorityGroup from = lastGroup;
+            currentGroup = g;
+            lastGroup = g;
+            nextGroup = null;
+            if (from != g) event(EventKind.PG_SWITCHED, "from", from == null ? 0 : from.number(), "to", number,
+                    "reason", reason);
+        } else {
+            nextGroup = g;
+            nextGroupReason = reason;
         }
     }
 
