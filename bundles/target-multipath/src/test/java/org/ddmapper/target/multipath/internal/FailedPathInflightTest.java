@@ -183,8 +183,9 @@ class FailedPathInflightTest {
         Thread op = new Thread(() -> t.message(Message.of("reinstate_path", "/p/a")), "operator");
         op.start();
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!t.paths().get(0).isActive() && System.nanoTime() < end) Thread.onSpinWait();
-        assertTrue(t.paths().get(0).isActive());
+        // read under the map's lock: the reinstate has changed the state (its event waits behind the failure's)
+        while (!t.status(StatusType.INFO).contains("/p/a A 1") && System.nanoTime() < end) Thread.onSpinWait();
+        assertEquals("2 0 0 0 1 1 E 0 2 0 /p/a A 1 /p/b A 0", t.status(StatusType.INFO));
         letGo.countDown();
         io.join(10_000);
         op.join(10_000);
