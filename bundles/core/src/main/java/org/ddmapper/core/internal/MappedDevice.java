@@ -257,6 +257,9 @@ public final class MappedDevice {
         if (parkedType != null && next == null)
             throw new DmException(Errno.ENXIO, "device '" + name + "' waits for target type '" + parkedType
                     + "', which is not registered; load a table that does not need it, or start its bundle");
+        if (!oldTableDrained())
+            throw new DmException(Errno.EBUSY, "device '" + name + "' still has " + inflight.get()
+                    + " requests in flight on the targets of its type's previous version; try again when they have completed");
         boolean wasBlocked = suspended || parkedType != null || swapQuiesced;
         if (next == null && !wasBlocked) return;
         if (!wasBlocked) quiesce(true);
