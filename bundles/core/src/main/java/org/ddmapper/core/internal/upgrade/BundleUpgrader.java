@@ -31,14 +31,17 @@ import org.tinylog.Logger;
  * <ol>
  *   <li>find the installed bundle (it must be active and offer target types or checkers);</li>
  *   <li>read the new jar (a bundle of the same symbolic name), stage a copy under
- *       {@code HOME/staging/}, and check that its mandatory imports are exported in the framework;</li>
+ *       {@code HOME/staging/}, and have the framework resolve it ({@link ResolveCheck}: installed under a
+ *       temporary location, resolved, uninstalled);</li>
  *   <li>keep a copy of the running jar (the bundle's file location) for a rollback;</li>
+ *   <li>quiesce the devices whose live tables use the bundle's types (upper devices first); if their
+ *       in-flight I/O does not drain in time, release them and refuse, nothing changed, no I/O errored;</li>
  *   <li>{@code Bundle.update} from the staged copy and refresh (the core parks the devices built on
  *       the bundle's types, their I/O waiting); wait until the new version is active, registers every
  *       type and checker name the old one did, and every affected device is rebuilt;</li>
  *   <li>on success, put the jar in place of the bundle's file, atomically (a restart keeps it); on any
- *       failure, update back to the kept jar, wait for the devices to come back on it, raise
- *       BUNDLE_ROLLED_BACK on them and throw.</li>
+ *       failure (a refused live or inactive table among them), update back to the kept jar, wait for the
+ *       devices to come back on it, raise BUNDLE_ROLLED_BACK on them and throw.</li>
  * </ol>
  *
  * Devices rebuilt on a target bundle raise their own BUNDLE_SWAPPED (with stall_ms) as they come
