@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import org.ddmapper.api.DeviceEvent;
+import org.ddmapper.api.EventKind;
 import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
@@ -63,6 +66,13 @@ class PersistenceTest {
             assertEquals("LIVE & INACTIVE", top2.tablesPresent());
             assertEquals(topInactive, dm.table(ref("p-top"), true));
             assertEquals(2, base2.openCount(), "the stack was rebuilt: both slots of p-top open p-base");
+            for (String n : List.of("p-base", "p-top", "p-solo")) {
+                // a restore is no upgrade: the table goes live as a resume would make it, no BUNDLE_SWAPPED
+                Waits.await(n + " resumed", () -> dm.events(ref(n), 0).stream().anyMatch(e -> e.kind() == EventKind.RESUMED));
+                assertEquals(List.of(EventKind.TABLE_LIVE, EventKind.RESUMED), dm.events(ref(n), 0).stream().map(DeviceEvent::kind).toList(),
+                        n + ": " + dm.events(ref(n), 0));
+            }
+            assertEquals(Map.of("targets", "1", "size", "1024"), dm.events(ref("p-top"), 0).get(0).details());
             assertEquals(List.of("p-base", "p-solo", "p-top"), dm.list().stream().map(DeviceInfo::name).toList());
             try (var dev = dm.open(ref("p-top"))) {
                 assertArrayEquals(Io.filled(1, 0x42), Io.read(dev, 5, 512));
@@ -97,6 +107,9 @@ class PersistenceTest {
             DeviceManager dm = fw.service(DeviceManager.class);
             DeviceInfo demo = awaitLive(dm, "demo");
             assertEquals(2048, demo.sizeSectors());
+            Waits.await("demo resumed", () -> dm.events(ref("demo"), 0).stream().anyMatch(e -> e.kind() == EventKind.RESUMED));
+            assertEquals(List.of(EventKind.TABLE_LIVE, EventKind.RESUMED), dm.events(ref("demo"), 0).stream().map(DeviceEvent::kind).toList(),
+                    "a boot table's device raises no BUNDLE_SWAPPED: " + dm.events(ref("demo"), 0));
             awaitLive(dm, "stacked");
             Waits.await("notype dropped", () -> dm.list().stream().noneMatch(i -> i.name().equals("notype")));
             assertEquals(List.of("demo", "stacked"), dm.list().stream().map(DeviceInfo::name).toList());

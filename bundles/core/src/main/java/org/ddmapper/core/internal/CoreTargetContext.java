@@ -15,6 +15,7 @@ final class CoreTargetContext implements TargetContext {
     private final int index;
     private final long startSector;
     private final long lengthSectors;
+    private final boolean handover;
 
     CoreTargetContext(DeviceHost host, MappedDevice device, int index, long startSector, long lengthSectors) {
         this.host = host;
@@ -23,6 +24,7 @@ final class CoreTargetContext implements TargetContext {
         this.index = index;
         this.startSector = startSector;
         this.lengthSectors = lengthSectors;
+        this.handover = device.rebuilding();
     }
 
     @Override public String deviceName() { return deviceName; }
@@ -34,6 +36,8 @@ final class CoreTargetContext implements TargetContext {
     @Override public long lengthSectors() { return lengthSectors; }
 
     @Override public boolean readOnly() { return false; }
+
+    @Override public boolean rebuiltForHandover() { return handover; }
 
     @Override
     public void raiseEvent(EventKind kind, Map<String, String> details) {
