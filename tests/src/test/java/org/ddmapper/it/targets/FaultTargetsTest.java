@@ -65,6 +65,27 @@ class FaultTargetsTest {
     }
 
     @Test
+    void aFlushOfATableWithAnErrorSegmentSucceedsWhileItsReadsStillFail() throws Exception {
+        Path f = patterned("holes.img", 64);
+        dm.create("holes", "0 32 linear " + f + " 0\n32 32 error\n64 16 zero");
+        try (DeviceManager.OpenDevice dev = dm.open(DeviceRef.of("holes"))) {
+            assertEquals(IoStatus.OK, Io.write(dev, 0, new byte[512], 0));
+            assertEquals(IoStatus.OK, Io.flush(dev), "error and zero take no flushes, as in the kernel");
+            assertEquals(IoStatus.OK, Io.write(dev, 1, new byte[512], Bio.FUA));
+            assertEquals(IoStatus.error(Errno.EIO, "error target: every I/O fails"), Io.read(dev, 40, ByteBuffer.allocate(512)));
+            assertEquals(IoStatus.error(Errno.EIO, "error target: every I/O fails"), Io.read(dev, 30, ByteBuffer.allocate(4 * 512)),
+                    "a read across into the error segment fails");
+        }
+        dm.load(DeviceRef.of("holes"), "0 80 error");
+        dm.resume(DeviceRef.of("holes"));
+        try (DeviceManager.OpenDevice dev = dm.open(DeviceRef.of("holes"))) {
+            assertEquals(IoStatus.OK, Io.flush(dev), "a table of only an error target has nothing to flush");
+            assertEquals(Errno.EIO, Io.read(dev, 0, ByteBuffer.allocate(512)).errno());
+        }
+        dm.remove(DeviceRef.of("holes"), false);
+    }
+
+    @Test
     void flakeyDropWritesAcknowledgesWritesThatNeverReachTheDisk() throws Exception {
         Path f = patterned("dirty.img", 64);
         dm.create("dirty", "0 64 flakey " + f + " 0 0 3600 1 drop_writes");

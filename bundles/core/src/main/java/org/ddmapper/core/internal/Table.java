@@ -32,6 +32,8 @@ final class Table {
     final TargetType[] types;
     private final long[] starts;
     private final long[] ends;
+    /** Per target: whether a FLUSH is sent to it (false for NO_FLUSH types). */
+    private final boolean[] takesFlush;
     final long sizeSectors;
     private final List<List<BlockDevice>> devices;
 
@@ -43,7 +45,9 @@ final class Table {
         int n = targets.length;
         this.starts = new long[n];
         this.ends = new long[n];
+        this.takesFlush = new boolean[n];
         for (int i = 0; i < n; i++) {
+            takesFlush[i] = !types[i].features().contains(TargetFeature.NO_FLUSH);
             TableLine l = spec.lines().get(i).line();
             starts[i] = l.startSector();
             ends[i] = l.endSector();
@@ -159,14 +163,25 @@ final class Table {
         }
     }
 
-    /** A flush goes to every target; it completes once all of them made their data durable. */
+    /**
+     * A flush goes to every target that holds data; it completes once all of them made their data
+     * durable. Targets declaring {@link TargetFeature#NO_FLUSH} (error, zero) are skipped, as the
+     * kernel skips targets with no flush bios; a table of only such targets completes at once.
+     */
     private void flushAll(MappedDevice device, Bio bio) {
-        if (targets.length == 1) {
-            submitTo(0, Bio.of(BioOp.FLUSH, 0, 0, null, bio.flags(), new Request(device, bio)));
+        int count = 0, only = -1;
+        for (int t = 0; t < targets.length; t++) if (takesFlush[t]) { count++; only = t; }
+        if (count == 0) {
+            device.completeEarly(bio, IoStatus.OK);
             return;
         }
-        BioJoin split = new BioJoin(bio.withCompletion(new Request(device, bio)), targets.length);
-        for (int t = 0; t < targets.length; t++) submitTo(t, Bio.of(BioOp.FLUSH, 0, 0, null, bio.flags(), split));
+        if (count == 1) {
+            submitTo(only, Bio.of(BioOp.FLUSH, 0, 0, null, bio.flags(), new Request(device, bio)));
+            return;
+        }
+        BioJoin split = new BioJoin(bio.withCompletion(new Request(device, bio)), count);
+        for (int t = 0; t < targets.length; t++)
+            if (takesFlush[t]) submitTo(t, Bio.of(BioOp.FLUSH, 0, 0, null, bio.flags(), split));
     }
 
     private void submitTo(int index, Bio child) {
