@@ -19,6 +19,7 @@ import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.TargetStatus;
 import org.junit.jupiter.api.AfterAll;
@@ -185,6 +186,7 @@ class FaultTargetsTest {
         assertEquals(2, events.size(), "events: " + events);
         assertEquals(Map.of("stripe", "1", "device", "dm:bad", "errors", "1", "errno", "EIO"), events.get(0).details());
         assertEquals("2", events.get(1).details().get("errors"));
+        assertEquals(new EventPayload.StripeError(1, "dm:bad", 2, Errno.EIO), events.get(1).payload(), "the typed payload");
         assertEquals(0, events.get(0).targetIndex());
         dm.remove(stripes, false);
         dm.remove(DeviceRef.of("bad"), false);

@@ -36,12 +36,14 @@ final class Table {
     private final boolean[] takesFlush;
     final long sizeSectors;
     private final List<List<BlockDevice>> devices;
+    private final CoreTargetContext[] contexts;
 
-    private Table(TableSpec spec, Target[] targets, TargetType[] types, List<List<BlockDevice>> devices) {
+    private Table(TableSpec spec, Target[] targets, TargetType[] types, List<List<BlockDevice>> devices, CoreTargetContext[] contexts) {
         this.spec = spec;
         this.targets = targets;
         this.types = types;
         this.devices = devices;
+        this.contexts = contexts;
         int n = targets.length;
         this.starts = new long[n];
         this.ends = new long[n];
@@ -73,6 +75,7 @@ final class Table {
             types[i] = type;
         }
         Target[] targets = new Target[n];
+        CoreTargetContext[] contexts = new CoreTargetContext[n];
         List<List<BlockDevice>> opened = new ArrayList<>();
         try {
             for (int i = 0; i < n; i++) {
@@ -80,6 +83,7 @@ final class Table {
                 TableLine l = s.line();
                 TableArgs args = new TableArgs(l.type(), l.args(), ref -> host.openReference(device, ref));
                 CoreTargetContext ctx = new CoreTargetContext(host, device, i, l.startSector(), l.lengthSectors());
+                contexts[i] = ctx;
                 Target target;
                 try {
                     target = types[i].create(ctx, args);
@@ -106,7 +110,7 @@ final class Table {
             for (List<BlockDevice> list : opened) closeAll(list);
             throw e;
         }
-        return new Table(spec, targets, types, opened);
+        return new Table(spec, targets, types, opened, contexts);
     }
 
     private static DmException lineError(SourceLine s, RuntimeException e) {
@@ -278,10 +282,33 @@ final class Table {
         }
     }
 
-    /** The references the targets opened, as written, in table order. */
+    /**
+     * Every device target {@code index} uses now: those opened through its arguments, then those
+     * it opened through its context and still holds, then what {@link Target#devices()} adds — the
+     * later two only when no device of the same reference is listed already.
+     */
+    private List<BlockDevice> devicesOf(int index) {
+        List<BlockDevice> out = new ArrayList<>(devices.get(index));
+        List<BlockDevice> extra = new ArrayList<>(contexts[index] == null ? List.of() : contexts[index].openedNow());
+        try {
+            List<BlockDevice> declared = targets[index].devices();
+            if (declared != null) extra.addAll(declared);
+        } catch (RuntimeException e) {
+            Logger.warn(e, "target {} ({}) failed to list its devices", index, types[index].name());
+        }
+        for (BlockDevice d : extra) {
+            if (d instanceof TrackedDevice t) d = t.inner;
+            boolean known = false;
+            for (BlockDevice have : out) if (have == d || have.reference().equals(d.reference())) known = true;
+            if (!known) out.add(d);
+        }
+        return out;
+    }
+
+    /** The references the targets use, as written, in table order (see {@link #devicesOf}). */
     List<String> deps() {
         List<String> out = new ArrayList<>();
-        for (List<BlockDevice> list : devices) for (BlockDevice d : list) out.add(d.reference());
+        for (int i = 0; i < targets.length; i++) for (BlockDevice d : devicesOf(i)) out.add(d.reference());
         return out;
     }
 
@@ -308,11 +335,11 @@ final class Table {
         return true;
     }
 
-    /** The mapped devices this table stacks on (dm: references). */
+    /** The mapped devices this table stacks on (dm: references still open, including those a target opened later). */
     List<MappedDevice> lowerDevices() {
         List<MappedDevice> out = new ArrayList<>();
-        for (List<BlockDevice> list : devices)
-            for (BlockDevice d : list) if (d instanceof OpenHandle h) out.add(h.device());
+        for (int i = 0; i < targets.length; i++)
+            for (BlockDevice d : devicesOf(i)) if (d instanceof OpenHandle h && !h.isClosed()) out.add(h.device());
         return out;
     }
 
