@@ -612,7 +612,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("device '" + name + "' was created");
         return d.info();
     }
 
@@ -627,7 +627,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("the table was loaded into the inactive slot of '" + d.name() + "'");
         return d.info();
     }
 
@@ -658,7 +658,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("the inactive slot of '" + d.name() + "' was cleared");
         return d.info();
     }
 
@@ -686,7 +686,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("device '" + d.name() + "' was resumed");
         return d.info();
     }
 
@@ -709,7 +709,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         d.closeEvents();
         deviceSubscribers.remove(d.id());
         bootOrigins.remove(d.id());
-        persist();
+        persistOrReport("device '" + d.name() + "' was removed");
     }
 
     @Override
@@ -737,7 +737,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("device '" + old + "' was renamed to '" + newName + "'");
         return d.info();
     }
 
@@ -873,8 +873,33 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         if (done.add(d)) out.add(d);
     }
 
-    /** Writes the device set (best effort: a failure is logged, the change stands). */
+    /** Writes the device set where no caller waits for it (start, a boot table that failed): a failure is logged. */
     private void persist() {
+        try {
+            save();
+        } catch (IOException e) {
+            Logger.error("cannot save device state to {}: {}", store.file(), StateStore.describe(e));
+        }
+    }
+
+    /**
+     * Writes the device set after a verb changed it. Like the kernel, the change stands when the
+     * save fails (the device is created, loaded, removed...), but the caller must learn that a
+     * restart would not bring it back: the verb fails with EIO naming the change, the file and
+     * the cause.
+     */
+    private void persistOrReport(String change) {
+        try {
+            save();
+        } catch (IOException e) {
+            String cause = StateStore.describe(e);
+            Logger.error("{}, but the device state could not be saved to {}: {}", change, store.file(), cause);
+            throw new DmException(Errno.EIO, change + ", but the device state could not be saved to " + store.file() + " (" + cause
+                    + "); a restart would not bring this change back");
+        }
+    }
+
+    private void save() throws IOException {
         CoreConfig c = config;
         if (!c.persist() || closing || !started) return;
         synchronized (persistLock) {
@@ -886,11 +911,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
                 records.add(new StateStore.DeviceRecord(d.id(), d.name(), live == null ? null : live.tableLines(),
                         inactive == null ? null : inactive.tableLines()));
             }
-            try {
-                store.save(new StateStore.Snapshot(nextId.get(), records));
-            } catch (IOException e) {
-                Logger.error("cannot save device state to {}: {}", store.file(), e.getMessage());
-            }
+            store.save(new StateStore.Snapshot(nextId.get(), records));
         }
     }
 
