@@ -85,8 +85,10 @@ class DataCorrectnessTest {
                 new Linear(0, 1000, a, 37),
                 new Striped(1000, 3072, 16, List.of(b, c, d), List.of(0L, 64L, 8L)),
                 new Striped(4072, 2048, 8, List.of(a, b), List.of(2048L, 1100L)),
-                new Linear(6120, 500, d, 2000));
-        long size = 6620;
+                // a chunk that is no power of two (division in the stripe arithmetic), c used twice
+                new Striped(6120, 1080, 12, List.of(c, d, c), List.of(1100L, 2600L, 2000L)),
+                new Linear(7200, 500, d, 2000));
+        long size = 7700;
         byte[] model = new byte[(int) size * 512];
         for (long s = 0; s < size; s++) System.arraycopy(sectorOnDisk(locate(table, s)), 0, model, (int) s * 512, 512);
         List<Long> boundaries = boundaries(table);
