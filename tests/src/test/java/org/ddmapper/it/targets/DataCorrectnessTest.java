@@ -140,6 +140,33 @@ class DataCorrectnessTest {
                     "seed " + seed + ": sector " + s + " on disk at " + locate(table, s));
     }
 
+    @Test
+    void directBackingFilesBypassThePageCacheAndTakeWholeBlocks() throws Exception {
+        Random random = new Random(9);
+        Path a = randomFile("direct-a.img", 2048, random), b = randomFile("direct-b.img", 2048, random);
+        int block = (int) Math.max(512, Files.getFileStore(a).getBlockSize());
+        int sectors = block / 512;
+        String table = "0 1024 linear direct:" + a + " 0\n1024 2048 striped 2 " + 2 * sectors + " direct:" + b + " 0 " + a + " 1024";
+        fx.dm.create("direct", table);
+        try (DeviceManager.OpenDevice dev = fx.dm.open(DeviceRef.of("direct"))) {
+            assertEquals(block, dev.logicalBlockBytes(), "the device announces the O_DIRECT block");
+            byte[] data = new byte[3 * block];
+            random.nextBytes(data);
+            long at = 1024 - sectors;   // across the linear/striped boundary and a chunk boundary
+            assertEquals(IoStatus.OK, Io.write(dev, at, data, Bio.FUA));
+            ByteBuffer back = ByteBuffer.allocate(data.length);
+            assertEquals(IoStatus.OK, Io.read(dev, at, back));
+            assertArrayEquals(data, back.array());
+            assertArrayEquals(Arrays.copyOf(data, 512), sectorOnDisk(new Place(a, at)), "the linear part is on disk");
+            assertArrayEquals(Arrays.copyOfRange(data, block, block + 512), sectorOnDisk(new Place(b, 0)), "the first chunk of stripe 0");
+            if (block > 512) assertEquals(org.ddmapper.api.Errno.EINVAL, Io.read(dev, 1, ByteBuffer.allocate(512)).errno(),
+                    "less than a block is refused, as the kernel refuses I/O below the logical block");
+        }
+        assertEquals(table.replace("\n", "|"), String.join("|", fx.dm.table(DeviceRef.of("direct"), false).stream()
+                .map(org.ddmapper.api.TargetStatus::toString).toList()), "the references print as written");
+        fx.dm.remove(DeviceRef.of("direct"), false);
+    }
+
     private Path randomFile(String name, int sectors, Random random) throws IOException {
         byte[] bytes = new byte[sectors * 512];
         random.nextBytes(bytes);

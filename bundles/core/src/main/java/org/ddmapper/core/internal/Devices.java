@@ -460,7 +460,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
             case "dm" -> {
                 return openStacked(forDevice, reference);
             }
-            case "file" -> {
+            case "file", "direct" -> {
                 FileProvider f = files;
                 if (f == null) throw new DmException(Errno.ENODEV, "'" + reference + "': the core is not started");
                 return f.open(reference, false);
@@ -483,7 +483,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     @Override
     public BlockDevice adoptSocket(String reference, PassedFd socket, boolean negotiated) {
         String scheme = BlockDeviceProvider.schemeOf(reference);
-        if (scheme.equals("dm") || scheme.equals("file") || scheme.isEmpty())
+        if (scheme.equals("dm") || scheme.equals("file") || scheme.equals("direct") || scheme.isEmpty())
             throw new DmException(Errno.EOPNOTSUPP, "'" + abbreviate(reference) + "': this device kind cannot take a passed socket");
         return provider(reference, scheme).adoptSocket(reference, socket, negotiated);
     }
