@@ -283,12 +283,14 @@ final class Table {
     }
 
     /**
-     * Every device target {@code index} uses now: those opened through its arguments, then those
+     * Every device target {@code index} uses now: those opened through its arguments (less mapped
+     * devices it has let go of since, as a path replaced by a reconnect), then those
      * it opened through its context and still holds, then what {@link Target#devices()} adds — the
      * later two only when no device of the same reference is listed already.
      */
     private List<BlockDevice> devicesOf(int index) {
-        List<BlockDevice> out = new ArrayList<>(devices.get(index));
+        List<BlockDevice> out = new ArrayList<>();
+        for (BlockDevice d : devices.get(index)) if (!(d instanceof OpenHandle h && h.isClosed())) out.add(d);
         List<BlockDevice> extra = new ArrayList<>(contexts[index] == null ? List.of() : contexts[index].openedNow());
         try {
             List<BlockDevice> declared = targets[index].devices();

@@ -66,6 +66,11 @@ final class TestTargets {
                         later.add(context.openDevice(message.words().get(1)));
                         return "";
                     }
+                    if (message.verb().equals("reopen")) {   // as a multipath reconnect: a new handle, the first one closed
+                        later.add(context.openDevice(dev.reference()));
+                        dev.close();
+                        return "";
+                    }
                     if (message.verb().equals("close")) {
                         for (BlockDevice d : later) d.close();
                         later.clear();
