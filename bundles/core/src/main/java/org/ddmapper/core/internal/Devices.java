@@ -92,7 +92,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         Set<String> restored = new HashSet<>();
         if (config.persist()) restored.addAll(restore(store.load()));
         for (BootTables.BootTable boot : BootTables.read(config.etc(), config.home())) {
-            if (restored.contains(boot.name()) || byName.containsKey(boot.name())) continue;
+            if (restored.contains(boot.name()) || byName.containsKey(boot.name())) { BootTables.noteShadowed(boot, byName.get(boot.name())); continue; }
             createFromBoot(boot);
         }
         started = true;
