@@ -21,7 +21,7 @@ public enum EventKind {
     RENAMED,
     /** The device was removed (details: force, failed; reason when a failed create was undone). */
     REMOVED,
-    /** A multipath path failed (details: path, number, group, reason, fail_count, valid_paths). */
+    /** A multipath path failed (details: path, number, group, reason, fail_count, valid_paths, retried). */
     PATH_FAILED,
     /** A multipath path came back (details: path, number, group, reason, valid_paths). */
     PATH_REINSTATED,

@@ -69,11 +69,16 @@ public sealed interface EventPayload {
         public Map<String, String> details() { return optional(map("force", force, "failed", failed), "reason", reason); }
     }
 
-    /** A multipath path failed (path as written, its number and group, 1-based). */
-    record PathFailed(String path, int number, int group, String reason, int failCount, int validPaths) implements EventPayload {
+    /**
+     * A multipath path failed (path as written, its number and group, 1-based); {@code retried}
+     * requests that were in flight on it were sent down another path (0 when not told).
+     */
+    record PathFailed(String path, int number, int group, String reason, int failCount, int validPaths, int retried)
+            implements EventPayload {
         public EventKind kind() { return EventKind.PATH_FAILED; }
         public Map<String, String> details() {
-            return map("path", path, "number", number, "group", group, "reason", reason, "fail_count", failCount, "valid_paths", validPaths);
+            return map("path", path, "number", number, "group", group, "reason", reason, "fail_count", failCount, "valid_paths", validPaths,
+                    "retried", retried);
         }
     }
 

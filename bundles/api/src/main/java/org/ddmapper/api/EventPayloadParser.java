@@ -21,7 +21,7 @@ final class EventPayloadParser {
                 case RENAMED -> new EventPayload.Renamed(text(d, "from"), text(d, "to"));
                 case REMOVED -> new EventPayload.Removed(bool(d, "force"), integer(d, "failed"), d.getOrDefault("reason", ""));
                 case PATH_FAILED -> new EventPayload.PathFailed(text(d, "path"), integer(d, "number"), integer(d, "group"), text(d, "reason"),
-                        integer(d, "fail_count"), integer(d, "valid_paths"));
+                        integer(d, "fail_count"), integer(d, "valid_paths"), optionalInt(d, "retried"));
                 case PATH_REINSTATED -> new EventPayload.PathReinstated(text(d, "path"), integer(d, "number"), integer(d, "group"),
                         text(d, "reason"), integer(d, "valid_paths"));
                 case PATH_DAMPED -> new EventPayload.PathDamped(text(d, "path"), integer(d, "number"), integer(d, "failures"),

@@ -28,7 +28,7 @@ class EventPayloadTest {
             row(EventKind.REMOVED, Map.of("force", "false", "failed", "0", "reason", "line 1: no such device"),
                     new Removed(false, 0, "line 1: no such device")),
             row(EventKind.PATH_FAILED, Map.of("path", "nbd://127.0.0.1:1/a", "number", "1", "group", "2", "reason", "read failed: EIO",
-                    "fail_count", "3", "valid_paths", "1"), new PathFailed("nbd://127.0.0.1:1/a", 1, 2, "read failed: EIO", 3, 1)),
+                    "fail_count", "3", "valid_paths", "1", "retried", "2"), new PathFailed("nbd://127.0.0.1:1/a", 1, 2, "read failed: EIO", 3, 1, 2)),
             row(EventKind.PATH_REINSTATED, Map.of("path", "dm:leg0", "number", "1", "group", "1", "reason", "checker directio: ready",
                     "valid_paths", "2"), new PathReinstated("dm:leg0", 1, 1, "checker directio: ready", 2)),
             row(EventKind.PATH_DAMPED, Map.of("path", "dm:leg1", "number", "2", "failures", "4", "window", "2.5", "hold", "10",
@@ -84,8 +84,9 @@ class EventPayloadTest {
     @Test
     void theTextLineIsUnchanged() {
         DeviceEvent e = new DeviceEvent("vol", 7, 3, EventKind.PATH_FAILED, 0,
-                new PathFailed("dm:a", 1, 1, "read failed", 1, 0).details(), 0);
-        assertEquals("vol 3 path_failed target=0 fail_count=1 group=1 number=1 path=dm:a reason=read\\ failed valid_paths=0", e.toLine());
+                new PathFailed("dm:a", 1, 1, "read failed", 1, 0, 0).details(), 0);
+        assertEquals("vol 3 path_failed target=0 fail_count=1 group=1 number=1 path=dm:a reason=read\\ failed retried=0 valid_paths=0",
+                e.toLine());
     }
 
     @ParameterizedTest
@@ -108,6 +109,12 @@ class EventPayloadTest {
         assertEquals(new Unparsed(kind, details, problem), got);
         assertEquals(kind, got.kind());
         assertEquals(details, got.details(), "the details stay readable");
+    }
+
+    @Test
+    void aPathFailedWithoutRetriedReadsAsZero() {
+        assertEquals(new PathFailed("dm:a", 1, 1, "r", 1, 0, 0), event(EventKind.PATH_FAILED,
+                Map.of("path", "dm:a", "number", "1", "group", "1", "reason", "r", "fail_count", "1", "valid_paths", "0")).payload());
     }
 
     @Test
