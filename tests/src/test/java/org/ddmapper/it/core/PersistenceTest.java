@@ -11,6 +11,8 @@ import org.ddmapper.api.EventKind;
 import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
+import org.ddmapper.api.DmException;
+import org.ddmapper.api.Errno;
 import org.ddmapper.api.TargetStatus;
 import org.ddmapper.it.support.EmbeddedFramework;
 import org.junit.jupiter.api.Test;
@@ -86,6 +88,69 @@ class PersistenceTest {
             awaitLive(dm, "p-base");
             assertEquals(List.of("p-base", "p-new", "p-solo"), dm.list().stream().map(DeviceInfo::name).toList());
             assertEquals(0, dm.info(ref("p-base")).openCount());
+        }
+    }
+
+    @Test
+    void aVerbWhoseStateCannotBeSavedTellsTheCallerAndTheChangeStands() throws Exception {
+        Path home = dir.resolve("home");
+        Path f = dir.resolve("s.img");
+        Files.write(f, new byte[64 * 512]);
+        Path state = home.resolve("state");
+        try (EmbeddedFramework fw = EmbeddedFramework.builder().home(home).start()) {
+            DeviceManager dm = fw.service(DeviceManager.class);
+            Waits.awaitTypes(dm, "linear");
+            dm.create("s-kept", "0 8 linear " + f + " 0");
+            // the core runs as root in CI, so a mode cannot stop it: a directory where the new file goes does
+            Files.createDirectory(state.resolve("devices.state.new"));
+            DmException e = assertThrows(DmException.class, () -> dm.create("s-unsaved", "0 8 linear " + f + " 8"));
+            assertEquals(Errno.EIO, e.errno());
+            assertEquals("device 's-unsaved' was created, but the device state could not be saved to " + state.resolve("devices.state")
+                    + " (is a directory: " + state.resolve("devices.state.new") + "); a restart would not bring this change back", e.getMessage());
+            assertTrue(dm.info(ref("s-unsaved")).liveTable(), "the change stands, as in the kernel");
+            DmException rename = assertThrows(DmException.class, () -> dm.rename(ref("s-kept"), "s-moved"));
+            assertTrue(rename.getMessage().startsWith("device 's-kept' was renamed to 's-moved', but the device state could not be saved to "),
+                    rename.getMessage());
+            assertTrue(fw.log().contains("device 's-unsaved' was created, but the device state could not be saved"), fw.log());
+            Files.delete(state.resolve("devices.state.new"));
+            dm.rename(ref("s-moved"), "s-saved");
+        }
+        try (EmbeddedFramework fw = EmbeddedFramework.builder().home(home).start()) {
+            DeviceManager dm = fw.service(DeviceManager.class);
+            awaitLive(dm, "s-saved");
+            awaitLive(dm, "s-unsaved");
+            assertEquals(List.of("s-saved", "s-unsaved"), dm.list().stream().map(DeviceInfo::name).sorted().toList());
+        }
+    }
+
+    @Test
+    void aDamagedStateFileIsMovedAsideAndTheLastGoodCopyRestored() throws Exception {
+        Path home = dir.resolve("home");
+        Path f = dir.resolve("d.img");
+        Files.write(f, new byte[64 * 512]);
+        Path state = home.resolve("state");
+        long id;
+        try (EmbeddedFramework fw = EmbeddedFramework.builder().home(home).start()) {
+            DeviceManager dm = fw.service(DeviceManager.class);
+            Waits.awaitTypes(dm, "linear");
+            id = dm.create("d-vol", "0 16 linear " + f + " 0").id();
+            dm.load(ref("d-vol"), "0 8 linear " + f + " 8");
+        }
+        assertEquals(Files.readString(state.resolve("devices.state")), Files.readString(state.resolve("devices.state.bak")));
+        Files.writeString(state.resolve("devices.state"), "ddmapper-state 1\ndevice " + id + " d-vol\nlive\n0 16 linear");
+        try (EmbeddedFramework fw = EmbeddedFramework.builder().home(home).start()) {
+            DeviceManager dm = fw.service(DeviceManager.class);
+            DeviceInfo back = awaitLive(dm, "d-vol");
+            assertEquals(id, back.id());
+            assertEquals("LIVE & INACTIVE", back.tablesPresent());
+            assertEquals("0 8 linear " + f + " 8", dm.table(ref("d-vol"), true).get(0).toString());
+            String log = fw.log();
+            assertTrue(log.lines().anyMatch(l -> l.contains(" ERROR ") && l.contains("is damaged")
+                    && l.contains("restoring the last good copy " + state.resolve("devices.state.bak") + " (1 devices)")), log);
+            try (var list = Files.list(state)) {
+                assertTrue(list.anyMatch(p -> p.getFileName().toString().startsWith("devices.state.damaged-")));
+            }
+            assertTrue(Files.readString(state.resolve("devices.state")).contains("device " + id + " d-vol"), "saved again at start");
         }
     }
 

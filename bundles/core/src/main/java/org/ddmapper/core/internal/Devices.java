@@ -588,7 +588,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
             case "dm" -> {
                 return openStacked(forDevice, reference);
             }
-            case "file" -> {
+            case "file", "direct" -> {
                 FileProvider f = files;
                 if (f == null) throw new DmException(Errno.ENODEV, "'" + reference + "': the core is not started");
                 return f.open(reference, false);
@@ -611,7 +611,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     @Override
     public BlockDevice adoptSocket(String reference, PassedFd socket, boolean negotiated) {
         String scheme = BlockDeviceProvider.schemeOf(reference);
-        if (scheme.equals("dm") || scheme.equals("file") || scheme.isEmpty())
+        if (scheme.equals("dm") || scheme.equals("file") || scheme.equals("direct") || scheme.isEmpty())
             throw new DmException(Errno.EOPNOTSUPP, "'" + abbreviate(reference) + "': this device kind cannot take a passed socket");
         return provider(reference, scheme).adoptSocket(reference, socket, negotiated);
     }
@@ -740,7 +740,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("device '" + name + "' was created");
         return d.info();
     }
 
@@ -755,7 +755,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("the table was loaded into the inactive slot of '" + d.name() + "'");
         return d.info();
     }
 
@@ -786,7 +786,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("the inactive slot of '" + d.name() + "' was cleared");
         return d.info();
     }
 
@@ -814,7 +814,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("device '" + d.name() + "' was resumed");
         return d.info();
     }
 
@@ -837,7 +837,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         d.closeEvents();
         deviceSubscribers.remove(d.id());
         bootOrigins.remove(d.id());
-        persist();
+        persistOrReport("device '" + d.name() + "' was removed");
     }
 
     @Override
@@ -865,7 +865,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("device '" + old + "' was renamed to '" + newName + "'");
         return d.info();
     }
 
@@ -1001,8 +1001,33 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         if (done.add(d)) out.add(d);
     }
 
-    /** Writes the device set (best effort: a failure is logged, the change stands). */
+    /** Writes the device set where no caller waits for it (start, a boot table that failed): a failure is logged. */
     private void persist() {
+        try {
+            save();
+        } catch (IOException e) {
+            Logger.error("cannot save device state to {}: {}", store.file(), StateStore.describe(e));
+        }
+    }
+
+    /**
+     * Writes the device set after a verb changed it. Like the kernel, the change stands when the
+     * save fails (the device is created, loaded, removed...), but the caller must learn that a
+     * restart would not bring it back: the verb fails with EIO naming the change, the file and
+     * the cause.
+     */
+    private void persistOrReport(String change) {
+        try {
+            save();
+        } catch (IOException e) {
+            String cause = StateStore.describe(e);
+            Logger.error("{}, but the device state could not be saved to {}: {}", change, store.file(), cause);
+            throw new DmException(Errno.EIO, change + ", but the device state could not be saved to " + store.file() + " (" + cause
+                    + "); a restart would not bring this change back");
+        }
+    }
+
+    private void save() throws IOException {
         CoreConfig c = config;
         if (!c.persist() || closing || !started) return;
         synchronized (persistLock) {
@@ -1014,11 +1039,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
                 records.add(new StateStore.DeviceRecord(d.id(), d.name(), live == null ? null : live.tableLines(),
                         inactive == null ? null : inactive.tableLines()));
             }
-            try {
-                store.save(new StateStore.Snapshot(nextId.get(), records));
-            } catch (IOException e) {
-                Logger.error("cannot save device state to {}: {}", store.file(), e.getMessage());
-            }
+            store.save(new StateStore.Snapshot(nextId.get(), records));
         }
     }
 
