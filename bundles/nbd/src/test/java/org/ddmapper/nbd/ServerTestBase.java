@@ -43,6 +43,15 @@ abstract class ServerTestBase {
         devices.close();
     }
 
+    /** Polls {@code condition} until it holds; fails naming {@code what} after 15 s (room for a busy machine). */
+    static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) throw new AssertionError("timed out after 15 s waiting for " + what);
+            Thread.sleep(10);
+        }
+    }
+
     WireClient client() throws IOException {
         return new WireClient(address);
     }

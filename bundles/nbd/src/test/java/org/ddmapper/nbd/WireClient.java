@@ -182,6 +182,31 @@ public final class WireClient implements AutoCloseable {
         return new Chunk(flags, type, handle, payload);
     }
 
+    /** Chunk type standing for a simple reply without error in {@link #readReply}. */
+    public static final int SIMPLE_OK = -1;
+
+    /**
+     * The next reply of a structured session, simple or structured: a simple reply comes back as
+     * a chunk of type {@link #SIMPLE_OK} (no error) or {@code REPLY_TYPE_ERROR} (error, no message).
+     */
+    public Chunk readReply() throws IOException {
+        int magic = in.readInt();
+        if (magic == Nbd.SIMPLE_REPLY_MAGIC) {
+            int error = in.readInt();
+            long handle = in.readLong();
+            if (error == 0) return new Chunk(Nbd.REPLY_FLAG_DONE, SIMPLE_OK, handle, new byte[0]);
+            return new Chunk(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR, handle,
+                    ByteBuffer.allocate(6).putInt(error).putShort((short) 0).array());
+        }
+        assertEquals(Nbd.STRUCTURED_REPLY_MAGIC, magic, "reply magic");
+        int flags = in.readUnsignedShort();
+        int type = in.readUnsignedShort();
+        long handle = in.readLong();
+        byte[] payload = new byte[in.readInt()];
+        in.readFully(payload);
+        return new Chunk(flags, type, handle, payload);
+    }
+
     public byte[] readBytes(int n) throws IOException {
         byte[] b = new byte[n];
         in.readFully(b);

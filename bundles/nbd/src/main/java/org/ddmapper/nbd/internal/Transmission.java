@@ -341,6 +341,8 @@ public final class Transmission {
         int fromInput = (int) Math.min(in.remaining(), left);
         in.position(in.position() + fromInput);
         left -= fromInput;
+        if (left == 0) return; // the payload was all buffered: what follows it (pipelined requests) stays
+        // The input buffer is empty now; read the rest of the payload into it, never past its end.
         while (left > 0) {
             in.clear().limit((int) Math.min(in.capacity(), left));
             int n = transport.read(in);
