@@ -21,6 +21,8 @@ abstract class ServerTestBase {
     MemoryDeviceManager devices;
     NbdServer server;
     InetSocketAddress address;
+    /** A client connected before each test's hostile action (null when a test class has none). */
+    Bystander bystander;
     private int goodClientRuns;
 
     ServerLimits limits() {
@@ -37,8 +39,21 @@ abstract class ServerTestBase {
         address = (InetSocketAddress) l.localAddress();
     }
 
+    /** Connects a {@link Bystander} to its own export, for tests that check it was not disturbed. */
+    void connectBystander() throws IOException {
+        devices.add(Bystander.EXPORT, 4 << 20, false);
+        bystander = new Bystander(address);
+    }
+
+    /** Open connections besides the bystander's. */
+    int connectionsBesidesBystander() {
+        return server.connectionCount() - (bystander != null ? 1 : 0);
+    }
+
     @AfterEach
-    void stopServer() {
+    void stopServer() throws IOException {
+        if (bystander != null) bystander.close();
+        bystander = null;
         server.close();
         devices.close();
     }
@@ -65,10 +80,12 @@ abstract class ServerTestBase {
     }
 
     /**
-     * The invariant of every hostile-client test: a second, well-behaved client still gets
-     * served — it negotiates, writes a block, reads it back and sees its own bytes.
+     * The invariant of every hostile-client test: the bystander connected before the hostile
+     * client acted (when there is one) carries on undisturbed, and a new, well-behaved client
+     * gets served — it negotiates, writes a block, reads it back and sees its own bytes.
      */
     void assertGoodClientServed() throws IOException {
+        if (bystander != null) bystander.verify();
         try (WireClient c = connected("disk", false)) {
             byte[] data = new byte[4096];
             new Random(++goodClientRuns).nextBytes(data);
