@@ -50,7 +50,13 @@ public final class WireClient implements AutoCloseable {
     }
 
     public WireClient(InetSocketAddress address) throws IOException {
+        this(address, null);
+    }
+
+    /** A client whose socket is bound to {@code local} (another loopback address, say), or any when null. */
+    public WireClient(InetSocketAddress address, java.net.InetAddress local) throws IOException {
         socket = new Socket();
+        if (local != null) socket.bind(new InetSocketAddress(local, 0));
         socket.connect(address, 5000);
         socket.setSoTimeout(10_000);
         socket.setTcpNoDelay(true);

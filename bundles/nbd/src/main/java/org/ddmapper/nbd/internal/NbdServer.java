@@ -1,6 +1,7 @@
 package org.ddmapper.nbd.internal;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.ddmapper.api.DeviceManager;
 import org.tinylog.Logger;
 
@@ -22,12 +24,17 @@ import org.tinylog.Logger;
  * The NBD server: listeners (TCP and Unix sockets) that accept connections and run each on its
  * own thread. Knows nothing of OSGi; the component wires it to the device manager.
  *
- * <p>Connection limits: at most {@code maxConnections} connections; at most {@code
- * maxHandshakes} of them still negotiating — a new connection evicts the one that has been
- * negotiating longest, so a flood of sockets that never speak cannot lock real clients out.
+ * <p>Connection limits: at most {@code maxConnections} connections, and at most {@code
+ * maxConnectionsPerPeer} from one TCP client address, so one host cannot take every slot with
+ * sessions it leaves idle; a connection over either limit is told why (an option error) and
+ * closed. At most {@code maxHandshakes} of them still negotiating — a new connection evicts the
+ * one that has been negotiating longest, so a flood of sockets that never speak cannot lock real
+ * clients out.
  */
 public final class NbdServer implements AutoCloseable {
     private static final long THREAD_STACK_BYTES = 256 * 1024;
+    private static final int MAX_REFUSALS = 8;
+    private static final long REFUSAL_MILLIS = 2_000;
 
     private final DeviceManager devices;
     private final Exports exports;
@@ -35,6 +42,7 @@ public final class NbdServer implements AutoCloseable {
     private final BufferPool pool;
     private final Set<ServerConnection> connections = ConcurrentHashMap.newKeySet();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicInteger refusing = new AtomicInteger();
     private volatile boolean closed;
 
     public NbdServer(DeviceManager devices, ServerLimits limits, BufferPool pool) {
@@ -146,12 +154,19 @@ public final class NbdServer implements AutoCloseable {
             closeQuietly(ch);
             return;
         }
-        if (connections.size() >= limits.maxConnections()) {
-            Logger.warn("nbd: {} connections open, refusing another", connections.size());
-            closeQuietly(ch);
-            return;
+        InetAddress peer = null;
+        try {
+            if (ch.getRemoteAddress() instanceof InetSocketAddress a) peer = a.getAddress();
+        } catch (IOException e) {
+            // counted as no address
         }
-        evictOldestNegotiatingIfFull();
+        String refusal = null;
+        if (connections.size() >= limits.maxConnections()) {
+            refusal = "the server has " + connections.size() + " connections open, its limit; try again later";
+        } else if (peer != null && connectionsFrom(peer) >= limits.maxConnectionsPerPeer()) {
+            refusal = "this client address (" + peer.getHostAddress() + ") has " + limits.maxConnectionsPerPeer()
+                    + " connections open, the limit for one address; try again later";
+        }
         Transport transport;
         try {
             transport = new NioTransport(ch);
@@ -160,9 +175,48 @@ public final class NbdServer implements AutoCloseable {
             closeQuietly(ch);
             return;
         }
-        ServerConnection c = new ServerConnection(this, transport);
+        if (refusal != null) {
+            refuse(transport, refusal);
+            return;
+        }
+        evictOldestNegotiatingIfFull();
+        ServerConnection c = new ServerConnection(this, transport, peer);
         connections.add(c);
         Thread t = new Thread(null, c, "nbd " + transport.peer(), THREAD_STACK_BYTES);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private int connectionsFrom(InetAddress peer) {
+        int n = 0;
+        for (ServerConnection c : connections) if (peer.equals(c.peerAddress())) n++;
+        return n;
+    }
+
+    /**
+     * Tells a connection there is no room for it (the greeting, then an error with the reason
+     * for its options) on a short-lived thread with a short deadline; when several refusals are
+     * already under way the connection is just closed.
+     */
+    private void refuse(Transport transport, String reason) {
+        Logger.warn("nbd: {}: refused: {}", transport.peer(), reason);
+        if (refusing.incrementAndGet() > MAX_REFUSALS) {
+            refusing.decrementAndGet();
+            transport.release();
+            return;
+        }
+        Runnable r = () -> {
+            try {
+                long deadline = System.nanoTime() + REFUSAL_MILLIS * 1_000_000;
+                new Handshake(transport, exports, limits, deadline).refuse(reason);
+            } catch (IOException | RuntimeException e) {
+                Logger.debug("nbd: {}: refusal ended: {}", transport.peer(), e.getMessage());
+            } finally {
+                transport.release();
+                refusing.decrementAndGet();
+            }
+        };
+        Thread t = new Thread(null, r, "nbd refuse " + transport.peer(), THREAD_STACK_BYTES);
         t.setDaemon(true);
         t.start();
     }

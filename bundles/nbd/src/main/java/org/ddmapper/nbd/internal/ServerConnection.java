@@ -2,6 +2,7 @@ package org.ddmapper.nbd.internal;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.channels.ClosedChannelException;
 import org.tinylog.Logger;
 
@@ -10,13 +11,15 @@ final class ServerConnection implements Runnable {
     private final NbdServer server;
     private final Transport transport;
     private final long acceptedNanos;
+    private final InetAddress peerAddress;
     private volatile boolean negotiating = true;
     private volatile Transmission transmission;
     private volatile String closeReason;
 
-    ServerConnection(NbdServer server, Transport transport) {
+    ServerConnection(NbdServer server, Transport transport, InetAddress peerAddress) {
         this.server = server;
         this.transport = transport;
+        this.peerAddress = peerAddress;
         this.acceptedNanos = System.nanoTime();
     }
 
@@ -56,6 +59,11 @@ final class ServerConnection implements Runnable {
     /** Whether the connection still negotiates and has not been told to close. */
     boolean negotiating() {
         return negotiating && closeReason == null;
+    }
+
+    /** The client's IP address; null for a Unix socket. */
+    InetAddress peerAddress() {
+        return peerAddress;
     }
 
     long acceptedNanos() {
