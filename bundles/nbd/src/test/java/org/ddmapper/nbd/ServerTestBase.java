@@ -39,6 +39,17 @@ abstract class ServerTestBase {
         address = (InetSocketAddress) l.localAddress();
     }
 
+    /** Replaces the server by one with other limits (over the same devices); a bystander reconnects. */
+    void restartServer(ServerLimits limits) throws IOException {
+        boolean hadBystander = bystander != null;
+        if (hadBystander) bystander.close();
+        bystander = null;
+        server.close();
+        server = new NbdServer(devices, limits, new BufferPool(16 << 20));
+        address = (InetSocketAddress) server.listenTcp("127.0.0.1", 0).localAddress();
+        if (hadBystander) bystander = new Bystander(address);
+    }
+
     /** Connects a {@link Bystander} to its own export, for tests that check it was not disturbed. */
     void connectBystander() throws IOException {
         devices.add(Bystander.EXPORT, 4 << 20, false);

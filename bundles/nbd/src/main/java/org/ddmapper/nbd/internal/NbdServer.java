@@ -40,6 +40,7 @@ public final class NbdServer implements AutoCloseable {
     private final Exports exports;
     private final ServerLimits limits;
     private final BufferPool pool;
+    private final MemoryBudget budget;
     private final Set<ServerConnection> connections = ConcurrentHashMap.newKeySet();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicInteger refusing = new AtomicInteger();
@@ -50,6 +51,7 @@ public final class NbdServer implements AutoCloseable {
         this.exports = new Exports(devices);
         this.limits = limits;
         this.pool = pool;
+        this.budget = new MemoryBudget(limits.memoryBytes());
     }
 
     /** Listens on a TCP address; the listener's {@link Listener#address()} has the real port. */
@@ -111,6 +113,11 @@ public final class NbdServer implements AutoCloseable {
 
     BufferPool pool() {
         return pool;
+    }
+
+    /** The data bytes all connections may hold together. */
+    public MemoryBudget budget() {
+        return budget;
     }
 
     DeviceManager devices() {

@@ -32,11 +32,12 @@ final class ServerConnection implements Runnable {
             negotiating = false;
             if (session == null) return;
             Logger.debug("nbd: {}: serving export {}", transport.peer(), session.name());
-            Transmission t = new Transmission(transport, session, server.limits(), server.pool(), server.devices());
+            Transmission t = new Transmission(transport, session, server.limits(), server.pool(), server.budget(),
+                    server.devices());
             transmission = t;
             if (closeReason != null) t.stop();
             t.run();
-        } catch (ProtocolException e) {
+        } catch (ProtocolException | Transmission.StalledClientException e) {
             Logger.info("nbd: {}: {}; dropping the connection", transport.peer(), e.getMessage());
         } catch (Transport.DeadlineException e) {
             Logger.info("nbd: {}: handshake not finished within {} ms; dropping the connection",
