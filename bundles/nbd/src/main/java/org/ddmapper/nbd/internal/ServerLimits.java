@@ -29,7 +29,7 @@ public record ServerLimits(long handshakeMillis, int maxOptions, int maxOptionBy
                            long goneLingerMillis, long shutdownGraceMillis) {
 
     public static final ServerLimits DEFAULTS = new ServerLimits(10_000, 32, 64 * 1024, 1 << 20,
-            1024, 256, 128, Nbd.MAX_PAYLOAD_BYTES, 64L << 20, 1024, 128L << 20, 30_000, 10_000, 5_000);
+            1024, 256, 128, Nbd.MAX_PAYLOAD_BYTES, 64L << 20, 1024, 64L << 20, 30_000, 10_000, 5_000);
 
     /** Framework properties that override a default. */
     public static final String CONNECTIONS_PROPERTY = "ddmapper.nbd.connections";
