@@ -80,4 +80,26 @@ class MemoryBudgetTest {
         b.cancel(big);
         assertFalse(b.othersWait(small), "a cancelled waiter no longer counts");
     }
+
+    @Test
+    void whileOthersWaitABusyConnectionKeepsToHalf() {
+        MemoryBudget b = new MemoryBudget(64 * MIB);
+        Waiter busy = new Waiter(), other = new Waiter();
+        long held = 0;
+        for (int i = 0; i < 64; i++) {
+            assertTrue(b.tryAcquire(MIB, held, busy), "nobody else wants bytes: all of it, " + i);
+            held += MIB;
+        }
+        assertFalse(b.tryAcquire(MIB, 0, other), "spent");
+        b.release(MIB);
+        held -= MIB;
+        assertFalse(b.tryAcquire(MIB, held, busy), "another connection waits: the busy one keeps to half");
+        assertTrue(b.tryAcquire(MIB, 0, other), "the waiting one gets the byte given back");
+        for (int i = 0; i < 32; i++) {
+            b.release(MIB);
+            held -= MIB;
+        }
+        assertFalse(b.othersWait(busy), "nobody else waits now");
+        assertTrue(b.tryAcquire(MIB, held, busy), "below half again");
+    }
 }

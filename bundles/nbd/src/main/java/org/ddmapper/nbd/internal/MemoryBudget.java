@@ -17,7 +17,9 @@ import java.util.Set;
  * clients that declared 32 MiB WRITEs and trickle their payload until the payload deadline drops
  * them). Large requests are granted in arrival order, so a stream of them cannot starve one; and
  * while one waits, small requests keep to the reserved quarter, so a stream of small ones cannot
- * starve it either. A request larger than the budget allowed to it runs alone.
+ * starve it either. A request larger than the budget allowed to it runs alone. And while others
+ * wait, a connection that already holds bytes may not go past half the budget, so one busy
+ * connection cannot keep the rest waiting.
  *
  * <p>Waiters are identified by their wake-up action (a connection's {@code Transport::wakeup}),
  * called without the lock held when bytes come back.
@@ -40,17 +42,23 @@ public final class MemoryBudget {
         this.reserve = capacityBytes / 4;
     }
 
-    /**
-     * Takes {@code bytes} when the rules allow it now; otherwise registers {@code waiter} to be
-     * called when it may be worth trying again, and returns false. A caller that gives up must
-     * {@link #cancel} its waiter.
-     */
+    /** {@link #tryAcquire(long, long, Runnable)} for a caller holding nothing yet. */
     public boolean tryAcquire(long bytes, Runnable waiter) {
+        return tryAcquire(bytes, 0, waiter);
+    }
+
+    /**
+     * Takes {@code bytes} for a connection that holds {@code heldBytes} already, when the rules
+     * allow it now; otherwise registers {@code waiter} to be called when it may be worth trying
+     * again, and returns false. A caller that gives up must {@link #cancel} its waiter.
+     */
+    public boolean tryAcquire(long bytes, long heldBytes, Runnable waiter) {
         Runnable next = null;
         List<Runnable> wake = null;
         synchronized (this) {
+            boolean overShare = heldBytes > 0 && heldBytes + bytes > capacity / 2 && othersWait(waiter);
             if (bytes <= SMALL_BYTES) {
-                boolean fits = used == 0 || used + bytes <= capacity;
+                boolean fits = !overShare && (used == 0 || used + bytes <= capacity);
                 if (!largeWaiters.isEmpty()) fits &= usedSmall == 0 || usedSmall + bytes <= reserve;
                 if (!fits) {
                     smallWaiters.add(waiter);
@@ -60,8 +68,8 @@ public final class MemoryBudget {
                 usedSmall += bytes;
             } else {
                 boolean first = largeWaiters.isEmpty() || largeWaiters.peekFirst() == waiter;
-                boolean fits = used == 0
-                        || (used - usedSmall + bytes <= capacity - reserve && used + bytes <= capacity);
+                boolean fits = !overShare && (used == 0
+                        || (used - usedSmall + bytes <= capacity - reserve && used + bytes <= capacity));
                 if (!first || !fits) {
                     if (!largeWaiters.contains(waiter)) largeWaiters.addLast(waiter);
                     return false;

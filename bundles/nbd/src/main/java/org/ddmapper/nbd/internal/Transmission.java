@@ -317,12 +317,12 @@ public final class Transmission {
 
     /** Takes {@code bytes} of the server's budget, waiting (not reading) while it is spent. */
     private void takeBudget(long bytes) throws IOException {
-        if (budget.tryAcquire(bytes, wakeup)) return;
+        if (budget.tryAcquire(bytes, inFlightBytes.get(), wakeup)) return;
         try {
             do {
                 waitIo(0, -1);
                 if (stopping) throw new IOException("server stopping");
-            } while (!budget.tryAcquire(bytes, wakeup));
+            } while (!budget.tryAcquire(bytes, inFlightBytes.get(), wakeup));
         } catch (IOException | RuntimeException e) {
             budget.cancel(wakeup);
             throw e;
