@@ -414,12 +414,12 @@ public final class Transmission {
 
     /** Waits for more of a WRITE payload; past the deadline the client is dropped. */
     private void awaitPayload(long deadlineNanos, long length, long received) throws IOException {
-        long left = (deadlineNanos - System.nanoTime()) / 1_000_000;
-        if (left <= 0) {
+        long leftNanos = deadlineNanos - System.nanoTime();
+        if (leftNanos <= 0) {
             throw new StalledClientException("sent " + received + " of a " + length + "-byte WRITE payload in "
                     + limits.payloadMillis() + " ms");
         }
-        waitIo(Transport.READABLE, left);
+        waitIo(Transport.READABLE, (leftNanos + 999_999) / 1_000_000);
     }
 
     /** A client that holds the server's memory without making progress; only its connection is dropped. */
