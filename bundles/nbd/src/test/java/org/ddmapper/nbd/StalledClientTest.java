@@ -134,6 +134,19 @@ class StalledClientTest extends ServerTestBase {
     }
 
     @Test
+    void writersThatSendOnlyAHeaderHoldNoMemoryAndAreDroppedAtTheDeadline() throws Exception {
+        restartServer(limits().withPayloadMillis(1500));
+        long start = System.nanoTime();
+        for (int i = 0; i < 8; i++) stalledWriter(i, 32 << 20, 100);
+        assertGoodClientServed();
+        for (WireClient c : hostile) assertTrue(c.closedByServer(15_000), "dropped at the payload deadline");
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(millis >= 1500, "not before the deadline: " + millis + " ms");
+        assertTrue(server.budget().maxUsedBytes() <= Bystander.BLOCK,
+                "eight 32 MiB headers took no memory; the most held was " + server.budget().maxUsedBytes());
+    }
+
+    @Test
     void aClientLeavingRepliesUnreadIsDroppedOnceOthersWaitForMemory() throws Exception {
         restartServer(limits().withMemoryBytes(16 * MIB).withPayloadMillis(1500));
         WireClient reader = connected("big", false);

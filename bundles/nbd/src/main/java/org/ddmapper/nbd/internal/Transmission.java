@@ -241,6 +241,7 @@ public final class Transmission {
             reply(r);
             return;
         }
+        awaitPayloadStart(r.length);
         ByteBuffer data = acquire(r.length);
         r.data = data;
         try {
@@ -263,6 +264,28 @@ public final class Transmission {
         }
         data.flip();
         submit(Bio.write(r.offset >>> Bio.SECTOR_SHIFT, data.duplicate(), fua(r.flags), r));
+    }
+
+    /**
+     * Waits until the first bytes of a WRITE's payload are in the input buffer (all of it, or as
+     * much as the buffer holds) before memory is taken for it, so a client that sends a large
+     * header and stalls holds none.
+     */
+    private void awaitPayloadStart(int length) throws IOException {
+        int want = Math.min(length, IN_BUFFER_BYTES);
+        if (in.remaining() >= want) return;
+        long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
+        in.compact();
+        try {
+            while (in.position() < want) {
+                int n = transport.read(in);
+                if (n < 0) throw new EOFException("connection closed in the middle of a " + length + "-byte WRITE payload");
+                if (n == 0) awaitPayload(deadline, length, in.position());
+                if (stopping) throw new IOException("server stopping");
+            }
+        } finally {
+            in.flip();
+        }
     }
 
     private void writeZeroes(Request r, int flags) throws IOException {
