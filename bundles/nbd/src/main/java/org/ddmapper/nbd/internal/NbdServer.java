@@ -17,6 +17,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.ddmapper.api.DeviceManager;
 import org.tinylog.Logger;
 
@@ -35,6 +36,7 @@ public final class NbdServer implements AutoCloseable {
     private static final long THREAD_STACK_BYTES = 256 * 1024;
     private static final int MAX_REFUSALS = 8;
     private static final long REFUSAL_MILLIS = 2_000;
+    private static final long REFUSAL_LOG_MILLIS = 10_000;
 
     private final DeviceManager devices;
     private final Exports exports;
@@ -44,6 +46,8 @@ public final class NbdServer implements AutoCloseable {
     private final Set<ServerConnection> connections = ConcurrentHashMap.newKeySet();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicInteger refusing = new AtomicInteger();
+    private final AtomicLong lastRefusalLogNanos = new AtomicLong();
+    private final AtomicInteger unloggedRefusals = new AtomicInteger();
     private volatile boolean closed;
 
     public NbdServer(DeviceManager devices, ServerLimits limits, BufferPool pool) {
@@ -194,6 +198,23 @@ public final class NbdServer implements AutoCloseable {
         t.start();
     }
 
+    /** Logs a refusal at WARN, at most one line per {@value #REFUSAL_LOG_MILLIS} ms (with how many were not logged). */
+    private void logRefusal(String peer, String reason) {
+        long now = System.nanoTime();
+        long last = lastRefusalLogNanos.get();
+        if (last != 0 && now - last < REFUSAL_LOG_MILLIS * 1_000_000) {
+            unloggedRefusals.incrementAndGet();
+            return;
+        }
+        if (!lastRefusalLogNanos.compareAndSet(last, now)) {
+            unloggedRefusals.incrementAndGet();
+            return;
+        }
+        int more = unloggedRefusals.getAndSet(0);
+        if (more == 0) Logger.warn("nbd: {}: refused: {}", peer, reason);
+        else Logger.warn("nbd: {}: refused: {} ({} more connections refused since the last such line)", peer, reason, more);
+    }
+
     private int connectionsFrom(InetAddress peer) {
         int n = 0;
         for (ServerConnection c : connections) if (peer.equals(c.peerAddress())) n++;
@@ -206,7 +227,7 @@ public final class NbdServer implements AutoCloseable {
      * already under way the connection is just closed.
      */
     private void refuse(Transport transport, String reason) {
-        Logger.warn("nbd: {}: refused: {}", transport.peer(), reason);
+        logRefusal(transport.peer(), reason);
         if (refusing.incrementAndGet() > MAX_REFUSALS) {
             refusing.decrementAndGet();
             transport.release();
