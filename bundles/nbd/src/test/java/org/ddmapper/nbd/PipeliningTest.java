@@ -158,6 +158,25 @@ class PipeliningTest extends ServerTestBase {
     }
 
     @Test
+    void aConnectionToARemovedDeviceClosesOnceIdleForTheLingerTimeAndNotBefore() throws Exception {
+        restartServer(limits().withGoneLingerMillis(2000));
+        devices.add("gone", 1 << 20, false);
+        try (WireClient c = connected("gone", true)) {
+            devices.suspend(DeviceRef.of("gone"), false);
+            c.sendRequest(0, Nbd.CMD_READ, 1, 0, 4096);
+            await("the READ held by the suspended device", () -> devices.device("gone").info().heldRequests() == 1);
+            devices.remove(DeviceRef.of("gone"), true);
+            WireClient.Chunk held = c.readChunk();
+            long answered = System.nanoTime();
+            assertEquals(Nbd.ESHUTDOWN, held.error(), held.message());
+            // Nothing more is sent: the last completion alone starts the linger, and wake-ups do not cut it short.
+            assertTrue(c.closedByServer(15_000), "closed once idle");
+            long millis = (System.nanoTime() - answered) / 1_000_000;
+            assertTrue(millis >= 1000, "not at once: the linger is 2 s, took " + millis + " ms");
+        }
+    }
+
+    @Test
     void aLaterRequestIsAnsweredWhileAnEarlierOneIsHeld() throws Exception {
         byte[] slow = random(4096, 5);
         byte[] fast = random(4096, 6);

@@ -87,6 +87,7 @@ public final class Transmission {
     /** Serves requests until the client disconnects (DISC or hang-up) or the server stops. */
     public void run() throws IOException {
         in.clear().flip();
+        long idleSinceNanos = 0; // while the device is gone and nothing is in flight: since when
         try {
             for (;;) {
                 if (stopping) {
@@ -94,6 +95,7 @@ public final class Transmission {
                     return;
                 }
                 if (in.remaining() >= HEADER_BYTES) {
+                    idleSinceNanos = 0;
                     if (!handleRequest()) {
                         drainInFlight(-1);
                         return;
@@ -105,11 +107,20 @@ public final class Transmission {
                 in.flip();
                 if (n < 0) return;
                 if (n == 0) {
-                    long timeout = gone && inFlight.get() == 0 ? limits.goneLingerMillis() : -1;
-                    if (waitIo(Transport.READABLE, timeout) == 0 && timeout > 0 && gone && inFlight.get() == 0) {
+                    if (!gone || inFlight.get() != 0) {
+                        idleSinceNanos = 0;
+                        waitIo(Transport.READABLE, -1);
+                        continue;
+                    }
+                    // Measured, not inferred from a wait returning: a wake-up may end a wait early.
+                    long now = System.nanoTime();
+                    if (idleSinceNanos == 0) idleSinceNanos = now;
+                    long leftMillis = limits.goneLingerMillis() - (now - idleSinceNanos) / 1_000_000;
+                    if (leftMillis <= 0) {
                         Logger.info("nbd: {}: device {} was removed; closing the idle connection", transport.peer(), session.name());
                         return;
                     }
+                    waitIo(Transport.READABLE, leftMillis);
                 }
             }
         } finally {
@@ -387,7 +398,8 @@ public final class Transmission {
         } else {
             unadmit(0);
         }
-        if (ownerWaiting) transport.wakeup();
+        // The owner also lingers on a removed device only from the moment nothing is in flight.
+        if (ownerWaiting || (gone && inFlight.get() == 0)) transport.wakeup();
         if (finished && inFlight.get() == 0) closeDeviceWhenIdle();
     }
 
