@@ -12,11 +12,18 @@
 # them all alike. Prints IOPS, MB/s, p50/p99 completion latency (mean over rounds) and
 # ddmapper's ratio to each peer (ddmapper ÷ peer, so > 1 means ddmapper is faster).
 #
-# Finally (unless --no-memory) it measures the appliance's resident memory (VmRSS, peak of
-# samples) while 100 NBD connections run 4 KiB random reads.
+# Then (unless --no-memory) it measures the appliance's resident memory (VmRSS, peak of samples)
+# while 100 NBD connections run 4 KiB random reads at queue depth 4, and again while 100
+# connections run 1 MiB writes at queue depth 16 (1.6 GiB asked for at once: the server's memory
+# budget has to hold it back).
+#
+# Last it prints PASS or FAIL for each goal: ddmapper ÷ peer >= 1.0 for 4 KiB random reads and
+# 1 MiB sequential reads and writes, >= 0.9 for 4 KiB random writes (each peer, each transport,
+# by MB/s), and VmRSS < 256 MiB in each memory run; then "goals: N passed, M failed".
 #
 # Usage: bench/nbd-vs-peers.sh [--seconds N] [--rounds N] [--size-mib N] [--transports "tcp unix"]
-#                              [--servers "ddmapper nbdkit qemu-none qemu-wb"] [--no-memory] [--keep]
+#                              [--servers "ddmapper nbdkit qemu-none qemu-wb"] [--no-memory]
+#                              [--memory-seconds N] [--keep]
 # Environment: DDMAPPER_JAVA_OPTS is passed to the appliance (default -Xmx256m -XX:+UseSerialGC:
 # a small, collector-bounded heap; with G1 and no limit the JVM grows its heap to a quarter of RAM).
 set -euo pipefail
@@ -27,6 +34,7 @@ size_mib=1024
 transports="tcp unix"
 servers="ddmapper nbdkit qemu-none qemu-wb"
 memory=yes
+memory_seconds=20
 keep=no
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -36,8 +44,9 @@ while [ $# -gt 0 ]; do
         --transports) transports=$2; shift 2 ;;
         --servers) servers=$2; shift 2 ;;
         --no-memory) memory=no; shift ;;
+        --memory-seconds) memory_seconds=$2; shift 2 ;;
         --keep) keep=yes; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
         *) echo "nbd-vs-peers: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -150,8 +159,10 @@ for round in $(seq 1 "$rounds"); do
 done
 echo "== load after: $(uptime)"
 
-# --- the table ---
-python3 - "$results" "$servers" <<'EOF'
+# --- the table, and the throughput goals (one line each into $goals) ---
+goals=$work/goals.txt
+: > "$goals"
+python3 - "$results" "$servers" "$goals" <<'EOF'
 import sys, collections
 rows = [l.rstrip('\n').split('\t') for l in open(sys.argv[1]) if l.strip()]
 servers = sys.argv[2].split()
@@ -175,26 +186,60 @@ for w, t in seen:
             ratio = '%.2f' % (mean([x[1] for x in ours]) / mbs) if mbs else 'n/a'
         print(f"{w:<20} {t:<5} {s:<10} {iops:>9.0f} {mbs:>9.1f} {p50:>9.0f} {p99:>9.0f} {ratio:>14}")
     print()
+# ddmapper / peer by MB/s: >= 1.0 except 4 KiB random writes (>= 0.9)
+goal = {'randread 4k': 1.0, 'randwrite 4k': 0.9, 'read 1M': 1.0, 'write 1M': 1.0}
+with open(sys.argv[3], 'a') as g:
+    for w, t in seen:
+        want = goal.get(' '.join(w.split()[:2]))
+        ours = acc.get((w, t, 'ddmapper'))
+        if want is None or not ours: continue
+        for s in servers:
+            v = acc.get((w, t, s))
+            if s == 'ddmapper' or not v: continue
+            peer = mean([x[1] for x in v])
+            r = mean([x[1] for x in ours]) / peer if peer else float('inf')
+            verdict = 'PASS' if r >= want else 'FAIL'
+            g.write(f"{verdict}  {w} {t} vs {s}: ddmapper/peer {r:.2f} (goal >= {want})\n")
 EOF
 
 # --- resident memory with 100 connections ---
-if [ "$memory" = yes ] && [ -n "$app_pid" ]; then
-    echo "== resident memory of the appliance (pid $app_pid) with 100 NBD connections (4 KiB random reads, qd 4)"
+rss_run() { # label fio-arguments...
+    local label=$1; shift
+    local idle peak=0 conns=0 r c fio_pid iops port
     rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$app_pid/status"; }
     idle=$(rss_kib)
-    fio --name=conns --ioengine=nbd --uri="${tcp_uri[ddmapper]}" --rw=randread --bs=4k --iodepth=4 --numjobs=100 \
-        --size="${size_mib}M" --time_based --runtime=20 --group_reporting --output="$work/conns.txt" >/dev/null 2>&1 &
+    fio --name=conns --ioengine=nbd --uri="${tcp_uri[ddmapper]}" --numjobs=100 "$@" \
+        --size="${size_mib}M" --time_based --runtime="$memory_seconds" --group_reporting --output="$work/conns.txt" >/dev/null 2>&1 &
     fio_pid=$!
     port=$(echo "${tcp_uri[ddmapper]}" | sed 's#.*:\([0-9]*\)/.*#\1#')
-    peak=0; conns=0
-    for _ in $(seq 1 40); do
+    for _ in $(seq 1 $((memory_seconds * 2))); do
         sleep 0.5
+        kill -0 "$app_pid" 2>/dev/null || { echo "nbd-vs-peers: the appliance died" >&2; break; }
         r=$(rss_kib); [ "$r" -gt "$peak" ] && peak=$r
         c=$(ss -Htn state established "( sport = :$port )" 2>/dev/null | wc -l)
         [ "$c" -gt "$conns" ] && conns=$c
     done
-    wait "$fio_pid" || true
-    iops=$(grep -o 'IOPS=[^,]*' "$work/conns.txt" | head -1)
+    wait "$fio_pid" || echo "   fio reported an error (see $work/conns.txt)"
+    iops=$(grep -o 'IOPS=[^,]*' "$work/conns.txt" | head -1 || true)
+    echo "   $label: VmRSS idle $((idle / 1024)) MiB; peak with $conns connections open: $((peak / 1024)) MiB (goal < 256 MiB); fio: ${iops:-no result}"
+    if [ "$peak" -gt 0 ] && [ "$peak" -lt $((256 * 1024)) ] && [ "$conns" -ge 100 ]; then
+        echo "PASS  VmRSS $label: $((peak / 1024)) MiB with $conns connections (goal < 256 MiB)" >> "$goals"
+    else
+        echo "FAIL  VmRSS $label: $((peak / 1024)) MiB with $conns connections (goal < 256 MiB, 100 connections)" >> "$goals"
+    fi
+}
+if [ "$memory" = yes ] && [ -n "$app_pid" ]; then
+    echo "== resident memory of the appliance (pid $app_pid) with 100 NBD connections, ${memory_seconds} s each"
     echo "   JVM options: ${DDMAPPER_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC}"
-    echo "   VmRSS idle: $((idle / 1024)) MiB; peak with $conns connections open: $((peak / 1024)) MiB (goal < 256 MiB); fio: $iops"
+    rss_run "4k randread qd4" --rw=randread --bs=4k --iodepth=4
+    rss_run "1M write qd16" --rw=write --bs=1M --iodepth=16
+    if grep -q 'no memory\|OutOfMemoryError' "$work/ddmapper.log"; then
+        echo "FAIL  the appliance ran out of memory (see its log)" >> "$goals"
+    fi
 fi
+
+# --- the goals ---
+echo
+echo "== goals"
+cat "$goals"
+echo "goals: $(grep -c '^PASS' "$goals" || true) passed, $(grep -c '^FAIL' "$goals" || true) failed"

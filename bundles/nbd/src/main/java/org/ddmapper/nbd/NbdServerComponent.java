@@ -42,7 +42,7 @@ public final class NbdServerComponent {
 
     @Activate
     void activate(BundleContext context) {
-        server = new NbdServer(devices, ServerLimits.DEFAULTS, BufferPool.SHARED);
+        server = new NbdServer(devices, ServerLimits.fromProperties(context::getProperty), BufferPool.SHARED);
         String address = context.getProperty(ADDRESS_PROPERTY);
         if (address == null || address.isBlank()) address = DEFAULT_ADDRESS;
         if (!address.trim().equals("none")) {

@@ -163,9 +163,11 @@ public final class MemoryDeviceManager implements DeviceManager, AutoCloseable {
         final boolean readOnly;
         final AtomicInteger openers = new AtomicInteger();
         final List<Runnable> held = new ArrayList<>();
+        final List<Bio> gated = new ArrayList<>();
         volatile boolean live = true;
         boolean suspended;
         boolean removed;
+        long gateOffset = -1;
 
         Dev(long id, String name, ByteBuffer memory, FileChannel file, long sizeBytes, boolean readOnly) {
             this.id = id;
@@ -178,6 +180,27 @@ public final class MemoryDeviceManager implements DeviceManager, AutoCloseable {
 
         public int openers() {
             return openers.get();
+        }
+
+        /** Holds every request that starts at {@code offsetBytes} (until {@link #openGate}); other requests run. */
+        public synchronized void gateAt(long offsetBytes) {
+            gateOffset = offsetBytes;
+        }
+
+        /** Requests held at the gate now. */
+        public synchronized int gatedCount() {
+            return gated.size();
+        }
+
+        /** Lets the held requests run and holds no more. */
+        public void openGate() {
+            List<Bio> release;
+            synchronized (this) {
+                gateOffset = -1;
+                release = new ArrayList<>(gated);
+                gated.clear();
+            }
+            release.forEach(this::submit);
         }
 
         /** A copy of the device's bytes. */
@@ -208,6 +231,10 @@ public final class MemoryDeviceManager implements DeviceManager, AutoCloseable {
                 }
                 if (suspended) {
                     held.add(() -> submit(bio));
+                    return;
+                }
+                if (gateOffset >= 0 && bio.lengthSectors() > 0 && bio.sector() * 512 == gateOffset) {
+                    gated.add(bio);
                     return;
                 }
             }

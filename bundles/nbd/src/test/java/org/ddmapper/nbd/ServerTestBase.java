@@ -21,6 +21,8 @@ abstract class ServerTestBase {
     MemoryDeviceManager devices;
     NbdServer server;
     InetSocketAddress address;
+    /** A client connected before each test's hostile action (null when a test class has none). */
+    Bystander bystander;
     private int goodClientRuns;
 
     ServerLimits limits() {
@@ -37,10 +39,43 @@ abstract class ServerTestBase {
         address = (InetSocketAddress) l.localAddress();
     }
 
+    /** Replaces the server by one with other limits (over the same devices); a bystander reconnects. */
+    void restartServer(ServerLimits limits) throws IOException {
+        boolean hadBystander = bystander != null;
+        if (hadBystander) bystander.close();
+        bystander = null;
+        server.close();
+        server = new NbdServer(devices, limits, new BufferPool(16 << 20));
+        address = (InetSocketAddress) server.listenTcp("127.0.0.1", 0).localAddress();
+        if (hadBystander) bystander = new Bystander(address);
+    }
+
+    /** Connects a {@link Bystander} to its own export, for tests that check it was not disturbed. */
+    void connectBystander() throws IOException {
+        devices.add(Bystander.EXPORT, 4 << 20, false);
+        bystander = new Bystander(address);
+    }
+
+    /** Open connections besides the bystander's. */
+    int connectionsBesidesBystander() {
+        return server.connectionCount() - (bystander != null ? 1 : 0);
+    }
+
     @AfterEach
-    void stopServer() {
+    void stopServer() throws IOException {
+        if (bystander != null) bystander.close();
+        bystander = null;
         server.close();
         devices.close();
+    }
+
+    /** Polls {@code condition} until it holds; fails naming {@code what} after 15 s (room for a busy machine). */
+    static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) throw new AssertionError("timed out after 15 s waiting for " + what);
+            Thread.sleep(10);
+        }
     }
 
     WireClient client() throws IOException {
@@ -56,10 +91,12 @@ abstract class ServerTestBase {
     }
 
     /**
-     * The invariant of every hostile-client test: a second, well-behaved client still gets
-     * served — it negotiates, writes a block, reads it back and sees its own bytes.
+     * The invariant of every hostile-client test: the bystander connected before the hostile
+     * client acted (when there is one) carries on undisturbed, and a new, well-behaved client
+     * gets served — it negotiates, writes a block, reads it back and sees its own bytes.
      */
     void assertGoodClientServed() throws IOException {
+        if (bystander != null) bystander.verify();
         try (WireClient c = connected("disk", false)) {
             byte[] data = new byte[4096];
             new Random(++goodClientRuns).nextBytes(data);

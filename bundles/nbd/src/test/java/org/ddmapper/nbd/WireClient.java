@@ -50,7 +50,13 @@ public final class WireClient implements AutoCloseable {
     }
 
     public WireClient(InetSocketAddress address) throws IOException {
+        this(address, null);
+    }
+
+    /** A client whose socket is bound to {@code local} (another loopback address, say), or any when null. */
+    public WireClient(InetSocketAddress address, java.net.InetAddress local) throws IOException {
         socket = new Socket();
+        if (local != null) socket.bind(new InetSocketAddress(local, 0));
         socket.connect(address, 5000);
         socket.setSoTimeout(10_000);
         socket.setTcpNoDelay(true);
@@ -178,6 +184,31 @@ public final class WireClient implements AutoCloseable {
         long handle = in.readLong();
         int len = in.readInt();
         byte[] payload = new byte[len];
+        in.readFully(payload);
+        return new Chunk(flags, type, handle, payload);
+    }
+
+    /** Chunk type standing for a simple reply without error in {@link #readReply}. */
+    public static final int SIMPLE_OK = -1;
+
+    /**
+     * The next reply of a structured session, simple or structured: a simple reply comes back as
+     * a chunk of type {@link #SIMPLE_OK} (no error) or {@code REPLY_TYPE_ERROR} (error, no message).
+     */
+    public Chunk readReply() throws IOException {
+        int magic = in.readInt();
+        if (magic == Nbd.SIMPLE_REPLY_MAGIC) {
+            int error = in.readInt();
+            long handle = in.readLong();
+            if (error == 0) return new Chunk(Nbd.REPLY_FLAG_DONE, SIMPLE_OK, handle, new byte[0]);
+            return new Chunk(Nbd.REPLY_FLAG_DONE, Nbd.REPLY_TYPE_ERROR, handle,
+                    ByteBuffer.allocate(6).putInt(error).putShort((short) 0).array());
+        }
+        assertEquals(Nbd.STRUCTURED_REPLY_MAGIC, magic, "reply magic");
+        int flags = in.readUnsignedShort();
+        int type = in.readUnsignedShort();
+        long handle = in.readLong();
+        byte[] payload = new byte[in.readInt()];
         in.readFully(payload);
         return new Chunk(flags, type, handle, payload);
     }

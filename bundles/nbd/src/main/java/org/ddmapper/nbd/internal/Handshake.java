@@ -26,6 +26,7 @@ import org.tinylog.Logger;
  */
 public final class Handshake {
     private static final int MAX_META_QUERIES = 128;
+    private static final int REFUSED_OPTIONS = 8;
 
     private final Transport transport;
     private final Exports exports;
@@ -46,18 +47,7 @@ public final class Handshake {
 
     /** Runs the handshake to its end. */
     public Session run() throws IOException {
-        ByteBuffer greeting = ByteBuffer.allocate(18);
-        greeting.putLong(Nbd.INIT_MAGIC).putLong(Nbd.OPTION_MAGIC)
-                .putShort((short) (Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES)).flip();
-        transport.writeFully(greeting, deadlineNanos);
-
-        ByteBuffer clientFlags = ByteBuffer.allocate(4);
-        transport.readFully(clientFlags, deadlineNanos);
-        int flags = clientFlags.getInt(0);
-        if ((flags & ~(Nbd.FLAG_C_FIXED_NEWSTYLE | Nbd.FLAG_C_NO_ZEROES)) != 0)
-            throw new ProtocolException("unknown client flags 0x" + Integer.toHexString(flags));
-        noZeroes = (flags & Nbd.FLAG_C_NO_ZEROES) != 0;
-
+        greet();
         ByteBuffer header = ByteBuffer.allocate(16);
         for (int count = 1; ; count++) {
             header.clear();
@@ -94,6 +84,46 @@ public final class Handshake {
             if (session != null) return session;
             if (option == Nbd.OPT_ABORT) return null;
         }
+    }
+
+    /**
+     * Answers a connection the server has no room for, so that the client can tell its user why:
+     * the greeting, then {@code NBD_REP_ERR_POLICY} with {@code reason} for each of a few options
+     * (NBD_OPT_ABORT is acknowledged; NBD_OPT_EXPORT_NAME, which cannot carry an error, and
+     * anything malformed or large just end it). Returns when the caller should close.
+     */
+    public void refuse(String reason) throws IOException {
+        greet();
+        ByteBuffer header = ByteBuffer.allocate(16);
+        for (int count = 0; count < REFUSED_OPTIONS; count++) {
+            header.clear();
+            transport.readFully(header, deadlineNanos);
+            int option = header.getInt(8);
+            long length = Integer.toUnsignedLong(header.getInt(12));
+            if (header.getLong(0) != Nbd.OPTION_MAGIC || length > limits.maxOptionBytes()) return;
+            skip(length);
+            if (option == Nbd.OPT_EXPORT_NAME) return;
+            if (option == Nbd.OPT_ABORT) {
+                abort();
+                return;
+            }
+            replyError(option, Nbd.REP_ERR_POLICY, reason);
+        }
+    }
+
+    /** The greeting and the client's flags. */
+    private void greet() throws IOException {
+        ByteBuffer greeting = ByteBuffer.allocate(18);
+        greeting.putLong(Nbd.INIT_MAGIC).putLong(Nbd.OPTION_MAGIC)
+                .putShort((short) (Nbd.FLAG_FIXED_NEWSTYLE | Nbd.FLAG_NO_ZEROES)).flip();
+        transport.writeFully(greeting, deadlineNanos);
+
+        ByteBuffer clientFlags = ByteBuffer.allocate(4);
+        transport.readFully(clientFlags, deadlineNanos);
+        int flags = clientFlags.getInt(0);
+        if ((flags & ~(Nbd.FLAG_C_FIXED_NEWSTYLE | Nbd.FLAG_C_NO_ZEROES)) != 0)
+            throw new ProtocolException("unknown client flags 0x" + Integer.toHexString(flags));
+        noZeroes = (flags & Nbd.FLAG_C_NO_ZEROES) != 0;
     }
 
     private void otherOption(int option, byte[] data) throws IOException {

@@ -1,6 +1,7 @@
 package org.ddmapper.nbd.internal;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.StandardProtocolFamily;
@@ -15,6 +16,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.ddmapper.api.DeviceManager;
 import org.tinylog.Logger;
 
@@ -22,19 +25,29 @@ import org.tinylog.Logger;
  * The NBD server: listeners (TCP and Unix sockets) that accept connections and run each on its
  * own thread. Knows nothing of OSGi; the component wires it to the device manager.
  *
- * <p>Connection limits: at most {@code maxConnections} connections; at most {@code
- * maxHandshakes} of them still negotiating — a new connection evicts the one that has been
- * negotiating longest, so a flood of sockets that never speak cannot lock real clients out.
+ * <p>Connection limits: at most {@code maxConnections} connections, and at most {@code
+ * maxConnectionsPerPeer} from one TCP client address, so one host cannot take every slot with
+ * sessions it leaves idle; a connection over either limit is told why (an option error) and
+ * closed. At most {@code maxHandshakes} of them still negotiating — a new connection evicts the
+ * one that has been negotiating longest, so a flood of sockets that never speak cannot lock real
+ * clients out.
  */
 public final class NbdServer implements AutoCloseable {
     private static final long THREAD_STACK_BYTES = 256 * 1024;
+    private static final int MAX_REFUSALS = 8;
+    private static final long REFUSAL_MILLIS = 2_000;
+    private static final long REFUSAL_LOG_MILLIS = 10_000;
 
     private final DeviceManager devices;
     private final Exports exports;
     private final ServerLimits limits;
     private final BufferPool pool;
+    private final MemoryBudget budget;
     private final Set<ServerConnection> connections = ConcurrentHashMap.newKeySet();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private final AtomicInteger refusing = new AtomicInteger();
+    private final AtomicLong lastRefusalLogNanos = new AtomicLong();
+    private final AtomicInteger unloggedRefusals = new AtomicInteger();
     private volatile boolean closed;
 
     public NbdServer(DeviceManager devices, ServerLimits limits, BufferPool pool) {
@@ -42,6 +55,7 @@ public final class NbdServer implements AutoCloseable {
         this.exports = new Exports(devices);
         this.limits = limits;
         this.pool = pool;
+        this.budget = new MemoryBudget(limits.memoryBytes());
     }
 
     /** Listens on a TCP address; the listener's {@link Listener#address()} has the real port. */
@@ -105,6 +119,11 @@ public final class NbdServer implements AutoCloseable {
         return pool;
     }
 
+    /** The data bytes all connections may hold together. */
+    public MemoryBudget budget() {
+        return budget;
+    }
+
     DeviceManager devices() {
         return devices;
     }
@@ -146,12 +165,19 @@ public final class NbdServer implements AutoCloseable {
             closeQuietly(ch);
             return;
         }
-        if (connections.size() >= limits.maxConnections()) {
-            Logger.warn("nbd: {} connections open, refusing another", connections.size());
-            closeQuietly(ch);
-            return;
+        InetAddress peer = null;
+        try {
+            if (ch.getRemoteAddress() instanceof InetSocketAddress a) peer = a.getAddress();
+        } catch (IOException e) {
+            // counted as no address
         }
-        evictOldestNegotiatingIfFull();
+        String refusal = null;
+        if (connections.size() >= limits.maxConnections()) {
+            refusal = "the server has " + connections.size() + " connections open, its limit; try again later";
+        } else if (peer != null && connectionsFrom(peer) >= limits.maxConnectionsPerPeer()) {
+            refusal = "this client address (" + peer.getHostAddress() + ") has " + limits.maxConnectionsPerPeer()
+                    + " connections open, the limit for one address; try again later";
+        }
         Transport transport;
         try {
             transport = new NioTransport(ch);
@@ -160,9 +186,65 @@ public final class NbdServer implements AutoCloseable {
             closeQuietly(ch);
             return;
         }
-        ServerConnection c = new ServerConnection(this, transport);
+        if (refusal != null) {
+            refuse(transport, refusal);
+            return;
+        }
+        evictOldestNegotiatingIfFull();
+        ServerConnection c = new ServerConnection(this, transport, peer);
         connections.add(c);
         Thread t = new Thread(null, c, "nbd " + transport.peer(), THREAD_STACK_BYTES);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Logs a refusal at WARN, at most one line per {@value #REFUSAL_LOG_MILLIS} ms (with how many were not logged). */
+    private void logRefusal(String peer, String reason) {
+        long now = System.nanoTime();
+        long last = lastRefusalLogNanos.get();
+        if (last != 0 && now - last < REFUSAL_LOG_MILLIS * 1_000_000) {
+            unloggedRefusals.incrementAndGet();
+            return;
+        }
+        if (!lastRefusalLogNanos.compareAndSet(last, now)) {
+            unloggedRefusals.incrementAndGet();
+            return;
+        }
+        int more = unloggedRefusals.getAndSet(0);
+        if (more == 0) Logger.warn("nbd: {}: refused: {}", peer, reason);
+        else Logger.warn("nbd: {}: refused: {} ({} more connections refused since the last such line)", peer, reason, more);
+    }
+
+    private int connectionsFrom(InetAddress peer) {
+        int n = 0;
+        for (ServerConnection c : connections) if (peer.equals(c.peerAddress())) n++;
+        return n;
+    }
+
+    /**
+     * Tells a connection there is no room for it (the greeting, then an error with the reason
+     * for its options) on a short-lived thread with a short deadline; when several refusals are
+     * already under way the connection is just closed.
+     */
+    private void refuse(Transport transport, String reason) {
+        logRefusal(transport.peer(), reason);
+        if (refusing.incrementAndGet() > MAX_REFUSALS) {
+            refusing.decrementAndGet();
+            transport.release();
+            return;
+        }
+        Runnable r = () -> {
+            try {
+                long deadline = System.nanoTime() + REFUSAL_MILLIS * 1_000_000;
+                new Handshake(transport, exports, limits, deadline).refuse(reason);
+            } catch (IOException | RuntimeException e) {
+                Logger.debug("nbd: {}: refusal ended: {}", transport.peer(), e.getMessage());
+            } finally {
+                transport.release();
+                refusing.decrementAndGet();
+            }
+        };
+        Thread t = new Thread(null, r, "nbd refuse " + transport.peer(), THREAD_STACK_BYTES);
         t.setDaemon(true);
         t.start();
     }

@@ -53,6 +53,7 @@ public final class OutputQueue {
     private boolean blocked;
     private boolean closed;
     private IOException failure;
+    private volatile long progressNanos = System.nanoTime();
 
     /** A queue writing to {@code transport}; {@code onIdle} runs whenever the writer finds nothing left to write. */
     public OutputQueue(Transport transport, Runnable onIdle) {
@@ -71,6 +72,7 @@ public final class OutputQueue {
             if (writing || blocked) return;
             writing = true;
         }
+        progressNanos = System.nanoTime();
         drain();
     }
 
@@ -79,6 +81,11 @@ public final class OutputQueue {
         synchronized (queue) {
             return blocked;
         }
+    }
+
+    /** How long the socket has taken no bytes while messages wait to be written (0 when none wait). */
+    public long stalledMillis() {
+        return wantsWritable() ? (System.nanoTime() - progressNanos) / 1_000_000 : 0;
     }
 
     /** Whether anything is queued or partly written. */
@@ -140,6 +147,7 @@ public final class OutputQueue {
                 fail(new IOException("connection closed"));
                 return;
             }
+            if (written > 0) progressNanos = System.nanoTime();
             while (iovStart < iovEnd && !iov[iovStart].hasRemaining()) iov[iovStart++] = null;
             if (iovStart < iovEnd) {
                 synchronized (queue) {

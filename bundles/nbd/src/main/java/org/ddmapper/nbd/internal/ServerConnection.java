@@ -2,6 +2,7 @@ package org.ddmapper.nbd.internal;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.channels.ClosedChannelException;
 import org.tinylog.Logger;
 
@@ -10,13 +11,15 @@ final class ServerConnection implements Runnable {
     private final NbdServer server;
     private final Transport transport;
     private final long acceptedNanos;
+    private final InetAddress peerAddress;
     private volatile boolean negotiating = true;
     private volatile Transmission transmission;
     private volatile String closeReason;
 
-    ServerConnection(NbdServer server, Transport transport) {
+    ServerConnection(NbdServer server, Transport transport, InetAddress peerAddress) {
         this.server = server;
         this.transport = transport;
+        this.peerAddress = peerAddress;
         this.acceptedNanos = System.nanoTime();
     }
 
@@ -29,11 +32,12 @@ final class ServerConnection implements Runnable {
             negotiating = false;
             if (session == null) return;
             Logger.debug("nbd: {}: serving export {}", transport.peer(), session.name());
-            Transmission t = new Transmission(transport, session, server.limits(), server.pool(), server.devices());
+            Transmission t = new Transmission(transport, session, server.limits(), server.pool(), server.budget(),
+                    server.devices());
             transmission = t;
             if (closeReason != null) t.stop();
             t.run();
-        } catch (ProtocolException e) {
+        } catch (ProtocolException | Transmission.StalledClientException e) {
             Logger.info("nbd: {}: {}; dropping the connection", transport.peer(), e.getMessage());
         } catch (Transport.DeadlineException e) {
             Logger.info("nbd: {}: handshake not finished within {} ms; dropping the connection",
@@ -56,6 +60,11 @@ final class ServerConnection implements Runnable {
     /** Whether the connection still negotiates and has not been told to close. */
     boolean negotiating() {
         return negotiating && closeReason == null;
+    }
+
+    /** The client's IP address; null for a Unix socket. */
+    InetAddress peerAddress() {
+        return peerAddress;
     }
 
     long acceptedNanos() {

@@ -26,9 +26,16 @@ import org.tinylog.Logger;
  *
  * <p>Memory: request payloads and read data live in pooled direct buffers. A connection holds at
  * most {@code maxInFlightBytes} of them (in requests and unsent replies) and at most
- * {@code maxInFlightRequests} requests; past that the reader stops reading until replies are
- * written (back-pressure through TCP), so a client that sends without reading replies costs a
- * bounded amount of memory.
+ * {@code maxInFlightRequests} requests, and all connections together at most the server's
+ * {@link MemoryBudget}; past either the reader stops reading until bytes come back
+ * (back-pressure through TCP), so a client that sends without reading replies costs a bounded
+ * amount of memory, and no connection is dropped because others hold memory.
+ *
+ * <p>Deadlines: a WRITE's payload must arrive within {@code payloadMillis} of the server starting
+ * to read it (the buffer is taken before the payload comes, so a client that declares large
+ * WRITEs and trickles them would otherwise hold memory for ever); and while other connections
+ * wait for memory, a client that takes no reply bytes for {@code payloadMillis} is dropped too.
+ * Either drop is logged with its reason ({@link StalledClientException}).
  *
  * <p>Bad requests are answered with the specification's error and never disturb the stream: a
  * refused WRITE's payload is read and dropped. Only a bad request magic (the stream is no longer
@@ -37,6 +44,7 @@ import org.tinylog.Logger;
 public final class Transmission {
     private static final int HEADER_BYTES = 28;
     private static final int IN_BUFFER_BYTES = 64 * 1024;
+    private static final long STALL_CHECK_MILLIS = 1_000;
 
     private final Transport transport;
     private final OutputQueue out;
@@ -44,6 +52,8 @@ public final class Transmission {
     private final DeviceManager.OpenDevice device;
     private final ServerLimits limits;
     private final BufferPool pool;
+    private final MemoryBudget budget;
+    private final Runnable wakeup;
     private final ByteBuffer in;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicLong inFlightBytes = new AtomicLong();
@@ -57,8 +67,10 @@ public final class Transmission {
     private AutoCloseable subscription;
 
     public Transmission(Transport transport, Session session, ServerLimits limits, BufferPool pool,
-                        DeviceManager devices) {
+                        MemoryBudget budget, DeviceManager devices) {
         this.transport = transport;
+        this.budget = budget;
+        this.wakeup = transport::wakeup;
         this.out = new OutputQueue(transport, this::wakeOwnerIfWaiting);
         this.session = session;
         this.device = session.device();
@@ -75,6 +87,7 @@ public final class Transmission {
     /** Serves requests until the client disconnects (DISC or hang-up) or the server stops. */
     public void run() throws IOException {
         in.clear().flip();
+        long idleSinceNanos = 0; // while the device is gone and nothing is in flight: since when
         try {
             for (;;) {
                 if (stopping) {
@@ -82,6 +95,7 @@ public final class Transmission {
                     return;
                 }
                 if (in.remaining() >= HEADER_BYTES) {
+                    idleSinceNanos = 0;
                     if (!handleRequest()) {
                         drainInFlight(-1);
                         return;
@@ -93,11 +107,20 @@ public final class Transmission {
                 in.flip();
                 if (n < 0) return;
                 if (n == 0) {
-                    long timeout = gone && inFlight.get() == 0 ? limits.goneLingerMillis() : -1;
-                    if (waitIo(Transport.READABLE, timeout) == 0 && timeout > 0 && gone && inFlight.get() == 0) {
+                    if (!gone || inFlight.get() != 0) {
+                        idleSinceNanos = 0;
+                        waitIo(Transport.READABLE, -1);
+                        continue;
+                    }
+                    // Measured, not inferred from a wait returning: a wake-up may end a wait early.
+                    long now = System.nanoTime();
+                    if (idleSinceNanos == 0) idleSinceNanos = now;
+                    long leftMillis = limits.goneLingerMillis() - (now - idleSinceNanos) / 1_000_000;
+                    if (leftMillis <= 0) {
                         Logger.info("nbd: {}: device {} was removed; closing the idle connection", transport.peer(), session.name());
                         return;
                     }
+                    waitIo(Transport.READABLE, leftMillis);
                 }
             }
         } finally {
@@ -229,6 +252,7 @@ public final class Transmission {
             reply(r);
             return;
         }
+        awaitPayloadStart(r.length);
         ByteBuffer data = acquire(r.length);
         r.data = data;
         try {
@@ -238,10 +262,11 @@ public final class Transmission {
                 data.put(src);
                 in.position(in.position() + fromInput);
             }
+            long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
             while (data.hasRemaining()) {
                 int n = transport.read(data);
                 if (n < 0) throw new EOFException("connection closed in the middle of a " + r.length + "-byte WRITE payload");
-                if (n == 0) waitIo(Transport.READABLE, -1);
+                if (n == 0) awaitPayload(deadline, r.length, data.position());
                 if (stopping) throw new IOException("server stopping");
             }
         } catch (IOException | RuntimeException e) {
@@ -250,6 +275,28 @@ public final class Transmission {
         }
         data.flip();
         submit(Bio.write(r.offset >>> Bio.SECTOR_SHIFT, data.duplicate(), fua(r.flags), r));
+    }
+
+    /**
+     * Waits until the first bytes of a WRITE's payload are in the input buffer (all of it, or as
+     * much as the buffer holds) before memory is taken for it, so a client that sends a large
+     * header and stalls holds none.
+     */
+    private void awaitPayloadStart(int length) throws IOException {
+        int want = Math.min(length, IN_BUFFER_BYTES);
+        if (in.remaining() >= want) return;
+        long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
+        in.compact();
+        try {
+            while (in.position() < want) {
+                int n = transport.read(in);
+                if (n < 0) throw new EOFException("connection closed in the middle of a " + length + "-byte WRITE payload");
+                if (n == 0) awaitPayload(deadline, length, in.position());
+                if (stopping) throw new IOException("server stopping");
+            }
+        } finally {
+            in.flip();
+        }
     }
 
     private void writeZeroes(Request r, int flags) throws IOException {
@@ -281,20 +328,38 @@ public final class Transmission {
         return (flags & Nbd.CMD_FLAG_FUA) != 0 ? Bio.FUA : 0;
     }
 
-    /** Admits a request of {@code bytes} (waiting while the connection holds too much) and takes a buffer for it. */
+    /** Admits a request of {@code bytes} (waiting while the connection or the server holds too much) and takes a buffer for it. */
     private ByteBuffer acquire(int bytes) throws IOException {
         admit(bytes);
         for (int attempt = 0; ; attempt++) {
             try {
                 return pool.acquire(bytes);
             } catch (OutOfMemoryError e) {
-                // Direct memory is exhausted for the moment: wait for other requests to give some back.
-                if (attempt >= 100) {
+                // Direct memory is short although the budget allowed this (something else holds it):
+                // wait for it to come back rather than drop the client.
+                if (attempt == 0) Logger.warn("nbd: {}: no direct memory for a {}-byte buffer; waiting", transport.peer(), bytes);
+                try {
+                    waitIo(0, 20);
+                    if (stopping) throw new IOException("server stopping");
+                } catch (IOException | RuntimeException failure) {
                     unadmit(bytes);
-                    throw new IOException("no memory for a " + bytes + "-byte buffer");
+                    throw failure;
                 }
-                waitIo(0, 20);
             }
+        }
+    }
+
+    /** Takes {@code bytes} of the server's budget, waiting (not reading) while it is spent. */
+    private void takeBudget(long bytes) throws IOException {
+        if (budget.tryAcquire(bytes, inFlightBytes.get(), wakeup)) return;
+        try {
+            do {
+                waitIo(0, -1);
+                if (stopping) throw new IOException("server stopping");
+            } while (!budget.tryAcquire(bytes, inFlightBytes.get(), wakeup));
+        } catch (IOException | RuntimeException e) {
+            budget.cancel(wakeup);
+            throw e;
         }
     }
 
@@ -312,6 +377,7 @@ public final class Transmission {
             }
             if (stopping) throw new IOException("server stopping");
         }
+        if (bytes > 0) takeBudget(bytes);
         inFlight.incrementAndGet();
         long now = inFlightBytes.addAndGet(bytes);
         if (now > maxInFlightBytesSeen.get()) maxInFlightBytesSeen.set(now);
@@ -320,6 +386,7 @@ public final class Transmission {
     private void unadmit(long bytes) {
         inFlightBytes.addAndGet(-bytes);
         inFlight.decrementAndGet();
+        if (bytes > 0) budget.release(bytes);
     }
 
     private void release(Request r) {
@@ -331,7 +398,8 @@ public final class Transmission {
         } else {
             unadmit(0);
         }
-        if (ownerWaiting) transport.wakeup();
+        // The owner also lingers on a removed device only from the moment nothing is in flight.
+        if (ownerWaiting || (gone && inFlight.get() == 0)) transport.wakeup();
         if (finished && inFlight.get() == 0) closeDeviceWhenIdle();
     }
 
@@ -341,27 +409,61 @@ public final class Transmission {
         int fromInput = (int) Math.min(in.remaining(), left);
         in.position(in.position() + fromInput);
         left -= fromInput;
+        if (left == 0) return; // the payload was all buffered: what follows it (pipelined requests) stays
+        // The input buffer is empty now; read the rest of the payload into it, never past its end.
+        long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
         while (left > 0) {
             in.clear().limit((int) Math.min(in.capacity(), left));
             int n = transport.read(in);
             if (n < 0) throw new EOFException("connection closed in the middle of a refused WRITE payload");
-            if (n == 0) waitIo(Transport.READABLE, -1);
+            if (n == 0) awaitPayload(deadline, length, length - left);
             if (stopping) throw new IOException("server stopping");
             left -= n;
         }
         in.clear().flip();
     }
 
-    /** Waits for the socket (plus writability when replies are held up); returns what is ready. */
+    /**
+     * Waits for the socket (plus writability when replies are held up); returns what is ready.
+     * While replies are held up it looks every second whether the client is keeping memory from
+     * connections that wait for it.
+     */
     private int waitIo(int interest, long timeoutMillis) throws IOException {
-        if (out.wantsWritable()) interest |= Transport.WRITABLE;
+        boolean held = out.wantsWritable();
+        if (held) {
+            interest |= Transport.WRITABLE;
+            timeoutMillis = timeoutMillis < 0 ? STALL_CHECK_MILLIS : Math.min(timeoutMillis, STALL_CHECK_MILLIS);
+        }
         int ready = transport.await(interest, timeoutMillis);
         if ((ready & Transport.WRITABLE) != 0) out.onWritable();
         if (!transport.isOpen()) {
             IOException failure = out.failure();
             throw failure != null ? failure : new EOFException("connection closed");
         }
+        if (held && out.wantsWritable() && out.stalledMillis() >= limits.payloadMillis() && budget.othersWait(wakeup)) {
+            throw new StalledClientException("took no reply bytes for " + out.stalledMillis() + " ms while holding "
+                    + inFlightBytes.get() + " bytes other connections wait for");
+        }
         return ready;
+    }
+
+    /** Waits for more of a WRITE payload; past the deadline the client is dropped. */
+    private void awaitPayload(long deadlineNanos, long length, long received) throws IOException {
+        long leftNanos = deadlineNanos - System.nanoTime();
+        if (leftNanos <= 0) {
+            throw new StalledClientException("sent " + received + " of a " + length + "-byte WRITE payload in "
+                    + limits.payloadMillis() + " ms");
+        }
+        waitIo(Transport.READABLE, (leftNanos + 999_999) / 1_000_000);
+    }
+
+    /** A client that holds the server's memory without making progress; only its connection is dropped. */
+    public static final class StalledClientException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        StalledClientException(String message) {
+            super(message);
+        }
     }
 
     /** After DISC or on stop: let requests in flight finish and their replies go out, then return. */

@@ -1,0 +1,164 @@
+package org.ddmapper.nbd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.ddmapper.nbd.internal.Nbd;
+import org.ddmapper.nbd.internal.ServerLimits;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Clients that hold the server's memory without making progress: WRITEs whose payload stalls
+ * or trickles, and a client that leaves its replies unread. The server-wide budget makes others
+ * wait rather than fail, ordinary I/O is still served, and the payload deadline drops only the
+ * stalled connection.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class StalledClientTest extends ServerTestBase {
+    static final long MIB = 1 << 20;
+    static final long MEMORY = 96 * MIB;
+    static final int BIG_BYTES = 40 << 20;
+
+    private final List<WireClient> hostile = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+
+    @Override
+    ServerLimits limits() {
+        return ServerLimits.DEFAULTS.withMemoryBytes(MEMORY).withPayloadMillis(60_000);
+    }
+
+    @BeforeEach
+    void bigDeviceAndBystander() throws IOException {
+        devices.add("big", BIG_BYTES, false);
+        connectBystander();
+    }
+
+    @AfterEach
+    void closeHostile() throws Exception {
+        for (WireClient c : hostile) c.close();
+        for (Thread t : threads) t.join(10_000);
+    }
+
+    /** A WRITE of {@code declared} bytes of which only {@code sent} are sent. */
+    private WireClient stalledWriter(long handle, int declared, int sent) throws IOException {
+        WireClient c = connected("big", false);
+        hostile.add(c);
+        c.sendRequest(0, Nbd.CMD_WRITE, handle, 0, declared);
+        c.out.write(new byte[sent]);
+        c.out.flush();
+        return c;
+    }
+
+    private void inThread(String name, ThrowingRunnable body, AtomicReference<Throwable> failure) {
+        Thread t = new Thread(() -> {
+            try {
+                body.run();
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        }, name);
+        t.setDaemon(true);
+        threads.add(t);
+        t.start();
+    }
+
+    interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    @Test
+    void stalledLargeWritersWaitForMemoryWhileOrdinaryClientsAreServed() throws Exception {
+        int declared = 32 << 20;
+        int sent = 64 * 1024;
+        for (int i = 0; i < 8; i++) stalledWriter(i, declared, sent);
+        // 72 MiB (the budget less the quarter kept for small requests) takes two; six wait their turn.
+        await("two stalled writers hold memory and six wait for it",
+                () -> server.budget().usedBytes() == 2L * declared && server.budget().waiting() == 6);
+
+        long start = System.nanoTime();
+        assertGoodClientServed();
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(millis < 10_000, "the bystander and a new client are served at once (the payload deadline is 60 s), took "
+                + millis + " ms");
+        await("no stalled writer dropped for want of memory", () -> connectionsBesidesBystander() == 8);
+
+        // The writers finish their payloads: each is answered in turn, none is dropped.
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        for (WireClient c : hostile) {
+            inThread("finish payload", () -> {
+                c.out.write(new byte[declared - sent]);
+                c.out.flush();
+            }, failure);
+        }
+        for (int i = 0; i < hostile.size(); i++) {
+            WireClient.SimpleReply r = hostile.get(i).readSimpleReply();
+            assertEquals(new WireClient.SimpleReply(0, i), r, "writer " + i + " is answered");
+        }
+        for (Thread t : threads) t.join(30_000);
+        assertEquals(null, failure.get());
+        assertTrue(server.budget().maxUsedBytes() <= MEMORY,
+                "held at most the budget: " + server.budget().maxUsedBytes());
+        bystander.verify();
+        await("every byte given back", () -> server.budget().usedBytes() == 0);
+    }
+
+    @Test
+    void aStalledOrTricklingPayloadIsDroppedAtTheDeadlineAndOnlyThatConnection() throws Exception {
+        restartServer(limits().withPayloadMillis(1500));
+        long start = System.nanoTime(); // before the header: the server's clock starts later
+        WireClient stalled = stalledWriter(1, 1 << 20, 4096);
+        WireClient trickling = stalledWriter(2, 1 << 20, 512);
+        AtomicReference<Throwable> ended = new AtomicReference<>();
+        inThread("trickle", () -> {
+            for (int i = 0; i < 200; i++) {
+                trickling.out.write(new byte[512]);
+                trickling.out.flush();
+                Thread.sleep(100); // pacing the trickle, not synchronisation
+            }
+        }, ended);
+        assertTrue(stalled.closedByServer(15_000), "the stalled payload's connection is dropped");
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(millis >= 1500, "not before the 1.5 s deadline: " + millis + " ms");
+        assertTrue(trickling.closedByServer(15_000), "a payload that trickles is dropped at the deadline too");
+        assertGoodClientServed();
+        await("their memory given back", () -> server.budget().usedBytes() == 0);
+        await("only the bystander's connection left", () -> connectionsBesidesBystander() == 0);
+    }
+
+    @Test
+    void writersThatSendOnlyAHeaderHoldNoMemoryAndAreDroppedAtTheDeadline() throws Exception {
+        restartServer(limits().withPayloadMillis(1500));
+        long start = System.nanoTime();
+        for (int i = 0; i < 8; i++) stalledWriter(i, 32 << 20, 100);
+        assertGoodClientServed();
+        for (WireClient c : hostile) assertTrue(c.closedByServer(15_000), "dropped at the payload deadline");
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(millis >= 1500, "not before the deadline: " + millis + " ms");
+        // Only the good clients' blocks were ever held (two at a time at most: a buffer goes back just after its reply).
+        assertTrue(server.budget().maxUsedBytes() < MIB,
+                "eight 32 MiB headers took no memory; the most held was " + server.budget().maxUsedBytes());
+    }
+
+    @Test
+    void aClientLeavingRepliesUnreadIsDroppedOnceOthersWaitForMemory() throws Exception {
+        restartServer(limits().withMemoryBytes(16 * MIB).withPayloadMillis(1500));
+        WireClient reader = connected("big", false);
+        hostile.add(reader);
+        for (int i = 0; i < 40; i++) reader.sendRequest(0, Nbd.CMD_READ, i, (long) i << 20, 1 << 20);
+        await("the unread replies hold the whole budget",
+                () -> server.budget().usedBytes() > 15 * MIB && server.budget().waiting() >= 1);
+
+        // The bystander's write waits for memory (it is not failed) until the reader is dropped.
+        bystander.verify();
+        assertTrue(reader.closedByServer(15_000), "the client that reads no replies is dropped");
+        assertGoodClientServed();
+    }
+}
