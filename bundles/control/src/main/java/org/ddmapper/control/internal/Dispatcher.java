@@ -50,18 +50,21 @@ final class Dispatcher {
             Item item = check(c, received);
             fdsHandedOver = run(c, Op.of(item.op()), item, received.fds());
         } catch (DmException e) {
-            if (c.link() != null && linkedDeviceGone(c)) {
-                c.error(op, tag, Errno.ENODEV, "the device this link was opened for ('" + c.link().nameAtLink() + "', #"
-                        + c.link().deviceId() + ") was removed");
-            } else {
-                c.error(op, tag, e.errno(), e.getMessage());
-            }
+            if (!answeredGone(c, op, tag)) c.error(op, tag, e.errno(), e.getMessage());
         } catch (RuntimeException e) {
             Logger.error(e, "control: {} failed for {}", Op.of(op), c.peer());
             c.error(op, tag, Errno.EIO, "internal error: " + e);
         } finally {
             if (!fdsHandedOver) received.closeFds();
         }
+    }
+
+    /** On a link whose device instance is gone: replies ENODEV and returns true; otherwise false. */
+    private boolean answeredGone(Connection c, int op, int tag) {
+        if (c.link() == null || !linkedDeviceGone(c)) return false;
+        c.error(op, tag, Errno.ENODEV, "the device this link was opened for ('" + c.link().nameAtLink() + "', #"
+                + c.link().deviceId() + ") was removed");
+        return true;
     }
 
     /** Whether the device instance a link is bound to no longer exists (a name's new device is another instance). */
@@ -260,12 +263,14 @@ final class Dispatcher {
         if (c.waits().size() >= DdlinkServer.MAX_WAITS_PER_CONNECTION)
             throw new DmException(Errno.EAGAIN, "too many WAITs pending on this connection (at most "
                     + DdlinkServer.MAX_WAITS_PER_CONNECTION + ")");
+        // runs on a waiter thread, so the link's ENODEV is decided here too: a removal releases the
+        // wait (the REMOVED event moves the counter), and that must not read as a plain event
         FutureTask<Void> task = new FutureTask<>(() -> {
             try {
                 long nr = waitEvent(device, after, timeoutMillis);
-                c.reply(Op.WAIT.code(), tag, 0, new PayloadWriter().u64(nr).toBytes());
+                if (!answeredGone(c, Op.WAIT.code(), tag)) c.reply(Op.WAIT.code(), tag, 0, new PayloadWriter().u64(nr).toBytes());
             } catch (DmException e) {
-                c.error(Op.WAIT.code(), tag, e.errno(), e.getMessage());
+                if (!answeredGone(c, Op.WAIT.code(), tag)) c.error(Op.WAIT.code(), tag, e.errno(), e.getMessage());
             } catch (InterruptedException e) {
                 c.error(Op.WAIT.code(), tag, Errno.ECANCELED, "the wait was cancelled");
             } catch (RuntimeException e) {
