@@ -37,11 +37,18 @@ public final class Fds {
         }
     }
 
+    /**
+     * What the descriptor refers to, from the mode of the file {@code /proc/self/fd/N} leads to.
+     * Not fstat: glibc exports {@code fstat} only since 2.33 (before, it is an inline around
+     * {@code __fxstat}), and one missing symbol would keep all of LibC from binding.
+     */
     public static Kind kind(int fd) {
-        byte[] stat = new byte[LibC.STAT_BYTES];
-        LibC.fstat(fd, stat);
-        int mode = (stat[LibC.STAT_MODE_OFFSET] & 0xFF) | (stat[LibC.STAT_MODE_OFFSET + 1] & 0xFF) << 8
-                | (stat[LibC.STAT_MODE_OFFSET + 2] & 0xFF) << 16 | (stat[LibC.STAT_MODE_OFFSET + 3] & 0xFF) << 24;
+        int mode;
+        try {
+            mode = (Integer) Files.getAttribute(Path.of("/proc/self/fd", Integer.toString(fd)), "unix:mode");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("descriptor " + fd + " is not open (" + e.getMessage() + ")", e);
+        }
         return switch (mode & LibC.S_IFMT) {
             case LibC.S_IFSOCK -> Kind.SOCKET;
             case LibC.S_IFREG -> Kind.REGULAR_FILE;

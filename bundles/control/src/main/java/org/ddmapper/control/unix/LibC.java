@@ -9,7 +9,9 @@ import com.sun.jna.Pointer;
  * The few libc calls Java lacks for AF_UNIX SOCK_SEQPACKET sockets, SCM_RIGHTS and
  * SO_PEERCRED, bound by JNA direct mapping (about 100-150 ns per call over the syscall).
  * Constants and struct layouts are Linux LP64 (x86_64, aarch64). Failures throw
- * {@link LastErrorException} carrying errno.
+ * {@link LastErrorException} carrying errno. Every symbol here is exported by glibc 2.28 and
+ * older (a symbol missing from the C library fails the whole class): no {@code fstat}, which
+ * glibc exports only since 2.33.
  */
 final class LibC {
     static final int AF_UNIX = 1;
@@ -43,9 +45,7 @@ final class LibC {
     static final int EINTR = 4;
     static final int EAGAIN = 11;
 
-    /** struct stat (x86_64: st_mode at 24; generic LP64 such as aarch64: at 16), size 144 / 128. */
-    static final int STAT_BYTES = 256;
-    static final int STAT_MODE_OFFSET = "aarch64".equals(System.getProperty("os.arch")) ? 16 : 24;
+    /** File type bits of st_mode. */
     static final int S_IFMT = 0xF000;
     static final int S_IFSOCK = 0xC000;
     static final int S_IFREG = 0x8000;
@@ -89,8 +89,6 @@ final class LibC {
     static native long write(int fd, byte[] buffer, long count) throws LastErrorException;
 
     static native int fcntl(int fd, int cmd, int arg) throws LastErrorException;
-
-    static native int fstat(int fd, byte[] stat) throws LastErrorException;
 
     static native int shutdown(int fd, int how) throws LastErrorException;
 
