@@ -72,6 +72,14 @@ final class ControlHarness implements AutoCloseable {
         return run(cmd, stdin, 30);
     }
 
+    /** Runs the distribution's own {@code bin/ddsetup --socket SOCKET args...} (the shell script), stdin piped from {@code stdin}. */
+    Result binDdsetup(String stdin, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(org.ddmapper.it.support.Appliance.distribution().resolve("bin/ddsetup").toString(),
+                "--socket", socket.toString()));
+        cmd.addAll(List.of(args));
+        return run(cmd, stdin, 30);
+    }
+
     /** control jar, api jar (or classes), JNA jar. */
     static String ddsetupClassPath() throws IOException {
         String api;

@@ -107,6 +107,35 @@ class DdsetupEndToEndTest {
     }
 
     @Test
+    void binDdsetupCreateAndLoadReadTheTableFromAPipedStdinUnlessNotable() throws Exception {
+        try {
+            ControlHarness.Result create = appliance.binDdsetup("0 2048 linear " + a + " 0\n2048 8 echo\n", "create", "in0");
+            assertEquals(0, create.exit(), create.stderr());
+            assertEquals("", create.stdout() + create.stderr());
+            assertEquals("0 2048 linear " + a + " 0\n2048 8 echo\n", out("table", "in0"));
+            assertEquals("0 2048 linear\n2048 8 echo messages 0\n", out("status", "in0"));
+
+            ControlHarness.Result notable = appliance.binDdsetup("0 8 zero\n", "create", "--notable", "in1");
+            assertEquals(0, notable.exit(), notable.stderr());
+            assertTrue(out("info", "in1").contains("Tables present:    None\n"));
+            ControlHarness.Result load = appliance.binDdsetup("0 16 zero\n16 16 error\n", "load", "in1");
+            assertEquals(0, load.exit(), load.stderr());
+            assertEquals("0 16 zero\n16 16 error\n", out("table", "--inactive", "in1"));
+
+            ControlHarness.Result bad = appliance.binDdsetup("0 8 nosuchtype\n", "create", "in2");
+            assertEquals(1, bad.exit());
+            assertTrue(bad.stderr().startsWith("ddsetup: ") && bad.stderr().contains("nosuchtype"), bad.stderr());
+            ControlHarness.Result both = appliance.binDdsetup(null, "create", "in2", "--notable", "--table", "0 8 zero");
+            assertEquals(2, both.exit());
+            assertTrue(both.stderr().startsWith("ddsetup: create: --notable takes no table\n"), both.stderr());
+            assertTrue(appliance.manager.list().stream().noneMatch(d -> d.name().equals("in2")));
+        } finally {
+            for (String name : new String[] {"in0", "in1"})
+                if (appliance.manager.list().stream().anyMatch(d -> d.name().equals(name))) appliance.manager.remove(DeviceRef.of(name), true);
+        }
+    }
+
+    @Test
     void statusAndTableOfEveryDevicePrefixTheName() throws Exception {
         out("create", "p1", "--table", "0 8 zero");
         out("create", "p2", "--table", "0 8 zero", "--table", "8 8 error");

@@ -75,6 +75,11 @@ public final class Fds {
         return (value[0] & 0xFF) | (value[1] & 0xFF) << 8 | (value[2] & 0xFF) << 16 | (value[3] & 0xFF) << 24;
     }
 
+    /** Whether the descriptor is a terminal. */
+    public static boolean isTerminal(int fd) {
+        return LibC.isatty(fd) == 1;
+    }
+
     public static void setNonBlocking(int fd, boolean nonBlocking) {
         int flags = LibC.fcntl(fd, LibC.F_GETFL, 0);
         int wanted = nonBlocking ? flags | LibC.O_NONBLOCK : flags & ~LibC.O_NONBLOCK;

@@ -90,6 +90,9 @@ final class LibC {
 
     static native int fcntl(int fd, int cmd, int arg) throws LastErrorException;
 
+    /** 1 for a terminal, else 0 (errno ENOTTY or EBADF, not thrown). */
+    static native int isatty(int fd);
+
     static native int shutdown(int fd, int how) throws LastErrorException;
 
     static native int close(int fd) throws LastErrorException;
