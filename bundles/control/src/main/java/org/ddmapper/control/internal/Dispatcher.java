@@ -111,18 +111,26 @@ final class Dispatcher {
 
     /** A message takes connected stream sockets, and regular files or block devices open read-write. */
     private static void checkFd(int index, int fd) {
-        Fds.Kind kind;
         try {
-            kind = Fds.kind(fd);
+            checkKind(index, fd, Fds.kind(fd));
+        } catch (DmException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new DmException(Errno.EBADF, "descriptor " + index + " cannot be inspected: " + e.getMessage());
         }
+    }
+
+    private static void checkKind(int index, int fd, Fds.Kind kind) {
         switch (kind) {
             case SOCKET -> {
                 int type = Fds.socketType(fd);
                 if (type != 1)
                     throw new DmException(Errno.EBADF, "descriptor " + index + " is a " + socketTypeName(type)
                             + " socket; a message takes stream sockets");
+                if (Fds.isListening(fd))
+                    throw new DmException(Errno.EBADF, "descriptor " + index + " is a listening stream socket; a message takes connected stream sockets");
+                if (!Fds.isConnected(fd))
+                    throw new DmException(Errno.EBADF, "descriptor " + index + " is a stream socket that is not connected; a message takes connected stream sockets");
             }
             case REGULAR_FILE, BLOCK_DEVICE -> {
                 if (Fds.access(fd) != Fds.Access.READ_WRITE)

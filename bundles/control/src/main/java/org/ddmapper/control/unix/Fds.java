@@ -70,14 +70,34 @@ public final class Fds {
 
     /** The socket type (SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5) of a socket descriptor. */
     public static int socketType(int fd) {
-        byte[] value = new byte[4];
-        LibC.getsockopt(fd, LibC.SOL_SOCKET, LibC.SO_TYPE, value, new int[] {4});
-        return (value[0] & 0xFF) | (value[1] & 0xFF) << 8 | (value[2] & 0xFF) << 16 | (value[3] & 0xFF) << 24;
+        return intOption(fd, LibC.SO_TYPE);
     }
 
     /** Whether the descriptor is a terminal. */
     public static boolean isTerminal(int fd) {
         return LibC.isatty(fd) == 1;
+    }
+
+    /** Whether a socket is listening for connections (SO_ACCEPTCONN). */
+    public static boolean isListening(int fd) {
+        return intOption(fd, LibC.SO_ACCEPTCONN) != 0;
+    }
+
+    /** Whether a socket has a peer (getpeername does not fail with ENOTCONN). */
+    public static boolean isConnected(int fd) {
+        try {
+            LibC.getpeername(fd, new byte[128], new int[] {128});
+            return true;
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() == LibC.ENOTCONN) return false;
+            throw e;
+        }
+    }
+
+    private static int intOption(int fd, int name) {
+        byte[] value = new byte[4];
+        LibC.getsockopt(fd, LibC.SOL_SOCKET, name, value, new int[] {4});
+        return (value[0] & 0xFF) | (value[1] & 0xFF) << 8 | (value[2] & 0xFF) << 16 | (value[3] & 0xFF) << 24;
     }
 
     public static void setNonBlocking(int fd, boolean nonBlocking) {

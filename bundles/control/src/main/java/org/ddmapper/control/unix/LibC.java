@@ -23,6 +23,7 @@ final class LibC {
     static final int SO_TYPE = 3;
     static final int SO_SNDBUF = 7;
     static final int SO_PEERCRED = 17;
+    static final int SO_ACCEPTCONN = 30;
     static final int SCM_RIGHTS = 1;
     static final int MSG_CTRUNC = 0x8;
     static final int MSG_TRUNC = 0x20;
@@ -44,6 +45,7 @@ final class LibC {
 
     static final int EINTR = 4;
     static final int EAGAIN = 11;
+    static final int ENOTCONN = 107;
 
     /** File type bits of st_mode. */
     static final int S_IFMT = 0xF000;
@@ -77,6 +79,8 @@ final class LibC {
     static native long recvmsg(int fd, Pointer msghdr, int flags) throws LastErrorException;
 
     static native int getsockopt(int fd, int level, int name, byte[] value, int[] valueLength) throws LastErrorException;
+
+    static native int getpeername(int fd, byte[] addr, int[] addrLength) throws LastErrorException;
 
     static native int setsockopt(int fd, int level, int name, int[] value, int valueLength) throws LastErrorException;
 
