@@ -10,8 +10,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 import org.ddmapper.api.DeviceRef;
+import org.ddmapper.control.unix.Fds;
 import org.ddmapper.it.support.EmbeddedFramework;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -75,6 +77,14 @@ class PermissionTest {
             assertTrue(Pattern.compile("uid 65534 \\(pid \\d+\\) is not allowed to use the control socket \\(see .*control\\.conf\\)")
                     .matcher(r.stdout()).find(), r.stdout());
             assertEquals(1, asNobody(h, "ls").exit());
+            // refused peers leave nothing open in the server (it runs in this JVM)
+            Map<Integer, String> before = Fds.snapshot();
+            for (int i = 0; i < 5; i++) {
+                ControlHarness.Result again = asNobody(h, "status", "dev");
+                assertEquals(1, again.exit(), again.stdout() + again.stderr());
+                assertTrue(again.stdout().startsWith("reply op=11 tag=1 status=-13 "), again.stdout());
+            }
+            assertEquals(Map.of(), Fds.openedSince(before), "descriptors left open after 5 refused peers");
             assertEquals(events, h.manager.info(DeviceRef.of("dev")).eventNr());
             assertFalse(h.manager.info(DeviceRef.of("dev")).suspended());
         }
