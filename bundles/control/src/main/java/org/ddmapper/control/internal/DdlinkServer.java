@@ -225,7 +225,10 @@ public final class DdlinkServer implements AutoCloseable {
         Logger.warn("control: refused {}: too many connections", peer);
     }
 
-    /** The allow-list, re-read when the file changed (a broken file keeps the last good one). */
+    /**
+     * The allow-list, re-read when the file changed (a broken file keeps the last good one). Its
+     * socket mode and group were applied at bind; a change to them is logged, not applied.
+     */
     private AllowList currentAllowList() throws IOException {
         int own = Accounts.ownUid();
         long modified = allowListFile != null && Files.exists(allowListFile) ? Files.getLastModifiedTime(allowListFile).toMillis() : 0;
@@ -238,6 +241,11 @@ public final class DdlinkServer implements AutoCloseable {
                 Logger.error("control: {}; keeping the previous allow-list", e.getMessage());
                 return list;
             }
+            AllowList previous = allowList;
+            if (previous != null && (!previous.socketMode().equals(list.socketMode())
+                    || !java.util.Objects.equals(previous.socketGroup(), list.socketGroup())))
+                Logger.warn("control: {} changed socket-mode or socket-group; the socket {} keeps its mode and group until ddmapper restarts",
+                        allowListFile, socketPath);
             allowList = list;
             allowListModified = modified;
         }
