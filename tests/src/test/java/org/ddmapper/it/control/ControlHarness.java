@@ -74,10 +74,15 @@ final class ControlHarness implements AutoCloseable {
 
     /** Runs the distribution's own {@code bin/ddsetup --socket SOCKET args...} (the shell script), stdin piped from {@code stdin}. */
     Result binDdsetup(String stdin, String... args) throws IOException, InterruptedException {
+        return run(binDdsetupCommand(args), stdin, 30);
+    }
+
+    /** The command line {@code DIST/bin/ddsetup --socket SOCKET args...}. */
+    List<String> binDdsetupCommand(String... args) {
         List<String> cmd = new ArrayList<>(List.of(org.ddmapper.it.support.Appliance.distribution().resolve("bin/ddsetup").toString(),
                 "--socket", socket.toString()));
         cmd.addAll(List.of(args));
-        return run(cmd, stdin, 30);
+        return cmd;
     }
 
     /** control jar, api jar (or classes), JNA jar. */
