@@ -232,8 +232,8 @@ class ConsoleTest {
                 appliance.manager.message(DeviceRef.of("fast"), new TargetRef.ByIndex(0), Message.of("event", "n=" + i));
             gated.open.countDown();
             // once the queue has room again, the next event comes after the count of those dropped
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (gated.text().lines().count() < history + queued && System.currentTimeMillis() < deadline) Thread.sleep(20);
+            org.ddmapper.it.support.Waits.await("dm:events printed the queued events", java.time.Duration.ofSeconds(30),
+                    () -> gated.text().lines().count() >= history + queued);
             appliance.manager.message(DeviceRef.of("fast"), new TargetRef.ByIndex(0), Message.of("event", "last=1"));
             events.get(30, TimeUnit.SECONDS);
             java.util.List<String> lines = gated.text().lines().toList();
