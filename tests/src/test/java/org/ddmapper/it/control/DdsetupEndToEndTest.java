@@ -172,6 +172,10 @@ class DdsetupEndToEndTest {
         ControlHarness.Result usage = appliance.ddsetup(null, "frobnicate");
         assertEquals(2, usage.exit());
         assertTrue(usage.stderr().startsWith("ddsetup: unknown verb 'frobnicate'\n"), usage.stderr());
+        ControlHarness.Result badTarget = appliance.binDdsetup(null, "message", "a", "x1", "hello");
+        assertEquals(2, badTarget.exit(), badTarget.stderr());
+        assertTrue(badTarget.stderr().startsWith("ddsetup: invalid message target 'x1': expected a sector number or @INDEX\nusage: "),
+                badTarget.stderr());
 
         ControlHarness.Result down = ControlHarness.run(java.util.List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", ControlHarness.ddsetupClassPath(), "org.ddmapper.control.cli.Ddsetup", "--socket", dir.resolve("none.sock").toString(), "ls"),

@@ -77,7 +77,13 @@ public final class Ddsetup {
             }
             if (args.isEmpty()) throw new UsageException("missing verb");
             String verb = args.remove(0);
-            Command command = Command.parse(verb, args, stdin);
+            Command command;
+            try {
+                command = Command.parse(verb, args, stdin);
+            } catch (DmException | java.nio.file.InvalidPathException e) {
+                // a word of the command line that does not parse (a message target, a path): a usage error
+                throw new UsageException(e.getMessage());
+            }
             try (DdlinkClient client = DdlinkClient.connect(socket)) {
                 command.run(client, this);
             } catch (IOException e) {

@@ -61,8 +61,15 @@ class DdsetupTest {
         assertTrue(err.toString().startsWith("ddsetup: invalid event number '12x'\n"));
         assertEquals(2, run("message", "a", "0", "x", "--pass-fd", "3", "--pass-unix", "/x"));
         assertTrue(err.toString().startsWith("ddsetup: message: give at most one of --pass-fd, --pass-connect, --pass-unix\n"));
-        assertEquals(1, run("message", "a", "x1", "hello"));
-        assertEquals("ddsetup: invalid message target 'x1': expected a sector number or @INDEX\n", err.toString());
+        assertEquals(2, run("message", "a", "x1", "hello"));
+        assertTrue(err.toString().startsWith("ddsetup: invalid message target 'x1': expected a sector number or @INDEX\nusage: ddsetup"),
+                err.toString());
+        assertEquals(2, run("message", "a", "@x", "hello"));
+        assertTrue(err.toString().startsWith("ddsetup: invalid message target '@x'"), err.toString());
+        assertEquals(2, run("upgrade", "b", "x\0.jar"));
+        assertEquals(2, run("message", "a", "0", "hi", "--pass-fd", "three"));
+        assertTrue(err.toString().startsWith("ddsetup: invalid descriptor 'three'\n"), err.toString());
+        assertEquals(0, server.connectionCount(), "argument errors are found before connecting");
     }
 
     private static Ddsetup.Stdin piped(String text) {
