@@ -1,5 +1,7 @@
 package org.ddmapper.console;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.DmException;
@@ -18,6 +20,27 @@ final class Console {
     static DeviceRef device(String name) {
         if (name == null || name.isEmpty()) throw new DmException(Errno.EINVAL, "missing device name");
         return DeviceRef.of(name);
+    }
+
+    /**
+     * {@code --table LINE} (repeatable, anywhere) and one NAME, as ddsetup takes them: {table, name}.
+     * Gogo's own options keep one value each, so commands that take several lines parse them here.
+     */
+    static String[] tableLinesAndName(String verb, String... args) {
+        List<String> lines = new ArrayList<>();
+        String name = null;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--table")) {
+                if (i + 1 >= args.length) throw new DmException(Errno.EINVAL, verb + ": --table needs a table line");
+                lines.add(args[++i]);
+            } else if (name == null) {
+                name = args[i];
+            } else {
+                throw new DmException(Errno.EINVAL, verb + ": unexpected '" + args[i] + "' (usage: " + verb + " [--table LINE]... NAME)");
+            }
+        }
+        if (name == null) throw new DmException(Errno.EINVAL, verb + ": missing device name");
+        return new String[] {String.join("\n", lines), name};
     }
 
     /** Waits until the device's event number passes {@code after}; returns it (interruptible, no limit). */

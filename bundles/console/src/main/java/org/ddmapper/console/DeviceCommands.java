@@ -23,6 +23,12 @@ public final class DeviceCommands {
         manager.create(name, table);
     }
 
+    @Descriptor("create a device with a table of several lines, each given with --table (as ddsetup create takes them)")
+    public void create(@Descriptor("--table LINE, repeated, and the device name") String... args) {
+        String[] table = Console.tableLinesAndName("dm:create", args);
+        manager.create(table[1], table[0]);
+    }
+
     @Descriptor("create a device from a table file")
     public void create(@Descriptor("device name") String name, @Descriptor("table file (one target per line)") java.io.File file)
             throws java.io.IOException {

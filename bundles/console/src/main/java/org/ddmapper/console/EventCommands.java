@@ -17,13 +17,29 @@ public final class EventCommands {
     @Reference
     private DeviceManager manager;
 
-    @Descriptor("print a device's events, following new ones until interrupted, COUNT are printed, or the device is removed")
+    /** Events that may wait to be printed; beyond that they are dropped and counted, as on a ddlink link. */
+    static final int MAX_QUEUED_EVENTS = 4096;
+
+    @Descriptor("print a device's events, following new ones until interrupted, COUNT are printed, or the device is removed;"
+            + " events that arrive faster than they are printed are dropped and their number reported")
     public void events(@Descriptor("stop after this many events") @Parameter(names = "--count", absentValue = "-1") long count,
                        @Descriptor("device name") String name) throws Exception {
         DeviceRef named = Console.device(name);
         DeviceRef device = DeviceRef.id(manager.info(named).id());
-        BlockingQueue<DeviceEvent> arriving = new LinkedBlockingQueue<>(10_000);
-        try (AutoCloseable subscription = manager.subscribe(device, arriving::offer)) {
+        // events, and before the first event after a gap the number dropped (as a link's EVENTS_LOST item)
+        BlockingQueue<Object> arriving = new LinkedBlockingQueue<>(MAX_QUEUED_EVENTS + 1);
+        long[] dropped = {0};
+        try (AutoCloseable subscription = manager.subscribe(device, e -> {
+            synchronized (dropped) {
+                if (arriving.size() >= MAX_QUEUED_EVENTS) {
+                    dropped[0]++;
+                    return;
+                }
+                if (dropped[0] > 0) arriving.add(dropped[0]);
+                dropped[0] = 0;
+                arriving.add(e);
+            }
+        })) {
             long printed = 0;
             long last = 0;
             for (DeviceEvent e : manager.events(device, 0)) {
@@ -33,7 +49,13 @@ public final class EventCommands {
                 last = e.eventNr();
             }
             while (count < 0 || printed < count) {
-                DeviceEvent e = arriving.take();
+                Object next = arriving.take();
+                if (next instanceof Long lost) {
+                    System.err.println("dm:events: " + lost + " events lost");
+                    System.err.flush();
+                    continue;
+                }
+                DeviceEvent e = (DeviceEvent) next;
                 if (e.eventNr() <= last) continue;
                 Console.print(e.toLine() + "\n");
                 printed++;

@@ -26,6 +26,13 @@ public final class TableCommands {
         manager.load(Console.device(name), table);
     }
 
+    @Descriptor("load a table of several lines, each given with --table, into a device's inactive slot")
+    public void load(@Descriptor("--table LINE, repeated, and the device name") String... args) {
+        String[] table = Console.tableLinesAndName("dm:load", args);
+        if (table[0].isBlank()) throw new DmException(Errno.EINVAL, "load needs --table LINE or a table file");
+        manager.load(Console.device(table[1]), table[0]);
+    }
+
     @Descriptor("load a table file into a device's inactive slot")
     public void load(@Descriptor("device name") String name, @Descriptor("table file (one target per line)") File file) throws IOException {
         manager.load(Console.device(name), Files.readString(file.toPath()));

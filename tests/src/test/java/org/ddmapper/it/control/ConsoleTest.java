@@ -84,6 +84,16 @@ class ConsoleTest {
         return out.toString(StandardCharsets.UTF_8);
     }
 
+    /** What a command line returns: the text the console shows for a command that returns its answer (gogo's help). */
+    private synchronized String result(String line) throws Exception {
+        out.reset();
+        try {
+            return String.valueOf(execute.invoke(session, line));
+        } catch (InvocationTargetException e) {
+            throw (Exception) e.getCause();
+        }
+    }
+
     /** What the control socket answers ddsetup for the same verb. */
     private String socket(Op op, int flags, String payload) throws Exception {
         try (DdlinkClient c = appliance.client()) {
@@ -123,6 +133,117 @@ class ConsoleTest {
         assertEquals("", console("dm:rename k0 k1"));
         assertEquals("", console("dm:remove k1"));
         assertEquals("No devices found\n", console("dm:ls"));
+    }
+
+    @Test
+    void helpShowsEachCommandsDescriptions() throws Exception {
+        String help = result("help dm:status");
+        assertTrue(help.contains("show a device's status lines"), help);
+        assertTrue(help.contains("show every device's status lines"), help);
+        assertTrue(help.contains("   scope: dm\n   parameters:\n      String   device name\n"), help);
+        String create = result("help dm:create");
+        assertTrue(create.contains("create a device, with a table loaded and resumed when one is given"), create);
+        assertTrue(create.contains("--table"), create);
+        assertTrue(create.contains("one table line"), create);
+        assertTrue(create.contains("--table LINE, repeated, and the device name"), create);
+        String events = result("help dm:events");
+        assertTrue(events.contains("stop after this many events"), events);
+    }
+
+    @Test
+    void createAndLoadTakeRepeatedTableOptionsLikeDdsetup() throws Exception {
+        try {
+            assertEquals("", console("dm:create --table \"0 8 zero\" --table \"8 8 error\" r0"));
+            assertEquals("0 8 zero\n8 8 error\n", console("dm:table r0"));
+            assertEquals("", console("dm:load r0 --table \"0 16 zero\" --table \"16 8 echo\" --table \"24 8 error\""));
+            assertEquals("0 16 zero\n16 8 echo\n24 8 error\n", console("dm:table --inactive r0"));
+            // one line and no line still reach the plain forms
+            assertEquals("", console("dm:create --table \"0 8 zero\" r1"));
+            assertEquals("0 8 zero\n", console("dm:table r1"));
+            assertEquals("", console("dm:create r2"));
+            assertTrue(console("dm:info r2").contains("Tables present:    None\n"));
+            Exception e = assertThrows(Exception.class, () -> console("dm:create --table \"0 8 zero\" --table \"8 8 zero\" r3 extra"));
+            assertEquals("dm:create: unexpected 'extra' (usage: dm:create [--table LINE]... NAME)", e.getMessage());
+            e = assertThrows(Exception.class, () -> console("dm:load --table \"0 8 zero\" --table"));
+            assertEquals("no device named '--table'", e.getMessage(), "a missing line leaves '--table' as the name");
+            assertTrue(appliance.manager.list().stream().noneMatch(d -> d.name().equals("r3")));
+        } finally {
+            for (String name : new String[] {"r0", "r1", "r2"})
+                if (appliance.manager.list().stream().anyMatch(d -> d.name().equals(name))) appliance.manager.remove(DeviceRef.of(name), true);
+        }
+    }
+
+    /** An output stream whose writes wait until {@link #open} is counted down; {@link #writing} tells that one is waiting. */
+    static final class GatedOutput extends OutputStream {
+        final java.util.concurrent.CountDownLatch open = new java.util.concurrent.CountDownLatch(1);
+        final java.util.concurrent.CountDownLatch writing = new java.util.concurrent.CountDownLatch(1);
+        final ByteArrayOutputStream written = new ByteArrayOutputStream();
+
+        @Override
+        public void write(int b) throws java.io.IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws java.io.IOException {
+            writing.countDown();
+            try {
+                open.await();
+            } catch (InterruptedException e) {
+                throw new java.io.InterruptedIOException();
+            }
+            synchronized (written) {
+                written.write(b, off, len);
+            }
+        }
+
+        String text() {
+            synchronized (written) {
+                return written.toString(StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    @Test
+    void eventsSaysHowManyEventsItDroppedWhileItsOutputWasBlocked() throws Exception {
+        appliance.manager.create("fast", "0 8 echo");
+        try {
+            long history = appliance.manager.info(DeviceRef.of("fast")).eventNr();
+            int queued = 4096;
+            int dropped = 500;
+            GatedOutput gated = new GatedOutput();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            ServiceReference<?> ref = appliance.fw.context().getServiceReference("org.apache.felix.service.command.CommandProcessor");
+            Object processor = appliance.fw.context().getService(ref);
+            Object blocked = ref.getBundle().loadClass("org.apache.felix.service.command.CommandProcessor")
+                    .getMethod("createSession", InputStream.class, OutputStream.class, OutputStream.class)
+                    .invoke(processor, new ByteArrayInputStream(new byte[0]), new PrintStream(gated, true, StandardCharsets.UTF_8),
+                            new PrintStream(err, true, StandardCharsets.UTF_8));
+            long total = history + queued + 1;
+            CompletableFuture<Object> events = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return execute.invoke(blocked, "dm:events --count " + total + " fast");
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            assertTrue(gated.writing.await(30, TimeUnit.SECONDS), "dm:events subscribed and started printing");
+            for (int i = 0; i < queued + dropped; i++)
+                appliance.manager.message(DeviceRef.of("fast"), new TargetRef.ByIndex(0), Message.of("event", "n=" + i));
+            gated.open.countDown();
+            // once the queue has room again, the next event comes after the count of those dropped
+            org.ddmapper.it.support.Waits.await("dm:events printed the queued events", java.time.Duration.ofSeconds(30),
+                    () -> gated.text().lines().count() >= history + queued);
+            appliance.manager.message(DeviceRef.of("fast"), new TargetRef.ByIndex(0), Message.of("event", "last=1"));
+            events.get(30, TimeUnit.SECONDS);
+            java.util.List<String> lines = gated.text().lines().toList();
+            assertEquals(total, lines.size());
+            assertEquals("fast " + (history + queued) + " target_event target=0 n=" + (queued - 1), lines.get((int) (history + queued - 1)));
+            assertEquals("fast " + (history + queued + dropped + 1) + " target_event target=0 last=1", lines.get(lines.size() - 1));
+            assertEquals("dm:events: " + dropped + " events lost\n", err.toString(StandardCharsets.UTF_8));
+        } finally {
+            appliance.manager.remove(DeviceRef.of("fast"), true);
+        }
     }
 
     @Test

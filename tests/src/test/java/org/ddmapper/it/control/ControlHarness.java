@@ -72,6 +72,19 @@ final class ControlHarness implements AutoCloseable {
         return run(cmd, stdin, 30);
     }
 
+    /** Runs the distribution's own {@code bin/ddsetup --socket SOCKET args...} (the shell script), stdin piped from {@code stdin}. */
+    Result binDdsetup(String stdin, String... args) throws IOException, InterruptedException {
+        return run(binDdsetupCommand(args), stdin, 30);
+    }
+
+    /** The command line {@code DIST/bin/ddsetup --socket SOCKET args...}. */
+    List<String> binDdsetupCommand(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(org.ddmapper.it.support.Appliance.distribution().resolve("bin/ddsetup").toString(),
+                "--socket", socket.toString()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
     /** control jar, api jar (or classes), JNA jar. */
     static String ddsetupClassPath() throws IOException {
         String api;

@@ -4,6 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.InputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -107,6 +114,35 @@ class DdsetupEndToEndTest {
     }
 
     @Test
+    void binDdsetupCreateAndLoadReadTheTableFromAPipedStdinUnlessNotable() throws Exception {
+        try {
+            ControlHarness.Result create = appliance.binDdsetup("0 2048 linear " + a + " 0\n2048 8 echo\n", "create", "in0");
+            assertEquals(0, create.exit(), create.stderr());
+            assertEquals("", create.stdout() + create.stderr());
+            assertEquals("0 2048 linear " + a + " 0\n2048 8 echo\n", out("table", "in0"));
+            assertEquals("0 2048 linear\n2048 8 echo messages 0\n", out("status", "in0"));
+
+            ControlHarness.Result notable = appliance.binDdsetup("0 8 zero\n", "create", "--notable", "in1");
+            assertEquals(0, notable.exit(), notable.stderr());
+            assertTrue(out("info", "in1").contains("Tables present:    None\n"));
+            ControlHarness.Result load = appliance.binDdsetup("0 16 zero\n16 16 error\n", "load", "in1");
+            assertEquals(0, load.exit(), load.stderr());
+            assertEquals("0 16 zero\n16 16 error\n", out("table", "--inactive", "in1"));
+
+            ControlHarness.Result bad = appliance.binDdsetup("0 8 nosuchtype\n", "create", "in2");
+            assertEquals(1, bad.exit());
+            assertTrue(bad.stderr().startsWith("ddsetup: ") && bad.stderr().contains("nosuchtype"), bad.stderr());
+            ControlHarness.Result both = appliance.binDdsetup(null, "create", "in2", "--notable", "--table", "0 8 zero");
+            assertEquals(2, both.exit());
+            assertTrue(both.stderr().startsWith("ddsetup: create: --notable takes no table\n"), both.stderr());
+            assertTrue(appliance.manager.list().stream().noneMatch(d -> d.name().equals("in2")));
+        } finally {
+            for (String name : new String[] {"in0", "in1"})
+                if (appliance.manager.list().stream().anyMatch(d -> d.name().equals(name))) appliance.manager.remove(DeviceRef.of(name), true);
+        }
+    }
+
+    @Test
     void statusAndTableOfEveryDevicePrefixTheName() throws Exception {
         out("create", "p1", "--table", "0 8 zero");
         out("create", "p2", "--table", "0 8 zero", "--table", "8 8 error");
@@ -136,6 +172,10 @@ class DdsetupEndToEndTest {
         ControlHarness.Result usage = appliance.ddsetup(null, "frobnicate");
         assertEquals(2, usage.exit());
         assertTrue(usage.stderr().startsWith("ddsetup: unknown verb 'frobnicate'\n"), usage.stderr());
+        ControlHarness.Result badTarget = appliance.binDdsetup(null, "message", "a", "x1", "hello");
+        assertEquals(2, badTarget.exit(), badTarget.stderr());
+        assertTrue(badTarget.stderr().startsWith("ddsetup: invalid message target 'x1': expected a sector number or @INDEX\nusage: "),
+                badTarget.stderr());
 
         ControlHarness.Result down = ControlHarness.run(java.util.List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", ControlHarness.ddsetupClassPath(), "org.ddmapper.control.cli.Ddsetup", "--socket", dir.resolve("none.sock").toString(), "ls"),
@@ -225,8 +265,71 @@ class DdsetupEndToEndTest {
                 peer.setSoTimeout(5000);
                 assertEquals(-1, peer.getInputStream().read());
             }
+            // bin/ddsetup --pass-unix: a connection to a Unix stream server
+            Path unixPath = dir.resolve("peer.sock");
+            try (ServerSocketChannel unixServer = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+                unixServer.bind(UnixDomainSocketAddress.of(unixPath));
+                ControlHarness.Result viaUnix = appliance.binDdsetup(null, "message", "f0", "@0", "take-fd", "--pass-unix", unixPath.toString());
+                assertEquals(0, viaUnix.exit(), viaUnix.stderr());
+                assertEquals("echo take-fd binary 0 fds 1\n", viaUnix.stdout());
+                int adopted = appliance.echo.adopted.get(1);
+                assertTrue(Files.readSymbolicLink(Path.of("/proc/self/fd/" + adopted)).toString().startsWith("socket:"));
+                try (SocketChannel peer = unixServer.accept()) {
+                    ByteBuffer hello = ByteBuffer.wrap("from the peer".getBytes(StandardCharsets.UTF_8));
+                    peer.write(hello);
+                    assertEquals("from the peer", readAndClose(adopted, 13), "the target holds the connection ddsetup made");
+                    assertEquals(-1, peer.read(ByteBuffer.allocate(1)), "no other copy is left open");
+                }
+            }
+
+            // bin/ddsetup --pass-fd: the caller's own descriptor 3, opened by the shell
+            Path file = Files.writeString(dir.resolve("passed.data"), "file contents");
+            String ddsetup = String.join(" ", appliance.binDdsetupCommand("message", "f0", "@0", "take-fd", "--pass-fd", "3"));
+            ControlHarness.Result viaFile = ControlHarness.run(List.of("sh", "-c", "exec 3<>\"$1\" && exec " + ddsetup, "sh", file.toString()), null, 30);
+            assertEquals(0, viaFile.exit(), viaFile.stderr());
+            assertEquals("echo take-fd binary 0 fds 1\n", viaFile.stdout());
+            int fileFd = appliance.echo.adopted.get(2);
+            assertEquals(file.toString(), Files.readSymbolicLink(Path.of("/proc/self/fd/" + fileFd)).toString());
+            org.ddmapper.control.unix.Fds.close(fileFd);
+
+            try (ServerSocket tcp = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                CompletableFuture<Socket> third = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return tcp.accept();
+                    } catch (Exception e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                ControlHarness.Result viaTcp = ControlHarness.run(List.of("bash", "-c",
+                        "exec 3<>/dev/tcp/127.0.0.1/" + tcp.getLocalPort() + " && exec " + ddsetup), null, 30);
+                assertEquals(0, viaTcp.exit(), viaTcp.stderr());
+                int tcpFd = appliance.echo.adopted.get(3);
+                try (Socket peer = third.get(10, TimeUnit.SECONDS)) {
+                    peer.getOutputStream().write("over tcp".getBytes(StandardCharsets.UTF_8));
+                    assertEquals("over tcp", readAndClose(tcpFd, 8), "the target holds the socket the shell connected");
+                    peer.setSoTimeout(5000);
+                    assertEquals(-1, peer.getInputStream().read());
+                }
+            }
+
+            // a descriptor opened read-only is refused with the server's sentence, and nothing is adopted
+            ControlHarness.Result readOnly = ControlHarness.run(List.of("sh", "-c", "exec 3<\"$1\" && exec " + ddsetup, "sh", file.toString()), null, 30);
+            assertEquals(1, readOnly.exit(), readOnly.stdout());
+            assertEquals("ddsetup: descriptor 0 is a regular file opened read-only; a message needs it opened read-write\n", readOnly.stderr());
+            assertEquals(4, appliance.echo.adopted.size());
         } finally {
+            appliance.echo.adopted.clear();
             out("remove", "f0");
+        }
+    }
+
+    /** Reads {@code bytes} bytes from a socket descriptor the target adopted, within 10 s, then closes it. */
+    private static String readAndClose(int fd, int bytes) throws Exception {
+        try {
+            CompletableFuture<byte[]> read = CompletableFuture.supplyAsync(() -> Pipes.readFully(fd, bytes));
+            return new String(read.get(10, TimeUnit.SECONDS), StandardCharsets.UTF_8);
+        } finally {
+            org.ddmapper.control.unix.Fds.close(fd);
         }
     }
 

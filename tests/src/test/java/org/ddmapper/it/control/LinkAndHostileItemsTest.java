@@ -80,10 +80,30 @@ class LinkAndHostileItemsTest {
                 Item viaLink = link.call(Op.MESSAGE, 0, new PayloadWriter().u64(0).nul().text("hello").toBytes());
                 assertEquals("echo hello binary 0 fds 0", viaLink.text());
 
+                // a WAIT pending without limit while the device is removed: ENODEV, not the REMOVED event's number
+                long now = appliance.manager.info(DeviceRef.of("l1")).eventNr();
+                assertTrue(link.socket().send(Item.request(Op.WAIT, 77, 0,
+                        new PayloadWriter().u64(now).u32(Ddlink.WAIT_FOREVER).u32(0).toBytes()).encode()));
+                link.callOk(Op.INFO, 0, new byte[0]); // requests are taken in order: the WAIT is pending now
                 control.callOk(Op.REMOVE, 0, PayloadWriter.of("l1"));
-                control.callOk(Op.CREATE, 0, new PayloadWriter().text("l1").nul().text("0 8 echo").toBytes());
-                String removed = new PayloadReader(Op.EVENT, nextEvent(link).payload()).tail(32);
+                Item waited = null;
+                String removed = null;
+                while (waited == null || removed == null) {
+                    short[] ready = Fds.poll(new int[] {link.socket().fd()}, new short[] {Fds.POLLIN}, 10_000);
+                    assertTrue((ready[0] & Fds.POLLIN) != 0, "the WAIT reply and the REMOVED event arrive");
+                    Item item = link.next(false);
+                    if (item.op() == Op.EVENT.code()) removed = new PayloadReader(Op.EVENT, item.payload()).tail(32);
+                    else waited = item;
+                }
                 assertTrue(removed.contains(" removed "), removed);
+                assertEquals(77, waited.tag());
+                assertEquals(-Errno.ENODEV.code(), waited.status(), waited.text());
+                assertEquals("the device this link was opened for ('l0', #" + id + ") was removed", waited.text());
+                control.callOk(Op.CREATE, 0, new PayloadWriter().text("l1").nul().text("0 8 echo").toBytes());
+                Item laterWait = link.call(Op.WAIT, 0, new PayloadWriter().u64(0).u32(0).u32(0).toBytes());
+                assertEquals(-Errno.ENODEV.code(), laterWait.status(), laterWait.text());
+                Item laterEvents = link.call(Op.EVENTS, 0, new PayloadWriter().u64(0).toBytes());
+                assertEquals(-Errno.ENODEV.code(), laterEvents.status(), laterEvents.text());
                 for (Op op : List.of(Op.STATUS, Op.INFO, Op.TABLE, Op.SUSPEND, Op.RESUME, Op.REMOVE)) {
                     Item r = link.call(op, 0, new byte[0]);
                     assertEquals(-Errno.ENODEV.code(), r.status(), op + ": " + r.text());

@@ -10,8 +10,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 import org.ddmapper.api.DeviceRef;
+import org.ddmapper.control.unix.Fds;
 import org.ddmapper.it.support.EmbeddedFramework;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -75,8 +77,67 @@ class PermissionTest {
             assertTrue(Pattern.compile("uid 65534 \\(pid \\d+\\) is not allowed to use the control socket \\(see .*control\\.conf\\)")
                     .matcher(r.stdout()).find(), r.stdout());
             assertEquals(1, asNobody(h, "ls").exit());
+            // refused peers leave nothing open in the server (it runs in this JVM)
+            Map<Integer, String> before = Fds.snapshot();
+            for (int i = 0; i < 5; i++) {
+                ControlHarness.Result again = asNobody(h, "status", "dev");
+                assertEquals(1, again.exit(), again.stdout() + again.stderr());
+                assertTrue(again.stdout().startsWith("reply op=11 tag=1 status=-13 "), again.stdout());
+            }
+            assertEquals(Map.of(), Fds.openedSince(before), "descriptors left open after 5 refused peers");
             assertEquals(events, h.manager.info(DeviceRef.of("dev")).eventNr());
             assertFalse(h.manager.info(DeviceRef.of("dev")).suspended());
+        }
+    }
+
+    /** A client that opens COUNT connections to SOCKET, says so, and holds them (sending nothing) until its stdin ends. */
+    private static final String HOLDER = """
+            #include <stdio.h>
+            #include <stdlib.h>
+            #include <string.h>
+            #include <sys/socket.h>
+            #include <sys/un.h>
+            #include <unistd.h>
+            int main(int argc, char **argv) {
+                struct sockaddr_un a = {.sun_family = AF_UNIX};
+                strncpy(a.sun_path, argv[1], sizeof a.sun_path - 1);
+                int n = atoi(argv[2]), opened = 0;
+                for (int i = 0; i < n; i++) {
+                    int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+                    if (fd >= 0 && connect(fd, (struct sockaddr *) &a, sizeof a) == 0) opened++;
+                }
+                printf("connected %d\\n", opened);
+                fflush(stdout);
+                char b[64];
+                while (read(0, b, sizeof b) > 0) { }
+                return 0;
+            }
+            """;
+
+    @Test
+    void hundredsOfRefusedConnectionsHeldOpenDoNotLockOutRoot() throws Exception {
+        Path source = Files.writeString(dir.resolve("holder.c"), HOLDER);
+        Path holder = dir.resolve("holder");
+        ControlHarness.Result cc = ControlHarness.run(List.of("cc", "-O2", "-Wall", "-o", holder.toString(), source.toString()), null, 60);
+        assertEquals(0, cc.exit(), cc.stderr());
+        try (ControlHarness h = appliance("socket-mode 0666\n")) {
+            assertEquals(0, ControlHarness.run(List.of(ddtest.toString(), h.socket.toString(), "ls"), null, 20).exit(), "warm-up");
+            Map<Integer, String> before = Fds.snapshot();
+            int count = 300;
+            Process held = new ProcessBuilder("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", holder.toString(),
+                    h.socket.toString(), Integer.toString(count)).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            try {
+                String line = new java.io.BufferedReader(new java.io.InputStreamReader(held.getInputStream())).readLine();
+                assertEquals("connected " + count, line, "nobody connected " + count + " times (the socket is 0666)");
+                // root still gets in at once, though nobody holds more connections than there are slots
+                ControlHarness.Result ls = ControlHarness.run(List.of(ddtest.toString(), h.socket.toString(), "ls"), null, 20);
+                assertEquals(0, ls.exit(), ls.stdout() + ls.stderr());
+                assertTrue(ls.stdout().startsWith("reply op=2 tag=1 status=0 "), ls.stdout());
+            } finally {
+                held.getOutputStream().close();
+                if (!held.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) held.destroyForcibly().waitFor();
+            }
+            assertEquals(Map.of(), Fds.openedSince(before), "descriptors left open after " + count + " refused connections");
         }
     }
 

@@ -1,6 +1,7 @@
 package org.ddmapper.control.cli;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,7 +29,7 @@ import org.ddmapper.control.unix.StreamSockets;
 public final class Ddsetup {
     static final String USAGE = """
             usage: ddsetup [--socket PATH] VERB ...
-              create NAME [--table LINE | FILE | -]     load NAME [--table LINE | FILE | -]
+              create NAME [--table LINE... | FILE | - | --notable]   load NAME [--table LINE... | FILE | -]
               suspend [--noflush] NAME                  resume NAME
               clear NAME                                remove [--force] NAME
               rename OLD NEW                            deps NAME
@@ -40,15 +41,22 @@ public final class Ddsetup {
 
     private final PrintStream out;
     private final PrintStream err;
+    private final Stdin stdin;
 
-    Ddsetup(PrintStream out, PrintStream err) {
+    /** Where a table comes from when the command line names none: stdin, unless it is a terminal (create only). */
+    record Stdin(InputStream in, boolean terminal) {
+        String read() throws IOException { return new String(in.readAllBytes(), StandardCharsets.UTF_8); }
+    }
+
+    Ddsetup(PrintStream out, PrintStream err, Stdin stdin) {
         this.out = out;
         this.err = err;
+        this.stdin = stdin;
     }
 
     public static void main(String[] args) {
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
-        int code = new Ddsetup(out, System.err).run(args);
+        int code = new Ddsetup(out, System.err, new Stdin(System.in, Fds.isTerminal(0))).run(args);
         out.flush();
         System.exit(code);
     }
@@ -71,7 +79,13 @@ public final class Ddsetup {
             }
             if (args.isEmpty()) throw new UsageException("missing verb");
             String verb = args.remove(0);
-            Command command = Command.parse(verb, args);
+            Command command;
+            try {
+                command = Command.parse(verb, args, stdin);
+            } catch (DmException | java.nio.file.InvalidPathException e) {
+                // a word of the command line that does not parse (a message target, a path): a usage error
+                throw new UsageException(e.getMessage());
+            }
             try (DdlinkClient client = DdlinkClient.connect(socket)) {
                 command.run(client, this);
             } catch (IOException e) {
@@ -116,18 +130,19 @@ public final class Ddsetup {
     /** One parsed command line. */
     private record Command(String verb, Op op, int target, byte[] payload, List<String> rest, Runnable cleanup, int[] fds) {
 
-        static Command parse(String verb, List<String> args) throws UsageException, IOException {
+        static Command parse(String verb, List<String> args, Stdin stdin) throws UsageException, IOException {
             return switch (verb) {
                 case "create" -> {
+                    boolean notable = flag(args, "--notable");
                     String name = name(args, verb);
-                    String table = table(args, false);
+                    String table = table(args, notable ? null : stdin, false, verb);
                     PayloadWriter w = new PayloadWriter().text(name);
-                    if (table != null) w.nul().text(table);
+                    if (table != null && !table.isBlank()) w.nul().text(table);
                     yield simple(verb, Op.CREATE, 0, w.toBytes(), args);
                 }
                 case "load", "reload" -> {
                     String name = name(args, verb);
-                    String table = table(args, true);
+                    String table = table(args, stdin, true, verb);
                     yield simple(verb, Op.LOAD, 0, new PayloadWriter().text(name).nul().text(table).toBytes(), args);
                 }
                 case "suspend" -> {
@@ -328,18 +343,26 @@ public final class Ddsetup {
             return args.remove(at);
         }
 
-        /** The table from --table LINE (repeatable), a FILE, or - (stdin); null when none was given and not required. */
-        private static String table(List<String> args, boolean required) throws UsageException, IOException {
+        /**
+         * The table from --table LINE (repeatable), a FILE, or - (stdin). With none of these, like
+         * dmsetup, stdin: always when {@code required} (load), else (create) unless stdin is a
+         * terminal; then null, an empty device. {@code stdin} null is create's --notable: no source allowed.
+         */
+        private static String table(List<String> args, Stdin stdin, boolean required, String verb) throws UsageException, IOException {
             List<String> lines = new ArrayList<>();
             String line;
             while ((line = option(args, "--table")) != null) lines.add(line);
+            if (stdin == null) {
+                if (!lines.isEmpty() || !args.isEmpty()) throw new UsageException(verb + ": --notable takes no table");
+                return null;
+            }
             if (!lines.isEmpty()) return String.join("\n", lines);
             if (args.isEmpty()) {
-                if (!required) return null;
-                return new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
+                if (!required && stdin.terminal()) return null;
+                return stdin.read();
             }
             String source = args.remove(0);
-            if (source.equals("-")) return new String(System.in.readAllBytes(), StandardCharsets.UTF_8);
+            if (source.equals("-")) return stdin.read();
             try {
                 return Files.readString(Path.of(source));
             } catch (IOException e) {

@@ -34,8 +34,6 @@ final class Connection implements Runnable {
     static final int MAX_QUEUED_EVENTS = 4096;
     /** Queued replies beyond which the connection stops reading requests until the peer reads. */
     private static final int MAX_QUEUED_REPLIES = 64;
-    /** How long a peer that may not use the socket has to send the request that gets its EACCES. */
-    private static final int REFUSE_WAIT_MILLIS = 2000;
 
     private final DdlinkServer server;
     private final SeqpacketSocket socket;
@@ -122,10 +120,6 @@ final class Connection implements Runnable {
     @Override
     public void run() {
         try {
-            if (access == Access.NONE) {
-                refuse();
-                return;
-            }
             loop();
         } catch (IOException e) {
             Logger.debug("control: {} dropped: {}", peer, e.getMessage());
@@ -177,27 +171,6 @@ final class Connection implements Runnable {
             (next.event() ? queuedEvents : queuedReplies).decrementAndGet();
         }
         return true;
-    }
-
-    /** A peer the allow-list refuses: answer its first request EACCES (closing any fds) and hang up. */
-    private void refuse() throws IOException {
-        short[] ready = Fds.poll(new int[] {socket.fd()}, new short[] {Fds.POLLIN}, REFUSE_WAIT_MILLIS);
-        Received received = null;
-        if ((ready[0] & Fds.POLLIN) != 0) {
-            try {
-                received = socket.receive(Ddlink.MAX_ITEM_BYTES, false);
-            } catch (EOFException e) {
-                return;
-            }
-        }
-        if (received == null) return;
-        received.closeFds();
-        byte[] raw = received.data();
-        String sentence = peer + " is not allowed to use the control socket (see " + server.allowListFile() + ")";
-        socket.setNonBlocking(false);
-        socket.send(Item.reply(Item.peekOp(raw), Item.peekTag(raw), -Errno.EACCES.code(),
-                sentence.getBytes(StandardCharsets.UTF_8)).encode());
-        Logger.info("control: refused {}", peer);
     }
 
     private void cleanup() {

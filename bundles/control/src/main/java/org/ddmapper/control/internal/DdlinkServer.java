@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +36,10 @@ import org.tinylog.Logger;
 public final class DdlinkServer implements AutoCloseable {
     /** Connections and links served at once; more are answered EAGAIN and closed. */
     static final int MAX_CONNECTIONS = 256;
+    /** Slots only full-access peers may take: read-only peers cannot lock an administrator out. */
+    static final int RESERVED_FOR_FULL_ACCESS = 32;
+    /** Refused peers waited on at once (each up to {@link Refusal#WAIT_MILLIS}); more are refused without waiting. */
+    static final int MAX_REFUSING = 8;
     /** WAITs one connection may have pending. */
     static final int MAX_WAITS_PER_CONNECTION = 16;
 
@@ -46,6 +51,8 @@ public final class DdlinkServer implements AutoCloseable {
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger threadNumber = new AtomicInteger();
     private final ExecutorService waiters;
+    private final ExecutorService refusers;
+    private volatile java.util.function.Function<PeerCred, Access> accessPolicy;
     private final Wakeup wakeup = new Wakeup();
     private volatile AllowList allowList;
     private volatile long allowListModified = -1;
@@ -65,6 +72,8 @@ public final class DdlinkServer implements AutoCloseable {
         this.dispatcher = new Dispatcher(this, manager);
         this.waiters = new ThreadPoolExecutor(0, MAX_CONNECTIONS * 2, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 r -> daemon(r, "ddlink-wait-" + threadNumber.incrementAndGet()));
+        this.refusers = new ThreadPoolExecutor(0, MAX_REFUSING, 10, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                r -> daemon(r, "ddlink-refuse-" + threadNumber.incrementAndGet()));
     }
 
     /** Binds the socket (mode from the allow-list, 0600 by default) and starts accepting. */
@@ -126,6 +135,10 @@ public final class DdlinkServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Decides the peer's access before it takes anything: a refused peer goes to the refusers (no
+     * slot); a read-only one may not take the slots reserved for full access.
+     */
     private void admit(SeqpacketSocket socket) {
         PeerCred cred;
         try {
@@ -135,24 +148,43 @@ public final class DdlinkServer implements AutoCloseable {
             return;
         }
         String peer = "uid " + cred.uid() + " (pid " + cred.pid() + ")";
-        if (connections.size() >= MAX_CONNECTIONS) {
-            refuseBusy(socket, peer);
-            return;
-        }
         Access access;
         try {
-            access = currentAllowList().decide(cred);
+            java.util.function.Function<PeerCred, Access> policy = accessPolicy;
+            access = policy != null ? policy.apply(cred) : currentAllowList().decide(cred);
         } catch (IOException e) {
             Logger.error("control: {}; refusing {}", e.getMessage(), peer);
             access = Access.NONE;
         }
+        if (access == Access.NONE) {
+            Refusal refusal = new Refusal(socket, peer, allowListFile);
+            try {
+                refusers.execute(refusal);
+            } catch (RejectedExecutionException busy) {
+                refusal.answerNow();
+            }
+            return;
+        }
+        if (connections.size() >= slotsFor(access)) {
+            refuseBusy(socket, peer, access);
+            return;
+        }
         start(new Connection(this, socket, access, peer, null), "ddlink-" + cred.uid() + "-" + cred.pid());
     }
 
+    /** How many connections and links may be open when a peer with this access takes one more. */
+    private static int slotsFor(Access access) {
+        return access == Access.FULL ? MAX_CONNECTIONS : MAX_CONNECTIONS - RESERVED_FOR_FULL_ACCESS;
+    }
+
+    /** Tests: decide every peer's access with this instead of the allow-list (null: the allow-list again). */
+    void accessPolicy(java.util.function.Function<PeerCred, Access> policy) { this.accessPolicy = policy; }
+
     /** Makes a link for {@code creator} to {@code device}; returns the client's end (to pass by SCM_RIGHTS). */
     int openLink(Connection creator, DeviceInfo device) throws IOException {
-        if (connections.size() >= MAX_CONNECTIONS)
-            throw new DmException(Errno.EAGAIN, "too many connections and links open (at most " + MAX_CONNECTIONS + ")");
+        if (connections.size() >= slotsFor(creator.access()))
+            throw new DmException(Errno.EAGAIN, "too many connections and links open (at most " + slotsFor(creator.access())
+                    + (creator.access() == Access.FULL ? "" : " for a read-only peer") + ")");
         SeqpacketSocket[] pair = SeqpacketSocket.pair();
         Connection link;
         try {
@@ -180,9 +212,10 @@ public final class DdlinkServer implements AutoCloseable {
         connections.remove(c);
     }
 
-    private void refuseBusy(SeqpacketSocket socket, String peer) {
+    private void refuseBusy(SeqpacketSocket socket, String peer, Access access) {
         try {
-            String sentence = "the control server is busy: " + MAX_CONNECTIONS + " connections and links are open";
+            String sentence = "the control server is busy: " + slotsFor(access) + " connections and links are open"
+                    + (access == Access.FULL ? "" : " (the other " + RESERVED_FOR_FULL_ACCESS + " are kept for full-access peers)");
             socket.send(Item.reply(0, 0, -Errno.EAGAIN.code(), sentence.getBytes(StandardCharsets.UTF_8)).encode());
         } catch (IOException ignored) {
             // the peer is gone already
@@ -192,7 +225,10 @@ public final class DdlinkServer implements AutoCloseable {
         Logger.warn("control: refused {}: too many connections", peer);
     }
 
-    /** The allow-list, re-read when the file changed (a broken file keeps the last good one). */
+    /**
+     * The allow-list, re-read when the file changed (a broken file keeps the last good one). Its
+     * socket mode and group were applied at bind; a change to them is logged, not applied.
+     */
     private AllowList currentAllowList() throws IOException {
         int own = Accounts.ownUid();
         long modified = allowListFile != null && Files.exists(allowListFile) ? Files.getLastModifiedTime(allowListFile).toMillis() : 0;
@@ -205,6 +241,11 @@ public final class DdlinkServer implements AutoCloseable {
                 Logger.error("control: {}; keeping the previous allow-list", e.getMessage());
                 return list;
             }
+            AllowList previous = allowList;
+            if (previous != null && (!previous.socketMode().equals(list.socketMode())
+                    || !java.util.Objects.equals(previous.socketGroup(), list.socketGroup())))
+                Logger.warn("control: {} changed socket-mode or socket-group; the socket {} keeps its mode and group until ddmapper restarts",
+                        allowListFile, socketPath);
             allowList = list;
             allowListModified = modified;
         }
@@ -221,6 +262,7 @@ public final class DdlinkServer implements AutoCloseable {
         List<Connection> open = List.copyOf(connections);
         for (Connection c : open) c.stop();
         waiters.shutdownNow();
+        refusers.shutdown();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (!connections.isEmpty() && System.nanoTime() < deadline) sleepQuietly();
         wakeup.close();

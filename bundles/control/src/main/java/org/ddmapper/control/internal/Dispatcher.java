@@ -51,18 +51,21 @@ final class Dispatcher {
             Item item = check(c, received);
             fdsHandedOver = run(c, Op.of(item.op()), item, received.fds());
         } catch (DmException e) {
-            if (c.link() != null && linkedDeviceGone(c)) {
-                c.error(op, tag, Errno.ENODEV, "the device this link was opened for ('" + c.link().nameAtLink() + "', #"
-                        + c.link().deviceId() + ") was removed");
-            } else {
-                c.error(op, tag, e.errno(), e.getMessage());
-            }
+            if (!answeredGone(c, op, tag)) c.error(op, tag, e.errno(), e.getMessage());
         } catch (RuntimeException e) {
             Logger.error(e, "control: {} failed for {}", Op.of(op), c.peer());
             c.error(op, tag, Errno.EIO, "internal error: " + e);
         } finally {
             if (!fdsHandedOver) received.closeFds();
         }
+    }
+
+    /** On a link whose device instance is gone: replies ENODEV and returns true; otherwise false. */
+    private boolean answeredGone(Connection c, int op, int tag) {
+        if (c.link() == null || !linkedDeviceGone(c)) return false;
+        c.error(op, tag, Errno.ENODEV, "the device this link was opened for ('" + c.link().nameAtLink() + "', #"
+                + c.link().deviceId() + ") was removed");
+        return true;
     }
 
     /** Whether the device instance a link is bound to no longer exists (a name's new device is another instance). */
@@ -109,18 +112,26 @@ final class Dispatcher {
 
     /** A message takes connected stream sockets, and regular files or block devices open read-write. */
     private static void checkFd(int index, int fd) {
-        Fds.Kind kind;
         try {
-            kind = Fds.kind(fd);
+            checkKind(index, fd, Fds.kind(fd));
+        } catch (DmException e) {
+            throw e;
         } catch (RuntimeException e) {
             throw new DmException(Errno.EBADF, "descriptor " + index + " cannot be inspected: " + e.getMessage());
         }
+    }
+
+    private static void checkKind(int index, int fd, Fds.Kind kind) {
         switch (kind) {
             case SOCKET -> {
                 int type = Fds.socketType(fd);
                 if (type != 1)
                     throw new DmException(Errno.EBADF, "descriptor " + index + " is a " + socketTypeName(type)
                             + " socket; a message takes stream sockets");
+                if (Fds.isListening(fd))
+                    throw new DmException(Errno.EBADF, "descriptor " + index + " is a listening stream socket; a message takes connected stream sockets");
+                if (!Fds.isConnected(fd))
+                    throw new DmException(Errno.EBADF, "descriptor " + index + " is a stream socket that is not connected; a message takes connected stream sockets");
             }
             case REGULAR_FILE, BLOCK_DEVICE -> {
                 if (Fds.access(fd) != Fds.Access.READ_WRITE)
@@ -262,12 +273,14 @@ final class Dispatcher {
         if (c.waits().size() >= DdlinkServer.MAX_WAITS_PER_CONNECTION)
             throw new DmException(Errno.EAGAIN, "too many WAITs pending on this connection (at most "
                     + DdlinkServer.MAX_WAITS_PER_CONNECTION + ")");
+        // runs on a waiter thread, so the link's ENODEV is decided here too: a removal releases the
+        // wait (the REMOVED event moves the counter), and that must not read as a plain event
         FutureTask<Void> task = new FutureTask<>(() -> {
             try {
                 long nr = waitEvent(device, after, timeoutMillis);
-                c.reply(Op.WAIT.code(), tag, 0, new PayloadWriter().u64(nr).toBytes());
+                if (!answeredGone(c, Op.WAIT.code(), tag)) c.reply(Op.WAIT.code(), tag, 0, new PayloadWriter().u64(nr).toBytes());
             } catch (DmException e) {
-                c.error(Op.WAIT.code(), tag, e.errno(), e.getMessage());
+                if (!answeredGone(c, Op.WAIT.code(), tag)) c.error(Op.WAIT.code(), tag, e.errno(), e.getMessage());
             } catch (InterruptedException e) {
                 c.error(Op.WAIT.code(), tag, Errno.ECANCELED, "the wait was cancelled");
             } catch (RuntimeException e) {

@@ -37,11 +37,18 @@ public final class Fds {
         }
     }
 
+    /**
+     * What the descriptor refers to, from the mode of the file {@code /proc/self/fd/N} leads to.
+     * Not fstat: glibc exports {@code fstat} only since 2.33 (before, it is an inline around
+     * {@code __fxstat}), and one missing symbol would keep all of LibC from binding.
+     */
     public static Kind kind(int fd) {
-        byte[] stat = new byte[LibC.STAT_BYTES];
-        LibC.fstat(fd, stat);
-        int mode = (stat[LibC.STAT_MODE_OFFSET] & 0xFF) | (stat[LibC.STAT_MODE_OFFSET + 1] & 0xFF) << 8
-                | (stat[LibC.STAT_MODE_OFFSET + 2] & 0xFF) << 16 | (stat[LibC.STAT_MODE_OFFSET + 3] & 0xFF) << 24;
+        int mode;
+        try {
+            mode = (Integer) Files.getAttribute(Path.of("/proc/self/fd", Integer.toString(fd)), "unix:mode");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("descriptor " + fd + " is not open (" + e.getMessage() + ")", e);
+        }
         return switch (mode & LibC.S_IFMT) {
             case LibC.S_IFSOCK -> Kind.SOCKET;
             case LibC.S_IFREG -> Kind.REGULAR_FILE;
@@ -63,8 +70,33 @@ public final class Fds {
 
     /** The socket type (SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5) of a socket descriptor. */
     public static int socketType(int fd) {
+        return intOption(fd, LibC.SO_TYPE);
+    }
+
+    /** Whether the descriptor is a terminal. */
+    public static boolean isTerminal(int fd) {
+        return LibC.isatty(fd) == 1;
+    }
+
+    /** Whether a socket is listening for connections (SO_ACCEPTCONN). */
+    public static boolean isListening(int fd) {
+        return intOption(fd, LibC.SO_ACCEPTCONN) != 0;
+    }
+
+    /** Whether a socket has a peer (getpeername does not fail with ENOTCONN). */
+    public static boolean isConnected(int fd) {
+        try {
+            LibC.getpeername(fd, new byte[128], new int[] {128});
+            return true;
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() == LibC.ENOTCONN) return false;
+            throw e;
+        }
+    }
+
+    private static int intOption(int fd, int name) {
         byte[] value = new byte[4];
-        LibC.getsockopt(fd, LibC.SOL_SOCKET, LibC.SO_TYPE, value, new int[] {4});
+        LibC.getsockopt(fd, LibC.SOL_SOCKET, name, value, new int[] {4});
         return (value[0] & 0xFF) | (value[1] & 0xFF) << 8 | (value[2] & 0xFF) << 16 | (value[3] & 0xFF) << 24;
     }
 

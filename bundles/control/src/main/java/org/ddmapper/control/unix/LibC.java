@@ -9,7 +9,9 @@ import com.sun.jna.Pointer;
  * The few libc calls Java lacks for AF_UNIX SOCK_SEQPACKET sockets, SCM_RIGHTS and
  * SO_PEERCRED, bound by JNA direct mapping (about 100-150 ns per call over the syscall).
  * Constants and struct layouts are Linux LP64 (x86_64, aarch64). Failures throw
- * {@link LastErrorException} carrying errno.
+ * {@link LastErrorException} carrying errno. Every symbol here is exported by glibc 2.28 and
+ * older (a symbol missing from the C library fails the whole class): no {@code fstat}, which
+ * glibc exports only since 2.33.
  */
 final class LibC {
     static final int AF_UNIX = 1;
@@ -21,6 +23,7 @@ final class LibC {
     static final int SO_TYPE = 3;
     static final int SO_SNDBUF = 7;
     static final int SO_PEERCRED = 17;
+    static final int SO_ACCEPTCONN = 30;
     static final int SCM_RIGHTS = 1;
     static final int MSG_CTRUNC = 0x8;
     static final int MSG_TRUNC = 0x20;
@@ -42,10 +45,9 @@ final class LibC {
 
     static final int EINTR = 4;
     static final int EAGAIN = 11;
+    static final int ENOTCONN = 107;
 
-    /** struct stat (x86_64: st_mode at 24; generic LP64 such as aarch64: at 16), size 144 / 128. */
-    static final int STAT_BYTES = 256;
-    static final int STAT_MODE_OFFSET = "aarch64".equals(System.getProperty("os.arch")) ? 16 : 24;
+    /** File type bits of st_mode. */
     static final int S_IFMT = 0xF000;
     static final int S_IFSOCK = 0xC000;
     static final int S_IFREG = 0x8000;
@@ -78,6 +80,8 @@ final class LibC {
 
     static native int getsockopt(int fd, int level, int name, byte[] value, int[] valueLength) throws LastErrorException;
 
+    static native int getpeername(int fd, byte[] addr, int[] addrLength) throws LastErrorException;
+
     static native int setsockopt(int fd, int level, int name, int[] value, int valueLength) throws LastErrorException;
 
     static native int poll(Pointer fds, long count, int timeoutMillis) throws LastErrorException;
@@ -90,7 +94,8 @@ final class LibC {
 
     static native int fcntl(int fd, int cmd, int arg) throws LastErrorException;
 
-    static native int fstat(int fd, byte[] stat) throws LastErrorException;
+    /** 1 for a terminal, else 0 (errno ENOTTY or EBADF, not thrown). */
+    static native int isatty(int fd);
 
     static native int shutdown(int fd, int how) throws LastErrorException;
 

@@ -26,6 +26,7 @@ class DdsetupTest {
     DdlinkServer server;
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
+    Ddsetup.Stdin stdin = new Ddsetup.Stdin(java.io.InputStream.nullInputStream(), false);
 
     @BeforeEach
     void start() throws Exception {
@@ -45,7 +46,7 @@ class DdsetupTest {
         all[0] = "--socket";
         all[1] = dir.resolve("c.sock").toString();
         System.arraycopy(args, 0, all, 2, args.length);
-        return new Ddsetup(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8)).run(all);
+        return new Ddsetup(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), stdin).run(all);
     }
 
     @Test
@@ -60,8 +61,56 @@ class DdsetupTest {
         assertTrue(err.toString().startsWith("ddsetup: invalid event number '12x'\n"));
         assertEquals(2, run("message", "a", "0", "x", "--pass-fd", "3", "--pass-unix", "/x"));
         assertTrue(err.toString().startsWith("ddsetup: message: give at most one of --pass-fd, --pass-connect, --pass-unix\n"));
-        assertEquals(1, run("message", "a", "x1", "hello"));
-        assertEquals("ddsetup: invalid message target 'x1': expected a sector number or @INDEX\n", err.toString());
+        assertEquals(2, run("message", "a", "x1", "hello"));
+        assertTrue(err.toString().startsWith("ddsetup: invalid message target 'x1': expected a sector number or @INDEX\nusage: ddsetup"),
+                err.toString());
+        assertEquals(2, run("message", "a", "@x", "hello"));
+        assertTrue(err.toString().startsWith("ddsetup: invalid message target '@x'"), err.toString());
+        assertEquals(2, run("upgrade", "b", "x\0.jar"));
+        assertEquals(2, run("message", "a", "0", "hi", "--pass-fd", "three"));
+        assertTrue(err.toString().startsWith("ddsetup: invalid descriptor 'three'\n"), err.toString());
+        assertEquals(0, server.connectionCount(), "argument errors are found before connecting");
+    }
+
+    private static Ddsetup.Stdin piped(String text) {
+        return new Ddsetup.Stdin(new java.io.ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), false);
+    }
+
+    @Test
+    void createAndLoadWithoutATableReadStdinUnlessItIsATerminalOrNotableIsGiven() {
+        stdin = piped("0 8 zero\n8 8 echo\n");
+        assertEquals(0, run("create", "s"), err.toString());
+        assertEquals(0, run("table", "s"));
+        assertEquals("0 8 zero\n8 8 echo\n", out.toString());
+
+        java.io.ByteArrayInputStream unread = new java.io.ByteArrayInputStream("0 8 zero\n".getBytes(StandardCharsets.UTF_8));
+        stdin = new Ddsetup.Stdin(unread, false);
+        assertEquals(0, run("create", "--notable", "n"), err.toString());
+        assertEquals(9, unread.available(), "--notable leaves stdin unread");
+        assertEquals(0, run("info", "n"));
+        assertTrue(out.toString().contains("Tables present:    None\n"), out.toString());
+
+        stdin = new Ddsetup.Stdin(unread, true);
+        assertEquals(0, run("create", "t"), err.toString());
+        assertEquals(9, unread.available(), "a terminal is not read: an empty device, as with --notable");
+        assertEquals(0, run("table", "t"));
+        assertEquals("", out.toString());
+
+        stdin = piped("");
+        assertEquals(0, run("create", "e"), err.toString());
+        assertEquals(0, run("table", "e"));
+        assertEquals("", out.toString(), "an empty stdin is no table");
+
+        stdin = piped("0 16 zero\n");
+        assertEquals(0, run("load", "e"), err.toString());
+        assertEquals(0, run("table", "--inactive", "e"));
+        assertEquals("0 16 zero\n", out.toString());
+
+        assertEquals(2, run("create", "x", "--notable", "--table", "0 8 zero"));
+        assertTrue(err.toString().startsWith("ddsetup: create: --notable takes no table\n"), err.toString());
+        assertEquals(2, run("create", "x", "--notable", "x.table"));
+        assertTrue(err.toString().startsWith("ddsetup: create: --notable takes no table\n"), err.toString());
+        assertEquals(4, manager.list().size());
     }
 
     @Test

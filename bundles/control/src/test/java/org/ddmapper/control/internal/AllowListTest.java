@@ -46,6 +46,42 @@ class AllowListTest {
         assertEquals("rw-rw----", PosixFilePermissions.toString(list.socketMode()));
     }
 
+    /** The repository's etc/control.conf, which the distribution ships. */
+    private static Path shipped() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            Path conf = p.resolve("etc").resolve("control.conf");
+            if (Files.isRegularFile(conf) && Files.isDirectory(p.resolve("bundles"))) return conf;
+        }
+        throw new IllegalStateException("etc/control.conf not found above " + Path.of("").toAbsolutePath());
+    }
+
+    @Test
+    void theShippedFileMeansTheDefaultsAndItsCommentedExamplesParse() throws IOException {
+        AllowList shipped = AllowList.load(shipped(), 1000);
+        AllowList defaults = AllowList.defaults(1000);
+        assertEquals(defaults.socketMode(), shipped.socketMode());
+        assertEquals(defaults.socketGroup(), shipped.socketGroup());
+        for (PeerCred peer : new PeerCred[] {new PeerCred(1, 0, 0), new PeerCred(1, 1000, 1000), new PeerCred(1, 1001, 27),
+                new PeerCred(1, 65534, 65534)})
+            assertEquals(defaults.decide(peer), shipped.decide(peer), peer.toString());
+        // the numeric examples, uncommented, are rules this parser takes
+        StringBuilder uncommented = new StringBuilder();
+        int examples = 0;
+        for (String line : Files.readAllLines(shipped())) {
+            if (!line.startsWith("#")) continue;
+            String body = line.replaceFirst("^#\\s*", "");
+            if (body.matches("(allow (uid|gid) \\d+.*|socket-mode \\d+.*)")) {
+                uncommented.append(body).append('\n');
+                examples++;
+            }
+        }
+        assertEquals(3, examples, uncommented.toString());
+        AllowList list = load(uncommented.toString());
+        assertEquals(Access.FULL, list.decide(new PeerCred(-1, 1001, 1001)));
+        assertEquals(Access.READ_ONLY, list.decide(new PeerCred(-1, 5000, 27)));
+        assertEquals("rw-rw----", PosixFilePermissions.toString(list.socketMode()));
+    }
+
     @Test
     void mistakesNameTheLine() {
         Path file = dir.resolve("control.conf");

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.ddmapper.api.Errno;
 import org.ddmapper.control.ddlink.Ddlink;
 import org.ddmapper.control.ddlink.DdlinkClient;
@@ -112,15 +114,39 @@ class LinkTest {
 
     @Test
     void afterRemoveAndRecreateTheOldLinkAnswersEnodev() throws Exception {
+        String gone = "the device this link was opened for ('dev', #1) was removed";
         try (DdlinkClient link = control.link("dev")) {
+            // well-formed WAIT and EVENTS work on the live device (so the refusals below are about the removal)
+            assertEquals(2L, new PayloadReader(Op.WAIT, link.callOk(Op.WAIT, 0, waitPayload(0, 0))).u64("nr"));
+            assertEquals("dev 1 created\ndev 2 table_live targets=2\n", new String(link.callOk(Op.EVENTS, 0, new PayloadWriter().u64(0).toBytes()),
+                    StandardCharsets.UTF_8));
+            // a WAIT pending (without limit) while the device is removed answers ENODEV, not the REMOVED event's number
+            assertTrue(link.socket().send(Item.request(Op.WAIT, 77, 0, waitPayload(2, Ddlink.WAIT_FOREVER)).encode()));
+            // requests on a link are taken in order: once STATUS is answered, the WAIT was taken and is pending
+            assertEquals("0 10 zero\n10 10 echo messages 0\n", new String(link.callOk(Op.STATUS, 0, new byte[0]), StandardCharsets.UTF_8));
             control.callOk(Op.REMOVE, 0, PayloadWriter.of("dev"));
-            assertEquals("dev 3 removed force=false", event(link)[1]);
+            List<Item> events = new ArrayList<>();
+            Item pending = replyWithTag(link, 77, events);
+            assertEquals(-Errno.ENODEV.code(), pending.status(), pending.text());
+            assertEquals(gone, pending.text());
+            if (events.isEmpty()) events.add(nextWithin(link, 5000));
+            assertEquals(Op.EVENT.code(), events.get(0).op());
+            assertTrue(new String(events.get(0).payload(), StandardCharsets.UTF_8).endsWith("dev 3 removed force=false"));
             control.callOk(Op.CREATE, 0, new PayloadWriter().text("dev").nul().text("0 10 zero\n10 10 echo").toBytes());
             for (Op op : new Op[] {Op.STATUS, Op.INFO, Op.SUSPEND, Op.RESUME, Op.REMOVE}) {
                 Item r = link.call(op, 0, new byte[0]);
                 assertEquals(-Errno.ENODEV.code(), r.status(), op.toString());
-                assertEquals("the device this link was opened for ('dev', #1) was removed", r.text());
+                assertEquals(gone, r.text());
             }
+            // WAIT (both at once and with a timeout) and EVENTS after the removal: ENODEV, even though the new 'dev' has events
+            for (byte[] wait : new byte[][] {waitPayload(0, 0), waitPayload(0, 1000), waitPayload(5, Ddlink.WAIT_FOREVER)}) {
+                Item r = link.call(Op.WAIT, 0, wait);
+                assertEquals(-Errno.ENODEV.code(), r.status(), r.text());
+                assertEquals(gone, r.text());
+            }
+            Item history = link.call(Op.EVENTS, 0, new PayloadWriter().u64(0).toBytes());
+            assertEquals(-Errno.ENODEV.code(), history.status(), history.text());
+            assertEquals(gone, history.text());
             Item r = link.call(Op.MESSAGE, 1, new PayloadWriter().u64(0).nul().text("hi").toBytes());
             assertEquals(-Errno.ENODEV.code(), r.status());
             // the new device is untouched
@@ -177,6 +203,23 @@ class LinkTest {
             assertNotEquals(0, lost, "the link said it lost events");
             assertEquals(total + 1, events + lost);
         }
+    }
+
+    /** WAIT's payload on a link: {@code u64 after | u32 timeout_ms | u32 0} and an empty name. */
+    private static byte[] waitPayload(long after, int timeoutMillis) {
+        return new PayloadWriter().u64(after).u32(timeoutMillis).u32(0).toBytes();
+    }
+
+    /** The reply with this tag within 5 s; events that come first go to {@code events}. */
+    private static Item replyWithTag(DdlinkClient link, int tag, List<Item> events) throws Exception {
+        long deadline = System.currentTimeMillis() + 5000;
+        while (System.currentTimeMillis() < deadline) {
+            Item item = nextWithin(link, 100);
+            if (item == null) continue;
+            if (item.op() == Op.EVENT.code()) events.add(item);
+            else if (item.tag() == tag) return item;
+        }
+        throw new AssertionError("no reply with tag " + tag + " within 5 s");
     }
 
     private static Item nextWithin(DdlinkClient link, int millis) throws Exception {

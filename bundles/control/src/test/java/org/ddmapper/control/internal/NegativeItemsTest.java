@@ -44,6 +44,8 @@ class NegativeItemsTest {
     int readOnlyFile;
     int readWriteFile;
     int datagram;
+    int listening;
+    int unconnected;
     int[] stream;
 
     /** One bad item, what it carries, and the reply it must get. */
@@ -64,13 +66,15 @@ class NegativeItemsTest {
         readOnlyFile = TestFds.open(file, false);
         readWriteFile = TestFds.open(file, true);
         datagram = TestFds.datagramSocket();
+        listening = TestFds.listeningSocket();
+        unconnected = TestFds.unconnectedStreamSocket();
         stream = TestFds.streamPair();
     }
 
     @AfterEach
     void stop() {
         socket.close();
-        for (int fd : new int[] {pipeRead, pipeWrite, readOnlyFile, readWriteFile, datagram, stream[0], stream[1]}) Fds.close(fd);
+        for (int fd : new int[] {pipeRead, pipeWrite, readOnlyFile, readWriteFile, datagram, listening, unconnected, stream[0], stream[1]}) Fds.close(fd);
         fixture.close();
     }
 
@@ -140,6 +144,10 @@ class NegativeItemsTest {
                 Errno.EBADF, "descriptor 1 is a regular file opened read-only; a message needs it opened read-write"));
         bad.add(new Bad("datagram socket with a message", item(Op.MESSAGE, 1, msg("dev", "take-fd")), new int[] {datagram}, Errno.EBADF,
                 "descriptor 0 is a datagram socket; a message takes stream sockets"));
+        bad.add(new Bad("listening stream socket with a message", item(Op.MESSAGE, 1, msg("dev", "take-fd")), new int[] {stream[0], listening},
+                Errno.EBADF, "descriptor 1 is a listening stream socket; a message takes connected stream sockets"));
+        bad.add(new Bad("unconnected stream socket with a message", item(Op.MESSAGE, 1, msg("dev", "take-fd")), new int[] {unconnected},
+                Errno.EBADF, "descriptor 0 is a stream socket that is not connected; a message takes connected stream sockets"));
         bad.add(new Bad("5 fds", item(Op.MESSAGE, 1, msg("dev", "take-fd")),
                 new int[] {stream[0], stream[0], stream[0], stream[0], stream[0]}, Errno.E2BIG,
                 "5 file descriptors passed; a message takes at most 4"));

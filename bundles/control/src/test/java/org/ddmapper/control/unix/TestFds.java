@@ -42,6 +42,23 @@ public final class TestFds {
         return sv;
     }
 
+    /** An AF_UNIX stream socket listening on an abstract address (nothing in the file system). */
+    public static int listeningSocket() {
+        int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM, 0);
+        byte[] name = ("\0ddmapper-test-" + ProcessHandle.current().pid() + "-" + fd + "-" + System.nanoTime()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] addr = new byte[2 + name.length];
+        addr[0] = (byte) LibC.AF_UNIX;
+        System.arraycopy(name, 0, addr, 2, name.length);
+        LibC.bind(fd, addr, addr.length);
+        LibC.listen(fd, 1);
+        return fd;
+    }
+
+    /** An AF_UNIX stream socket never connected. */
+    public static int unconnectedStreamSocket() {
+        return LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM, 0);
+    }
+
     /** Whether a descriptor number is open in this process. */
     public static boolean isOpen(int fd) {
         return new java.io.File("/proc/self/fd/" + fd).exists();
