@@ -123,9 +123,9 @@ class MultipathViewsTest {
     private static String steady(String pathsTable) {
         StringBuilder sb = new StringBuilder();
         for (String line : pathsTable.lines().toList()) {
-            String[] cells = line.split(" +", 10);
+            String[] cells = line.split(" +", 11);
             if (cells.length > 8 && cells[8].matches("\\d+s")) cells[8] = "Ns";
-            sb.append(String.join(" ", java.util.Arrays.copyOf(cells, Math.min(cells.length, 9)))).append('\n');
+            sb.append(String.join(" ", java.util.Arrays.copyOf(cells, Math.min(cells.length, 10)))).append('\n');
         }
         return sb.toString();
     }
@@ -174,14 +174,14 @@ class MultipathViewsTest {
         assertEquals(steady(paths), steady(console("dm:multipath show paths")));
         List<String> rows = paths.lines().toList();
         assertEquals(5, rows.size(), paths);
-        assertEquals(List.of("map", "path", "dev", "group", "dm_st", "chk_st", "checker", "failures", "next_check", "reason"),
+        assertEquals(List.of("map", "path", "dev", "group", "dm_st", "chk_st", "checker", "failures", "next_check", "transport", "reason"),
                 List.of(rows.get(0).split(" +")));
         assertEquals("""
-                map path dev group dm_st chk_st checker failures next_check
-                mpa 1 dm:la0 1 active ready directio 0 Ns
-                mpa 2 dm:la1 1 active ready directio 0 Ns
-                mpb 1 dm:lb0 1 active ready directio 0 Ns
-                mpb 2 dm:lb1 2 failed faulty directio 1 Ns
+                map path dev group dm_st chk_st checker failures next_check transport
+                mpa 1 dm:la0 1 active ready directio 0 Ns table
+                mpa 2 dm:la1 1 active ready directio 0 Ns table
+                mpb 1 dm:lb0 1 active ready directio 0 Ns table
+                mpb 2 dm:lb1 2 failed faulty directio 1 Ns table
                 """, steady(paths));
         for (String healthy : rows.subList(1, 4)) assertTrue(healthy.endsWith(" -"), "no reason for a healthy path: " + paths);
         assertTrue(rows.get(4).contains(" checker directio: faulty (read of block 0 failed"), paths);
