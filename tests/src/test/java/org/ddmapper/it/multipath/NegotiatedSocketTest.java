@@ -7,10 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.ddmapper.api.DmException;
 import org.ddmapper.control.ddlink.DdlinkClient;
 import org.ddmapper.control.ddlink.Op;
@@ -52,25 +50,15 @@ class NegotiatedSocketTest {
     void aSocketNegotiatedByTheCallerCarriesTheServersSizeAndFlagsAndIoResumesOnIt() throws Exception {
         Peers.require("nbdkit");
         Peers.require("qemu-io");
-        Path etc = dir.resolve("etc");
-        copy(Appliance.distribution().resolve("etc"), etc);
-        // the monitor stays out of the way (60 s): only the message brings the path back
-        Files.writeString(etc.resolve("multipath.conf"), "defaults {\n polling_interval 60\n}\n");
-        try (var tables = Files.list(etc.resolve("tables"))) {
-            for (Path t : tables.toList()) Files.delete(t);
-        }
-        Path file = dir.resolve("lun.img");
-        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.allocate(1), 64L * 1024 * 1024 - 1);
-        }
+        Path etc = ReconnectStage.quietEtc(dir);
+        Path file = ReconnectStage.lun(dir);
         try (NbdPeer first = NbdPeer.tcp(NbdPeer.Kind.NBDKIT, file, dir);
              Appliance appliance = Appliance.builder().home(dir.resolve("home")).args("--etc", etc.toString()).start()) {
             Appliance.Exit created = appliance.ddsetup("create", "mpatha", "--table",
-                    "0 131072 multipath 1 queue_if_no_path 0 1 1 round-robin 0 1 0 " + first.reference());
+                    ReconnectStage.oneQueueingPath(first.reference()));
             assertEquals(0, created.code(), created.toString());
             String uri = appliance.nbdUri("mpatha");
-            qemuIo(uri, "write -P 0xab 0 64k");
+            ReconnectStage.qemuIo(uri, "write -P 0xab 0 64k");
 
             first.kill();
             try (NbdPeer moved = NbdPeer.tcp(NbdPeer.Kind.NBDKIT, file, dir)) {
@@ -81,7 +69,7 @@ class NegotiatedSocketTest {
                     assertTrue(waiting.isAlive(), "the read waits: the only path is gone and the map queues");
 
                     Negotiated n = handshake(moved.port);
-                    assertEquals(64L * 1024 * 1024, n.sizeBytes());
+                    assertEquals(ReconnectStage.LUN_BYTES, n.sizeBytes());
                     assertTrue((n.flags() & 1) != 0, "the server sent NBD_FLAG_HAS_FLAGS: 0x" + Integer.toHexString(n.flags()));
                     try (DdlinkClient control = DdlinkClient.connect(appliance.controlSocket())) {
                         // refused: the flags must be numbers the server sent
@@ -102,9 +90,9 @@ class NegotiatedSocketTest {
                     if (waiting.isAlive()) Peers.kill(waiting);
                 }
                 // new I/O, flushes included, goes over the adopted socket
-                qemuIo(uri, "write -P 0xcd 64k 64k");
-                qemuIo(uri, "flush");
-                qemuIo(uri, "read -P 0xcd 64k 64k");
+                ReconnectStage.qemuIo(uri, "write -P 0xcd 64k 64k");
+                ReconnectStage.qemuIo(uri, "flush");
+                ReconnectStage.qemuIo(uri, "read -P 0xcd 64k 64k");
                 assertTrue(status(appliance).contains(first.reference() + " A 1"), status(appliance));
                 Appliance.Exit paths = appliance.ddsetup("message", "mpatha", "@0", "show", "paths");
                 assertTrue(paths.stdout().contains("passed-socket-negotiated"), paths.toString());
@@ -160,20 +148,5 @@ class NegotiatedSocketTest {
     private static void writeFully(int fd, byte[] data) {
         long w = C.LIB.write(fd, data, data.length);
         assertEquals(data.length, w, "short write in the handshake");
-    }
-
-    private static void qemuIo(String uri, String command) throws Exception {
-        String out = Peers.ok(60, Peers.require("qemu-io"), "-f", "raw", "-c", command, uri);
-        assertFalse(out.contains("Pattern verification failed"), out);
-    }
-
-    private static void copy(Path from, Path to) throws Exception {
-        try (Stream<Path> all = Files.walk(from)) {
-            for (Path p : all.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(target);
-                else Files.copy(p, target);
-            }
-        }
     }
 }

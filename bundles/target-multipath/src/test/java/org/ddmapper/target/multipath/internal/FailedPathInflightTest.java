@@ -24,8 +24,6 @@ import org.ddmapper.api.EventKind;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.Message;
 import org.ddmapper.spi.StatusType;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -34,29 +32,7 @@ import org.junit.jupiter.api.Timeout;
  * to events raised by racing threads, and to messages racing a suspend.
  */
 @Timeout(30)
-class FailedPathInflightTest {
-    private final byte[] disk = new byte[64 * 512];
-    private FakeContext ctx;
-    private ScriptedDevice a;
-    private ScriptedDevice b;
-
-    @BeforeEach
-    void setUp() {
-        ctx = new FakeContext(64);
-        a = new ScriptedDevice("/p/a", disk);
-        b = new ScriptedDevice("/p/b", disk);
-        ctx.device(a).device(b);
-    }
-
-    @AfterEach
-    void tearDown() { ctx.close(); }
-
-    private MultipathTarget build(String args) {
-        MultipathTarget t = MultipathTarget.create(ctx, ctx.args(args), null);
-        t.resume();
-        return t;
-    }
-
+class FailedPathInflightTest extends TwoScriptedPaths {
     /** Sends a request while only /p/a is active, so it is in flight (hung) on /p/a; then /p/b is back. */
     private CompletableFuture<IoStatus> hungOnA(MultipathTarget t, java.util.function.Supplier<CompletableFuture<IoStatus>> send) {
         t.message(Message.of("fail_path", "/p/b"));

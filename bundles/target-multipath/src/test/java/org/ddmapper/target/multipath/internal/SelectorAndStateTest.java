@@ -14,35 +14,11 @@ import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.Message;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.TargetState;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(10)
-class SelectorAndStateTest {
-    private final byte[] disk = new byte[64 * 512];
-    private FakeContext ctx;
-    private ScriptedDevice a;
-    private ScriptedDevice b;
-
-    @BeforeEach
-    void setUp() {
-        ctx = new FakeContext(64);
-        a = new ScriptedDevice("/p/a", disk);
-        b = new ScriptedDevice("/p/b", disk);
-        ctx.device(a).device(b);
-    }
-
-    @AfterEach
-    void tearDown() { ctx.close(); }
-
-    private MultipathTarget build(String args) {
-        MultipathTarget t = MultipathTarget.create(ctx, ctx.args(args), null);
-        t.resume();
-        return t;
-    }
-
+class SelectorAndStateTest extends TwoScriptedPaths {
     @Test
     void roundRobinAlternates() throws Exception {
         MultipathTarget t = build("0 0 1 1 round-robin 0 2 0 /p/a /p/b");
