@@ -358,24 +358,38 @@ public final class MappedDevice {
     }
 
     /**
-     * Tears the live (and inactive) targets down because a type they use is going away, keeping
-     * the specs to rebuild from. I/O waits. Returns false when the device does not use the type.
+     * Parking, because a type the live (or inactive) targets use is going away: the targets are torn
+     * down, the specs kept to rebuild from, I/O waits. First half: blocks new I/O and runs presuspend
+     * (noflush) if the live table uses {@code type}, without waiting for what is in flight. Returns
+     * false when the device does not use the type; else {@link #finishParkFor} must follow under the
+     * same control lock. The core stops every device of a wave (no stacking among them) before it
+     * finishes any, so their in-flight I/O drains at the same time rather than device by device.
      */
-    boolean parkFor(TargetType type, String fromBundle) {
+    boolean stopFor(TargetType type) {
+        Table t = live;
+        Table in = inactive;
+        boolean usesLive = t != null && t.uses(type);
+        if (!usesLive && !(in != null && in.uses(type))) return false;
+        if (usesLive && !suspended && parkedType == null) {
+            block();
+            t.presuspend(this, true);
+        }
+        return true;
+    }
+
+    /** The second half of parking (after {@link #stopFor}): drains, exports the targets' state, tears them down and parks. */
+    void finishParkFor(TargetType type, String fromBundle) {
         String typeName = type.name();
         Table t = live;
         Table in = inactive;
         boolean usesLive = t != null && t.uses(type);
         boolean usesInactive = in != null && in.uses(type);
-        if (!usesLive && !usesInactive) return false;
         if (usesInactive) {
             in.destroy(this);
             inactive = null; // the spec stays: it is rebuilt with the live one
         }
         if (usesLive) {
-            if (!suspended && parkedType == null) {
-                block();
-                t.presuspend(this, true);
+            if (!suspended && parkedType == null) { // stopFor blocked it and ran presuspend
                 if (!drain(host.drainTimeoutMillis()))
                     Logger.warn("device {}: {} requests still in flight while target type {} goes away", name, inflight.get(), typeName);
                 t.postsuspend(this);
@@ -387,7 +401,6 @@ public final class MappedDevice {
             t.destroy(this);
             raise(EventKind.TARGET_TYPE_MISSING, -1, Map.of("type", typeName));
         }
-        return true;
     }
 
     /** Spec of a slot whose targets are not built (live when parked, inactive after a park), or null. */
