@@ -163,7 +163,7 @@ else
 fi
 
 python3 - "$W" "$N" "$FAILED" <<'PY'
-import glob, json, re, sys
+import glob, json, re, sys, time
 w, n, failed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 jobs = []  # per fio job: sorted completion times (ms since the epoch)
 lat_max = 0
@@ -181,14 +181,15 @@ for line in open(w + "/windows"):
     windows.append((int(a), int(b), rest.strip()))
 # per upgrade: the largest gap between two consecutive completions of one job that overlaps [start, end]
 per = [0] * len(windows)
+at = [0] * len(windows)  # when that gap began (wall clock, to line it up with the appliance's log)
 overall = 0
 for t in jobs:
     for x, y in zip(t, t[1:]):
         g = y - x
         overall = max(overall, g)
         for k, (a, b, _) in enumerate(windows):
-            if y >= a and x <= b:
-                per[k] = max(per[k], g)
+            if y >= a and x <= b and g > per[k]:
+                per[k], at[k] = g, x
 text = open(w + "/fio.json").read()
 j = json.loads(text[text.index("{"):])
 errors = sum(job.get("error", 0) for job in j["jobs"])
@@ -199,7 +200,8 @@ reported = [int(m) for m in re.findall(r"max stall (\d+) ms", open(w + "/reports
 print(f"completions logged: {sum(map(len, jobs))} in {len(jobs)} job(s) (fio total_ios {ios}, job errors {errors},"
       f" verify errors {verify_errors}, failed upgrades {failed})")
 for k, (a, b, rest) in enumerate(windows):
-    print(f"  upgrade {k + 1:2d}: took {b - a:5d} ms, largest completion gap {per[k]:4d} ms  [{rest}]")
+    when = time.strftime("%H:%M:%S", time.localtime(at[k] / 1000)) + f".{at[k] % 1000:03d}"
+    print(f"  upgrade {k + 1:2d}: took {b - a:5d} ms, largest completion gap {per[k]:4d} ms from {when}  [{rest}]")
 print(f"largest completion gap during an upgrade: per upgrade {min(per)}-{max(per)} ms, max {max(per)} ms")
 print(f"largest completion gap over the whole run: {overall} ms; largest completion latency {lat_max / 1e6:.1f} ms")
 print(f"upgrade reports' max stall: {min(reported) if reported else '-'}-{max(reported) if reported else '-'} ms")
