@@ -107,7 +107,7 @@ class ParkTogetherTest {
             try {
                 for (String n : names) handles.add(dm.open(ref(n)));
                 for (BlockDevice h : handles) writes.add(Io.writeAsync(h, 0, Io.filled(1, 7), 0));
-                assertEquals(names.size(), gate.inFlight.size(), "one write in flight in each target");
+                Waits.await("one write in flight in each target", () -> gate.inFlight.size() == names.size());
 
                 unregistering.start();
                 // probe every device with a write until the core holds one on each: a device not stopped yet
@@ -161,7 +161,7 @@ class ParkTogetherTest {
             Thread unregistering = new Thread(reg::unregister, "unregister-tgate");
             try (BlockDevice up = dm.open(ref("up"))) {
                 CompletableFuture<IoStatus> w = Io.writeAsync(up, 3, Io.filled(1, 9), 0);
-                assertEquals(1, gate.inFlight.size());
+                Waits.await("the write in flight in the upper's target", () -> gate.inFlight.size() == 1);
                 unregistering.start();
                 // the upper is stopped first (its probe is held), the lower keeps serving meanwhile
                 List<CompletableFuture<IoStatus>> probes = new ArrayList<>();
