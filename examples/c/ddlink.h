@@ -21,12 +21,14 @@ enum dd_op {
     DD_VERSION = 1, DD_LIST = 2, DD_CREATE = 3, DD_LOAD = 4, DD_CLEAR = 5, DD_SUSPEND = 6,
     DD_RESUME = 7, DD_REMOVE = 8, DD_RENAME = 9, DD_INFO = 10, DD_STATUS = 11, DD_TABLE = 12,
     DD_DEPS = 13, DD_WAIT = 14, DD_EVENTS = 15, DD_TARGETS = 16, DD_MESSAGE = 17, DD_LINK = 18, DD_UPGRADE = 19,
+    DD_MULTIPATH = 20, /* target: 0 topology, DD_FLAG_PATHS paths; payload NAME or empty for every map */
     DD_EVENT = 64, DD_EVENTS_LOST = 65
 };
 
 #define DD_HEADER_BYTES 16u
 #define DD_MAX_ITEM_BYTES (192u * 1024u)
 #define DD_TARGET_BY_SECTOR 0xFFFFFFFFu
+#define DD_FLAG_PATHS 1u
 
 struct dd_header {
     uint32_t op;

@@ -27,13 +27,17 @@ import org.osgi.framework.wiring.BundleRevision;
  * <ol>
  *   <li>Read the command line ({@link Options}).</li>
  *   <li>Lay out the home ({@link Home}) and create the demo's backing file.</li>
- *   <li>Read etc/config.properties (the framework's properties) and check etc/tinylog.properties.</li>
+ *   <li>Check that every file of etc/ can be read, read etc/config.properties (the framework's
+ *       properties) and check etc/tinylog.properties ({@link EtcFiles}, {@link ConfigFile}).</li>
  *   <li>Start the framework (Apache Felix, found through ServiceLoader) with its storage in the home.</li>
- *   <li>Install every jar of bundle/ and start them all; a Gogo shell that will own the terminal waits.</li>
+ *   <li>Install every jar of bundle/, check etc/multipath.conf with the multipath bundle's parser, and
+ *       start them all; a Gogo shell that will own the terminal waits.</li>
  *   <li>Wait for the NBD and control endpoints ({@link Endpoints}) and for the boot devices to serve
  *       ({@link BootDevices}), run the --exec commands ({@link GogoCommands}) and print the ready line.</li>
- *   <li>Start the console last (when stdin is a terminal and --no-console is not given).</li>
- *   <li>Run until SIGTERM/SIGINT ({@link Termination}) or the console's exit.</li>
+ *   <li>Start the console last (when stdin is a terminal and --no-console is not given); from then on
+ *       Ctrl-C interrupts the console's command ({@link ConsoleJobs}) instead of stopping.</li>
+ *   <li>Run until SIGTERM/SIGINT ({@link Termination}) or the console's exit; the stop itself is bounded
+ *       by {@code ddmapper.stop.timeout.seconds}.</li>
  * </ol>
  * A failure prints one line {@code ddmapper: WHAT} on stderr and exits non-zero ({@link LaunchFailure});
  * the framework is stopped in {@code finally} in every case (its threads would keep the JVM alive).
@@ -43,12 +47,21 @@ public final class Main {
     static final String READY = "ddmapper ready: ";
     static final String GOGO_SHELL = "org.apache.felix.gogo.shell";
     static final String READY_TIMEOUT_KEY = "ddmapper.ready.timeout.seconds";
+    static final String STOP_TIMEOUT_KEY = "ddmapper.stop.timeout.seconds";
+    /** Set by bin/ddmapper: whether stdin is a terminal (test -t 0), which decides the console. */
+    static final String STDIN_TTY_PROPERTY = "ddmapper.stdin.tty";
     private static final Duration DEFAULT_READY_TIMEOUT = Duration.ofSeconds(60);
-    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+    /** Below the systemd unit's TimeoutStopSec (45 s), so that the launcher, not SIGKILL, ends a slow stop. */
+    static final Duration DEFAULT_STOP_TIMEOUT = Duration.ofSeconds(40);
+    private static final long POLL_MILLIS = 200;
 
     private final PrintStream out;
     private final PrintStream err;
     private final Termination termination = new Termination();
+    private Framework framework;
+    private Duration stopTimeout = DEFAULT_STOP_TIMEOUT;
+    /** System.nanoTime() when the framework was seen stopping without a signal (the console's end, stop 0). */
+    private long stopSeenAt = -1;
 
     Main(PrintStream out, PrintStream err) {
         this.out = out;
@@ -63,7 +76,18 @@ public final class Main {
 
     int run(List<String> args) {
         termination.install();
-        Framework framework = null;
+        int status = LaunchFailure.FAILED;
+        try {
+            status = runUntilStopped(args);
+        } finally {
+            if (framework != null && !stop(framework) && status == 0) {
+                status = LaunchFailure.FAILED;
+            }
+        }
+        return status;
+    }
+
+    private int runUntilStopped(List<String> args) {
         try {
             // 1. The command line.
             Path distribution = distribution();
@@ -83,12 +107,14 @@ public final class Main {
 
             // 3. Configuration. tinylog reads its file itself, inside the framework; check it here so
             //    that a broken one stops the boot with its line instead of silently logging nowhere.
+            EtcFiles.checkReadable(options.etc());
             ConfigFile configFile = ConfigFile.read(options.etc().resolve("config.properties"));
             Map<String, String> config = configFile.expand(Map.of(
                     "ddmapper.home", home.root().toString(),
                     "ddmapper.etc", options.etc().toString(),
                     "ddmapper.dist", distribution.toString()));
-            Duration readyTimeout = readyTimeout(configFile, config);
+            Duration readyTimeout = seconds(configFile, config, READY_TIMEOUT_KEY, DEFAULT_READY_TIMEOUT);
+            stopTimeout = seconds(configFile, config, STOP_TIMEOUT_KEY, DEFAULT_STOP_TIMEOUT);
             Path tinylog = options.etc().resolve("tinylog.properties");
             ConfigFile.read(tinylog);
             System.setProperty("tinylog.configuration", tinylog.toString());
@@ -98,7 +124,7 @@ public final class Main {
             }
 
             // 4. The framework.
-            boolean consoleOnTerminal = options.console() && System.console() != null;
+            boolean consoleOnTerminal = options.console() && stdinIsTerminal();
             framework = newFramework(frameworkProperties(config, options, home, consoleOnTerminal));
             framework.init();
             termination.attach(framework);
@@ -107,6 +133,7 @@ public final class Main {
 
             // 5. Every bundle of bundle/. A Gogo shell that owns the terminal waits until the end.
             List<Bundle> bundles = install(context, distribution.resolve("bundle"));
+            EtcFiles.checkMultipathConf(options.etc(), bundles, err);
             Bundle console = null;
             for (Bundle bundle : bundles) {
                 if (consoleOnTerminal && GOGO_SHELL.equals(bundle.getSymbolicName())) {
@@ -132,15 +159,30 @@ public final class Main {
                     + (addresses.containsKey("nbd-unix") ? " nbd-unix=" + addresses.get("nbd-unix") : ""));
             out.flush();
 
-            // 7. The console, last.
+            // 7. The console, last. It owns the terminal: Ctrl-C interrupts its command from now on.
             if (console != null) {
+                try {
+                    termination.interruptInstead(ConsoleJobs.watch(context)::interrupt);
+                } catch (ReflectiveOperationException | RuntimeException e) {
+                    err.println("ddmapper: warning: Ctrl-C stops the appliance (cannot follow the console's commands: "
+                            + Describe.chain(e) + ")");
+                }
                 start(console);
             }
 
-            // 8. Run until stopped.
-            FrameworkEvent stopped = framework.waitForStop(0);
-            if (stopped.getType() == FrameworkEvent.ERROR) {
-                throw LaunchFailure.failed("the framework stopped on an error: " + Describe.chain(stopped.getThrowable()));
+            // 8. Run until a stop begins (a signal, the console's end, stop 0); stop() bounds the rest.
+            while (!termination.requested()) {
+                FrameworkEvent event = framework.waitForStop(POLL_MILLIS);
+                if (event.getType() == FrameworkEvent.ERROR) {
+                    throw LaunchFailure.failed("the framework stopped on an error: " + Describe.chain(event.getThrowable()));
+                }
+                if (event.getType() != FrameworkEvent.WAIT_TIMEDOUT) {
+                    break;
+                }
+                if (framework.getState() == Bundle.STOPPING) {
+                    stopSeenAt = System.nanoTime();
+                    break;
+                }
             }
             return 0;
         } catch (LaunchFailure failure) {
@@ -156,10 +198,6 @@ public final class Main {
             err.println("ddmapper: unexpected failure: " + Describe.chain(e));
             e.printStackTrace(err);
             return LaunchFailure.FAILED;
-        } finally {
-            if (framework != null) {
-                stop(framework);
-            }
         }
     }
 
@@ -177,10 +215,17 @@ public final class Main {
         }
     }
 
-    private static Duration readyTimeout(ConfigFile file, Map<String, String> config) throws LaunchFailure {
-        String value = config.get(READY_TIMEOUT_KEY);
+    /** Whether stdin is a terminal: bin/ddmapper tells (test -t 0); without it, the JVM's guess (stdin and stdout). */
+    static boolean stdinIsTerminal() {
+        String told = System.getProperty(STDIN_TTY_PROPERTY);
+        return told != null ? Boolean.parseBoolean(told) : System.console() != null;
+    }
+
+    private static Duration seconds(ConfigFile file, Map<String, String> config, String key, Duration absent)
+            throws LaunchFailure {
+        String value = config.get(key);
         if (value == null) {
-            return DEFAULT_READY_TIMEOUT;
+            return absent;
         }
         try {
             long seconds = Long.parseLong(value);
@@ -190,8 +235,8 @@ public final class Main {
         } catch (NumberFormatException e) {
             // reported below
         }
-        int line = file.entries().stream().filter(e -> e.key().equals(READY_TIMEOUT_KEY)).findFirst().orElseThrow().line();
-        throw LaunchFailure.config(file.file() + ":" + line + ": " + READY_TIMEOUT_KEY
+        int line = file.entries().stream().filter(e -> e.key().equals(key)).findFirst().orElseThrow().line();
+        throw LaunchFailure.config(file.file() + ":" + line + ": " + key
                 + ": expected a positive number of seconds, got '" + value + "'");
     }
 
@@ -259,16 +304,55 @@ public final class Main {
         return revision != null && (revision.getTypes() & BundleRevision.TYPE_FRAGMENT) != 0;
     }
 
-    private void stop(Framework framework) {
+    /**
+     * Stops the framework and waits for it, at most {@code ddmapper.stop.timeout.seconds} from when the
+     * stop began (the signal, or the console's end); then exits without it, naming the bundles still
+     * stopping. False when the stop was not clean.
+     */
+    private boolean stop(Framework framework) {
+        long began = termination.requested() ? termination.requestedAt() : stopSeenAt >= 0 ? stopSeenAt : System.nanoTime();
         try {
             framework.stop();
-            FrameworkEvent event = framework.waitForStop(STOP_TIMEOUT.toMillis());
+            long left = stopTimeout.toMillis() - (System.nanoTime() - began) / 1_000_000;
+            FrameworkEvent event = framework.waitForStop(Math.max(1, left));
             if (event.getType() == FrameworkEvent.WAIT_TIMEDOUT) {
-                err.println("ddmapper: the framework did not stop within " + STOP_TIMEOUT.toSeconds()
-                        + " s; exiting anyway");
+                err.println("ddmapper: the stop took longer than " + stopTimeout.toSeconds() + " s ("
+                        + STOP_TIMEOUT_KEY + "); exiting without waiting for " + stillRunning(framework));
+                return false;
             }
+            if (event.getType() == FrameworkEvent.ERROR) {
+                err.println("ddmapper: the framework stopped on an error: " + Describe.chain(event.getThrowable()));
+                return false;
+            }
+            return true;
         } catch (BundleException | InterruptedException | RuntimeException e) {
             err.println("ddmapper: stopping the framework: " + Describe.chain(e));
+            return false;
         }
+    }
+
+    /** "B (stopping), C, D (not stopped yet)": what a cut-short stop leaves behind. */
+    private static String stillRunning(Framework framework) {
+        List<String> stopping = new ArrayList<>();
+        List<String> active = new ArrayList<>();
+        try {
+            for (Bundle bundle : framework.getBundleContext().getBundles()) {
+                if (bundle.getBundleId() == 0) {
+                    continue;
+                }
+                if (bundle.getState() == Bundle.STOPPING) {
+                    stopping.add(bundle.getSymbolicName());
+                } else if (bundle.getState() == Bundle.ACTIVE || bundle.getState() == Bundle.STARTING) {
+                    active.add(bundle.getSymbolicName());
+                }
+            }
+        } catch (RuntimeException e) {
+            return "the framework (" + Describe.chain(e) + ")";
+        }
+        String text = String.join(", ", stopping) + (stopping.isEmpty() ? "" : " (stopping)");
+        if (!active.isEmpty()) {
+            text += (text.isEmpty() ? "" : "; ") + String.join(", ", active) + " (not stopped yet)";
+        }
+        return text.isEmpty() ? "the framework" : text;
     }
 }

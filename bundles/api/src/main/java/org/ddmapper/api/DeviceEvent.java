@@ -5,13 +5,22 @@ import java.util.Map;
 /**
  * A typed event with its payload, unlike the kernel's bare counter: which device (name at the
  * time and instance id), the device's event number after this event, the kind, the index of
- * the target that raised it (-1 for the core) and the details.
+ * the target that raised it (-1 for the core) and the details. The details are the wire and text
+ * form; {@link #payload()} reads them as a typed record.
  */
 public record DeviceEvent(String device, long deviceId, long eventNr, EventKind kind, int targetIndex,
                           Map<String, String> details, long timeMillis) {
 
     public DeviceEvent {
         details = Map.copyOf(details);
+    }
+
+    /**
+     * The details read as the typed record of this event's kind ({@link EventPayload}); details
+     * that do not fit give {@link EventPayload.Unparsed}, never an exception.
+     */
+    public EventPayload payload() {
+        return EventPayload.parse(kind, details);
     }
 
     /** One line of text: {@code NAME EVENT_NR KIND [target=N] key=value...} (what ddsetup events prints). */

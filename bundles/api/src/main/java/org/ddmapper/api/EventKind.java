@@ -1,12 +1,15 @@
 package org.ddmapper.api;
 
-/** The kinds of device event. Each carries its details as key/value pairs in {@link DeviceEvent#details()}. */
+/**
+ * The kinds of device event. Each carries its details as key/value pairs in {@link DeviceEvent#details()},
+ * read as a typed record by {@link DeviceEvent#payload()} (one {@link EventPayload} record per kind).
+ */
 public enum EventKind {
     /** A device was created (details: none). */
     CREATED,
     /** A table was loaded into the inactive slot (details: targets). */
     TABLE_LOADED,
-    /** The inactive table was swapped in and is now live (details: targets, size). */
+    /** The inactive table was swapped in and is now live (details: targets, size in sectors). */
     TABLE_LIVE,
     /** The inactive slot was cleared. */
     TABLE_CLEARED,
@@ -16,21 +19,21 @@ public enum EventKind {
     RESUMED,
     /** The device was renamed (details: from, to). */
     RENAMED,
-    /** The device was removed (details: force, failed). */
+    /** The device was removed (details: force, failed; reason when a failed create was undone). */
     REMOVED,
-    /** A multipath path failed (details: path, reason, fail_count, valid_paths). */
+    /** A multipath path failed (details: path, number, group, reason, fail_count, valid_paths, retried). */
     PATH_FAILED,
-    /** A multipath path came back (details: path, valid_paths). */
+    /** A multipath path came back (details: path, number, group, reason, valid_paths). */
     PATH_REINSTATED,
-    /** A path was held out by flap damping (details: path, failures, window, hold). */
+    /** A path was held out by flap damping (details: path, number, failures, window and hold in seconds, reason). */
     PATH_DAMPED,
-    /** A multipath priority group was bypassed (details: group, reason). */
+    /** A multipath priority group was bypassed (details: group, bypassed 1|0, reason). */
     PG_BYPASSED,
     /** The current priority group changed (details: from, to, reason). */
     PG_SWITCHED,
-    /** Queueing with no path changed (details: queue_if_no_path). */
+    /** Queueing with no path changed (details: queue_if_no_path 1|0, reason, queued). */
     QUEUE_MODE_CHANGED,
-    /** A striped leg returned an error (details: stripe, device, errors). */
+    /** A striped leg returned an error (details: stripe, device, errors, errno). */
     STRIPE_ERROR,
     /** A mirror finished recovery (details: regions). */
     MIRROR_RECOVERY_COMPLETE,
@@ -42,11 +45,11 @@ public enum EventKind {
     SNAPSHOT_INVALID,
     /** A snapshot's COW store is full (details: allocated, total). */
     SNAPSHOT_OVERFLOW,
-    /** A target type this device uses went away; the device waits for it (details: type, bundle). */
+    /** A target type this device uses went away; the device waits for it (details: type; reason when its table could not be rebuilt). */
     TARGET_TYPE_MISSING,
-    /** A target or checker bundle was swapped under the device (details: bundle, from, to, stall_ms). */
+    /** A target or checker bundle was swapped under the device (details: bundle, from, to, stall_ms; type and replayed for a target type, checker for checkers). */
     BUNDLE_SWAPPED,
-    /** An upgrade was rolled back (details: bundle, from, to, reason). */
+    /** An upgrade was rolled back (details: bundle, from, to, reason, stall_ms). */
     BUNDLE_ROLLED_BACK,
     /** A target's own state changed in a way worth telling (details: target-specific). */
     TARGET_EVENT

@@ -96,11 +96,33 @@ public record TableLine(long startSector, long lengthSectors, String type, List<
         return sb.toString();
     }
 
-    /** Strict unsigned decimal (no sign, no trailing garbage, no overflow). */
+    /** Strict unsigned decimal (digits only, leading zeros allowed as the kernel's, no sign, no trailing garbage, no overflow). */
     static long parseSectors(String what, String word) {
-        if (word.isEmpty() || word.length() > 19 || !word.chars().allMatch(ch -> ch >= '0' && ch <= '9'))
-            throw invalid("invalid " + what + " '" + abbreviate(word) + "'");
-        return Long.parseLong(word);
+        long v = parseUnsigned(word);
+        if (v < 0) throw invalid("invalid " + what + " '" + abbreviate(word) + "'");
+        return v;
+    }
+
+    /**
+     * The one reading of an unsigned decimal that tables use, for {@link org.ddmapper.spi.TableArgs}
+     * too: ASCII digits only, leading zeros allowed ("007" is 7, as the kernel's kstrtoull reads it),
+     * no sign, no spaces; -1 when the word is not such a number or exceeds {@code Long.MAX_VALUE}.
+     */
+    public static long parseUnsigned(String word) {
+        if (word == null || word.isEmpty()) return -1;
+        int at = 0;
+        while (at < word.length() - 1 && word.charAt(at) == '0') at++;
+        if (word.length() - at > 19) return -1;
+        long v = 0;
+        for (int i = 0; i < word.length(); i++) {
+            char c = word.charAt(i);
+            if (c < '0' || c > '9') return -1;
+            if (i >= at) {
+                v = v * 10 + (c - '0');
+                if (v < 0) return -1;
+            }
+        }
+        return v;
     }
 
     /** The args as one string, escaped. */

@@ -5,5 +5,5 @@
  * NBD server use to reach a mapped device.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.ddmapper.api;

@@ -49,7 +49,7 @@ public final class TableArgs {
         return words.get(next++);
     }
 
-    /** A strict unsigned decimal: no sign, no leading zeros beyond "0", no trailing garbage, no overflow. */
+    /** A strict unsigned decimal: digits only (leading zeros allowed, as the kernel's kstrtoull), no sign, no overflow. */
     public long nextUnsigned(String what) {
         return parseUnsigned(what, next(what), Long.MAX_VALUE);
     }
@@ -127,10 +127,8 @@ public final class TableArgs {
     }
 
     private long parseUnsigned(String what, String word, long max) {
-        boolean digits = !word.isEmpty() && word.length() <= 19 && word.chars().allMatch(c -> c >= '0' && c <= '9');
-        if (!digits || (word.length() > 1 && word.charAt(0) == '0'))
-            throw error("invalid " + what + " '" + abbreviate(word) + "'");
-        long v = Long.parseLong(word);
+        long v = org.ddmapper.api.TableLine.parseUnsigned(word);
+        if (v < 0) throw error("invalid " + what + " '" + abbreviate(word) + "'");
         if (v > max) throw error("invalid " + what + " '" + abbreviate(word) + "' (at most " + max + ")");
         return v;
     }

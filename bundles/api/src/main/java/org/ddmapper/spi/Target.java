@@ -1,7 +1,9 @@
 package org.ddmapper.spi;
 
+import java.util.List;
 import java.util.Optional;
 import org.ddmapper.api.Bio;
+import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.Message;
@@ -39,6 +41,16 @@ public interface Target {
     default String message(Message message) {
         throw new DmException(Errno.EINVAL, "target takes no messages");
     }
+
+    /**
+     * The devices this target uses now that the core cannot see by itself (the kernel's
+     * {@code iterate_devices}). The core already counts every device opened through the target's
+     * {@link TableArgs} and every device opened through {@link TargetContext#openDevice} or
+     * {@link TargetContext#adoptSocket} and not closed since (a path reopened after a reconnect);
+     * it adds these to {@code deps}, stacking order and cycle checks. Called from any thread, possibly
+     * while the core holds its stacking lock: return a snapshot, never block. Default: none beyond what the core saw opened.
+     */
+    default List<BlockDevice> devices() { return List.of(); }
 
     /** Releases everything the target holds. Devices opened through TableArgs are closed by the core afterwards. Default: nothing. */
     default void destroy() {}

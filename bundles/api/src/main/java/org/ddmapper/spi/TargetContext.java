@@ -36,4 +36,14 @@ public interface TargetContext {
      * reference's scheme does the protocol; {@code negotiated} says the handshake is already done).
      */
     BlockDevice adoptSocket(String reference, PassedFd socket, boolean negotiated);
+
+    /**
+     * Whether this target is being rebuilt from a table that was live (or loaded) before: its type's
+     * bundle was updated or replaced and the core rebuilds the same lines on the new version. A
+     * constructor should then accept what the running table tolerated (a path that cannot be opened
+     * now is a failed path, not a reason to refuse), since refusing strands the device's I/O.
+     *
+     * @since 1.1
+     */
+    default boolean rebuiltForHandover() { return false; }
 }

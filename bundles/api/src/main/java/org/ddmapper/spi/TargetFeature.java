@@ -11,5 +11,10 @@ public enum TargetFeature {
     /** Queues I/O inside the target (relevant to noflush suspend). */
     QUEUES_IO,
     /** Offers {@link Target#exportState()} for live upgrade. */
-    STATE_HANDOVER
+    STATE_HANDOVER,
+    /**
+     * Holds no data, so a FLUSH has nothing to make durable (the kernel's {@code num_flush_bios = 0},
+     * as for error and zero): the core never sends a FLUSH to such a target and counts it as done.
+     */
+    NO_FLUSH
 }

@@ -226,33 +226,45 @@ class ClientTest extends ServerTestBase {
     void adoptsAnAlreadyNegotiatedSocket() throws Exception {
         Path sock = dir.resolve("nbd.sock");
         server.listenUnix(sock);
-        int fd = negotiatedSocket(sock);
+        int[] announced = new int[1];
+        int fd = negotiatedSocket(sock, announced);
         String ref = "nbd+unix:///disk?socket=" + sock;
         DmException noSize = assertThrows(DmException.class, () -> provider.adoptSocket(ref, new TestSockets.Passed(99999), true));
         assertTrue(noSize.getMessage().contains("size=BYTES"), noSize.getMessage());
-        try (BlockDevice d = provider.adoptSocket(ref + "&size=" + DISK_BYTES, new TestSockets.Passed(fd), true)) {
+        // the flags the server announced must come along: the client may send only what it allows
+        TestSockets.Passed noFlagsFd = new TestSockets.Passed(negotiatedSocket(sock, new int[1]));
+        DmException noFlags = assertThrows(DmException.class,
+                () -> provider.adoptSocket(ref + "&size=" + DISK_BYTES, noFlagsFd, true));
+        assertEquals(Errno.EINVAL, noFlags.errno());
+        assertTrue(noFlags.getMessage().contains("flags=0xNNNN"), noFlags.getMessage());
+        String flags = "&flags=0x" + Integer.toHexString(announced[0]);
+        try (BlockDevice d = provider.adoptSocket(ref + "&size=" + DISK_BYTES + flags, new TestSockets.Passed(fd), true)) {
+            assertEquals(announced[0], ((org.ddmapper.nbd.internal.NbdClientDevice) d).transmissionFlags());
             byte[] data = random(4096, 5);
             assertEquals(IoStatus.OK, write(d, 8, ByteBuffer.wrap(data), Bio.FUA));
             assertArrayEquals(data, devices.device("disk").bytes(4096, 4096));
         }
-        // Once a handshake with the reference told the size, a negotiated socket needs no size= (a path reconnect).
+        // Once a handshake with the reference told size and flags, a negotiated socket needs neither (a path reconnect).
         provider.open(ref, false).close();
-        int fd2 = negotiatedSocket(sock);
+        int fd2 = negotiatedSocket(sock, new int[1]);
         try (BlockDevice d = provider.adoptSocket(ref, new TestSockets.Passed(fd2), true)) {
             assertEquals(DISK_BYTES / 512, d.sizeSectors());
+            assertEquals(announced[0], ((org.ddmapper.nbd.internal.NbdClientDevice) d).transmissionFlags());
             assertEquals(IoStatus.OK, read(d, 8, ByteBuffer.allocate(4096)));
         }
     }
 
     /** A socket on which the caller did its own handshake (NBD_OPT_EXPORT_NAME), now in transmission. */
-    private static int negotiatedSocket(Path sock) {
+    private static int negotiatedSocket(Path sock, int[] flags) {
         int fd = TestSockets.connectUnix(sock);
         TestSockets.readAll(fd, 18);
         ByteBuffer b = ByteBuffer.allocate(4 + 16 + 4);
         b.putInt(Nbd.FLAG_C_FIXED_NEWSTYLE | Nbd.FLAG_C_NO_ZEROES).putLong(Nbd.OPTION_MAGIC).putInt(Nbd.OPT_EXPORT_NAME)
                 .putInt(4).put("disk".getBytes(StandardCharsets.UTF_8));
         TestSockets.writeAll(fd, b.array());
-        assertEquals(DISK_BYTES, ByteBuffer.wrap(TestSockets.readAll(fd, 10)).getLong());
+        ByteBuffer reply = ByteBuffer.wrap(TestSockets.readAll(fd, 10));
+        assertEquals(DISK_BYTES, reply.getLong());
+        flags[0] = reply.getShort() & 0xFFFF;
         return fd;
     }
 

@@ -32,12 +32,20 @@ class ReferencesTest {
         assertEquals("disk", u.export());
         assertEquals(1048576, u.sizeBytes());
         assertEquals(-1, NbdUri.parse("nbd://h/x").sizeBytes());
+        NbdUri f = NbdUri.parse("nbd+unix:///disk?size=1048576&socket=/run/nbd.sock&flags=0x4d");
+        assertEquals(0x4d, f.flags());
+        assertEquals("nbd+unix:///disk?socket=/run/nbd.sock", f.baseReference());
+        assertEquals(77, NbdUri.parse("nbd://h/x?flags=77").flags());
+        assertEquals(-1, NbdUri.parse("nbd://h/x").flags());
+        assertEquals("nbd://h/x", NbdUri.parse("nbd://h/x?flags=1&size=512").baseReference());
     }
 
     @Test
     void badNbdUrisNameWhatIsWrong() {
         String[][] cases = {
             {"nbd:///x", "no host"},
+            {"nbd://h/x?flags=0x10000", "flags '0x10000' are not 16-bit transmission flags"},
+            {"nbd://h/x?flags=rw", "flags 'rw' are not 16-bit transmission flags"},
             {"nbd+unix:///x", "no socket=PATH"},
             {"nbd+unix://host/x?socket=/s", "takes no host"},
             {"nbd://h/x?socket=/s", "belongs to nbd+unix"},

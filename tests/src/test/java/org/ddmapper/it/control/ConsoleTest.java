@@ -65,7 +65,7 @@ class ConsoleTest {
 
     private boolean commandsRegistered() throws Exception {
         var refs = appliance.fw.context().getAllServiceReferences(null, "(osgi.command.scope=dm)");
-        return refs != null && refs.length == 6;
+        return refs != null && refs.length == 7;
     }
 
     @AfterAll

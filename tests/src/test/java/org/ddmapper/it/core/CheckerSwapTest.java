@@ -93,6 +93,48 @@ class CheckerSwapTest {
         }
     }
 
+    @Test
+    void aBrokenCheckerVersionRollsBackAndTheOldCheckerKeepsChecking() throws Exception {
+        Path etc = Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(etc.resolve("multipath.conf"), "defaults {\n    polling_interval 0.1\n    max_polling_interval 0.1\n"
+                + "    path_checker directio\n}\n");
+        EmbeddedFramework.Builder builder = EmbeddedFramework.builder().etc(etc).property("ddmapper.core.upgradeTimeoutMillis", "1500");
+        try (UpgradeBench b = new UpgradeBench(dir, builder, DIRECTIO)) {
+            Waits.awaitTypes(b.dm, "multipath");
+            Path lun = b.fx.file("lun.img", 2048);
+            b.dm.create("cl1", "0 2048 linear " + lun + " 0");
+            b.dm.create("cl2", "0 2048 linear " + lun + " 0");
+            b.dm.create("mpc", "0 2048 multipath 0 0 1 1 round-robin 0 2 1 dm:cl1 1 dm:cl2 1");
+            Waits.await("both paths checked ready by directio", () -> showPaths(b).lines().filter(l -> l.contains("directio")
+                    && l.contains(" ready ")).count() == 2);
+            Path installed = b.installed.get(DIRECTIO);
+            byte[] installedBytes = Files.readAllBytes(installed);
+            String base = UpgradeJars.version(installed).toString();
+            // registers no checker: its components are gone
+            Path silent = UpgradeJars.rewrite(installed, Files.createDirectories(dir.resolve("new")).resolve("silent.jar"), a -> {
+                a.putValue("Bundle-Version", "9.9.7");
+                a.remove(new java.util.jar.Attributes.Name("Service-Component"));
+            });
+            long nr = b.dm.info(DeviceRef.of("mpc")).eventNr();
+            org.ddmapper.api.DmException e = assertThrows(org.ddmapper.api.DmException.class, () -> b.upgrade(DIRECTIO, silent));
+            assertEquals(org.ddmapper.api.Errno.ECANCELED, e.errno());
+            assertEquals("upgrade of " + DIRECTIO + " " + base + " to 9.9.7 rolled back: its checker directio did not register within 1500 ms",
+                    e.getMessage());
+            List<DeviceEvent> after = b.dm.events(DeviceRef.of("mpc"), nr);
+            assertEquals(List.of(), after.stream().filter(x -> PATH_EVENTS.contains(x.kind()) || x.kind() == EventKind.BUNDLE_SWAPPED).toList(),
+                    "no path event, no swap");
+            DeviceEvent rolledBack = after.stream().filter(x -> x.kind() == EventKind.BUNDLE_ROLLED_BACK).findFirst().orElseThrow();
+            assertEquals(DIRECTIO, rolledBack.details().get("bundle"));
+            assertEquals("9.9.7", rolledBack.details().get("to"));
+            assertEquals(base, b.fw.bundle(DIRECTIO).getVersion().toString());
+            assertArrayEquals(installedBytes, Files.readAllBytes(installed), "the bundle directory keeps the old jar");
+            assertTrue(b.dm.status(DeviceRef.of("mpc")).get(0).text().endsWith("dm:cl1 A 0 dm:cl2 A 0"), b.dm.status(DeviceRef.of("mpc")).toString());
+            long checksBefore = checks(b);
+            Waits.await("the old checker checks again", () -> checks(b) > checksBefore + 2
+                    && showPaths(b).lines().filter(l -> l.contains("directio") && l.contains(" ready ")).count() == 2);
+        }
+    }
+
     static String showPaths(UpgradeBench b) {
         return b.dm.message(DeviceRef.of("mpc"), new TargetRef.ByIndex(0), Message.of("show", "paths"));
     }

@@ -188,6 +188,15 @@ class SafeUpgradeTest {
                 assertEquals("upgrade of " + LINEAR + " " + base + " to " + base + " refused: the new bundle would not resolve, as it imports"
                         + " package 'org.ddmapper.nosuch' (version [1.0,2)), which no bundle exports; nothing was changed", e.getMessage());
                 assertEquals(nr, b.dm.info(ref("v0")).eventNr(), "the device saw nothing");
+                Path needsCapability = UpgradeJars.rewrite(installed, jars.resolve("capability.jar"), a -> a.putValue("Require-Capability",
+                        a.getValue("Require-Capability") + ",ddmapper.nosuch;filter:=\"(flavour=strawberry)\""));
+                e = assertThrows(DmException.class, () -> b.upgrade(LINEAR, needsCapability));
+                assertEquals(Errno.EINVAL, e.errno());
+                assertEquals("upgrade of " + LINEAR + " " + base + " to " + base + " refused: the new bundle would not resolve, as it requires"
+                        + " capability 'ddmapper.nosuch' (flavour=strawberry), which no bundle provides; nothing was changed", e.getMessage());
+                assertEquals(nr, b.dm.info(ref("v0")).eventNr(), "the device saw nothing");
+                assertEquals(List.of(LINEAR), java.util.Arrays.stream(b.fw.context().getBundles())
+                        .filter(x -> LINEAR.equals(x.getSymbolicName())).map(Bundle::getSymbolicName).toList(), "the probe is gone");
 
                 // 2. the new constructor refuses the live table: rolled back
                 Path refusing = UpgradeJars.refusing(LINEAR, "9.9.9", jars.resolve("refusing.jar"));
@@ -313,6 +322,157 @@ class SafeUpgradeTest {
                 assertTrue(Io.write(dev, 0, Io.filled(1, 4)).isOk());
             }
             assertEquals(4, CoreFixture.sectorOf(img, 0)[0]);
+        }
+    }
+
+    @Test
+    void aMultipathUpgradeWithEveryPathDownKeepsTheQueuedWrite() throws Exception {
+        Path etc = Files.createDirectories(dir.resolve("etc"));
+        Files.writeString(etc.resolve("multipath.conf"), "defaults {\n    polling_interval 600\n    max_polling_interval 600\n}\n");
+        EmbeddedFramework.Builder builder = EmbeddedFramework.builder().etc(etc).property("ddmapper.core.upgradeTimeoutMillis", "3000");
+        try (UpgradeBench b = new UpgradeBench(dir, builder, MULTIPATH)) {
+            Waits.awaitTypes(b.dm, "multipath");
+            Path installed = b.installed.get(MULTIPATH);
+            String base = UpgradeJars.version(installed).toString();
+            String next = UpgradeJars.nextMicro(UpgradeJars.version(installed));
+            Path nextJar = UpgradeJars.withVersion(installed, Files.createDirectories(dir.resolve("new")).resolve("mp-next.jar"), next);
+            // two paths to one LUN, both failing; then gone altogether, so that a rebuild cannot open either
+            Path lun = b.fx.file("lun.img", 64);
+            b.dm.create("pe1", "0 64 error");
+            b.dm.create("pe2", "0 64 error");
+            b.dm.create("mpd", "0 64 multipath 1 queue_if_no_path 0 1 1 round-robin 0 2 1 dm:pe1 1 dm:pe2 1");
+            try (BlockDevice h = b.dm.open(ref("mpd"))) {
+                var queued = Io.writeAsync(h, 3, Io.filled(1, 0x5a), 0);
+                Waits.await("both paths failed and the write queued", () -> b.dm.status(ref("mpd")).get(0).text()
+                        .matches("2 1 0 0 1 1 [AE] 0 2 0 dm:pe1 F 1 dm:pe2 F 1"));
+                b.dm.remove(ref("pe1"), true);
+                b.dm.remove(ref("pe2"), true);
+
+                Matcher m = REPORT.matcher(b.upgrade(MULTIPATH, nextJar));
+                assertTrue(m.matches(), m.toString());
+                assertEquals(List.of(MULTIPATH, base, next, "1"), List.of(m.group(1), m.group(2), m.group(3), m.group(4)));
+                assertEquals(next, b.fw.bundle(MULTIPATH).getVersion().toString());
+                assertTrue(events(b, "mpd", EventKind.BUNDLE_ROLLED_BACK).isEmpty());
+                assertEquals(1, events(b, "mpd", EventKind.BUNDLE_SWAPPED).size());
+                String status = b.dm.status(ref("mpd")).get(0).text();
+                assertTrue(status.matches("2 1 0 0 1 1 [AE] 0 2 0 dm:pe1 F 1 dm:pe2 F 1"), "path states and fail counts kept: " + status);
+                assertFalse(queued.isDone(), "the write still waits for a path");
+
+                b.dm.create("pe1", "0 64 linear " + lun + " 0");
+                b.dm.message(ref("mpd"), new TargetRef.ByIndex(0), Message.of("reinstate_path", "dm:pe1"));
+                var done = queued.get(15, TimeUnit.SECONDS);
+                assertTrue(done.isOk(), done.toString());
+                assertArrayEquals(Io.filled(1, 0x5a), Io.read(h, 3, 512));
+            }
+            assertArrayEquals(Io.filled(1, 0x5a), CoreFixture.sectorOf(lun, 3));
+        }
+    }
+
+    @Test
+    void aNewVersionRefusingOnlyTheInactiveTableRollsBackAndTheTableStaysLoaded() throws Exception {
+        EmbeddedFramework.Builder builder = EmbeddedFramework.builder().property("ddmapper.core.upgradeTimeoutMillis", "3000");
+        try (UpgradeBench b = new UpgradeBench(dir, builder, LINEAR)) {
+            Waits.awaitTypes(b.dm, "zero");
+            String base = UpgradeJars.version(b.installed.get(LINEAR)).toString();
+            Path img = b.fx.file("iv.img", 64);
+            b.dm.create("iv", "0 64 zero");
+            b.dm.load(ref("iv"), "0 64 linear " + img + " 0");
+            long nr = b.dm.info(ref("iv")).eventNr();
+            Path refusing = UpgradeJars.refusing(LINEAR, "9.9.9", Files.createDirectories(dir.resolve("new")).resolve("refusing.jar"));
+            DmException e = assertThrows(DmException.class, () -> b.upgrade(LINEAR, refusing));
+            assertEquals(Errno.ECANCELED, e.errno());
+            String reason = "target 'linear' rejected the inactive table of device 'iv': line 1: linear: this build refuses every table";
+            assertEquals("upgrade of " + LINEAR + " " + base + " to 9.9.9 rolled back: " + reason, e.getMessage());
+            assertEquals(reason, events(b, "iv", EventKind.BUNDLE_ROLLED_BACK).get(0).details().get("reason"));
+            assertEquals(base, b.fw.bundle(LINEAR).getVersion().toString());
+            assertTrue(b.dm.events(ref("iv"), nr).stream().noneMatch(x -> x.kind() == EventKind.TABLE_CLEARED), b.dm.events(ref("iv"), nr).toString());
+            assertEquals("LIVE & INACTIVE", b.dm.info(ref("iv")).tablesPresent());
+            Waits.await("the old version rebuilt the inactive table", () -> {
+                try {
+                    b.dm.resume(ref("iv"));
+                    return true;
+                } catch (DmException notYet) {
+                    return false;
+                }
+            });
+            assertEquals("0 64 linear " + img + " 0", b.dm.table(ref("iv"), false).get(0).toString());
+            try (BlockDevice h = b.dm.open(ref("iv"))) {
+                assertTrue(Io.write(h, 1, Io.filled(1, 7)).isOk());
+            }
+            assertEquals(7, CoreFixture.sectorOf(img, 1)[0]);
+        }
+    }
+
+    @Test
+    void anUpgradeWhoseDevicesDoNotDrainIsRefusedBeforeAnythingChangesAndErrorsNoIo() throws Exception {
+        EmbeddedFramework.Builder builder = EmbeddedFramework.builder().property("ddmapper.core.upgradeTimeoutMillis", "1500");
+        try (UpgradeBench b = new UpgradeBench(dir, builder, LINEAR)) {
+            Waits.awaitTypes(b.dm, "delay");
+            Path installed = b.installed.get(LINEAR);
+            byte[] installedBytes = Files.readAllBytes(installed);
+            String base = UpgradeJars.version(installed).toString();
+            String next = UpgradeJars.nextMicro(UpgradeJars.version(installed));
+            Path nextJar = UpgradeJars.withVersion(installed, Files.createDirectories(dir.resolve("new")).resolve("linear-next.jar"), next);
+            Path img = b.fx.file("hang.img", 64);
+            b.dm.create("hang", "0 64 delay " + img + " 0 60000");
+            b.dm.create("over", "0 64 linear dm:hang 0");
+            try (BlockDevice h = b.dm.open(ref("over"))) {
+                var inFlight = Io.writeAsync(h, 2, Io.filled(1, 0x33), 0);
+                Waits.await("the write held below", () -> b.dm.status(ref("hang")).get(0).text().equals("0 1 0"));
+                long nr = b.dm.info(ref("over")).eventNr();
+                DmException e = assertThrows(DmException.class, () -> b.upgrade(LINEAR, nextJar));
+                assertEquals(Errno.ETIMEDOUT, e.errno());
+                assertEquals("upgrade of " + LINEAR + " " + base + " to " + next + " refused: device 'over' still has 1 request in flight"
+                        + " after 1500 ms; nothing was changed", e.getMessage());
+                assertEquals(base, b.fw.bundle(LINEAR).getVersion().toString());
+                assertArrayEquals(installedBytes, Files.readAllBytes(installed));
+                assertEquals(List.of(), b.dm.events(ref("over"), nr), "the device saw nothing");
+                assertFalse(b.dm.info(ref("over")).suspended());
+                assertFalse(inFlight.isDone(), "the write is still in flight, not errored");
+                b.dm.suspend(ref("hang"), false); // the delay target sends what it holds on
+                assertTrue(inFlight.get(15, TimeUnit.SECONDS).isOk());
+                b.dm.resume(ref("hang"));
+                b.dm.load(ref("hang"), "0 64 linear " + img + " 0");
+                b.dm.resume(ref("hang"));
+                Matcher m = REPORT.matcher(b.upgrade(LINEAR, nextJar));
+                assertTrue(m.matches(), m.toString());
+                assertEquals("2", m.group(4));
+                assertTrue(Io.write(h, 4, Io.filled(1, 0x44)).isOk());
+            }
+            assertEquals(0x33, CoreFixture.sectorOf(img, 2)[0]);
+            assertEquals(0x44, CoreFixture.sectorOf(img, 4)[0]);
+        }
+    }
+
+    @Test
+    void theReportedStallCountsOnlyDevicesThisUpgradeParked() throws Exception {
+        EmbeddedFramework.Builder builder = EmbeddedFramework.builder().property("ddmapper.core.typeWaitMillis", "60000");
+        try (UpgradeBench b = new UpgradeBench(dir, builder, LINEAR)) {
+            Waits.awaitTypes(b.dm, "zero");
+            Path installed = b.installed.get(LINEAR);
+            String next = UpgradeJars.nextMicro(UpgradeJars.version(installed));
+            Path nextJar = UpgradeJars.withVersion(installed, Files.createDirectories(dir.resolve("new")).resolve("linear-next.jar"), next);
+            Path img = b.fx.file("st.img", 64);
+            b.dm.create("st", "0 64 linear " + img + " 0");
+            // a long park first: the linear bundle stopped for a while
+            Bundle linear = b.fw.bundle(LINEAR);
+            linear.stop();
+            long stoppedAt = System.nanoTime();
+            Waits.await("a second of stall", () -> System.nanoTime() - stoppedAt > TimeUnit.MILLISECONDS.toNanos(1000));
+            linear.start();
+            Waits.await("st serves again", () -> !b.dm.info(ref("st")).suspended());
+            DeviceEvent swapped = events(b, "st", EventKind.BUNDLE_SWAPPED).get(0);
+            assertTrue(Long.parseLong(swapped.details().get("stall_ms")) >= 1000, swapped.toString());
+            // now st uses linear only in its inactive table: the upgrade does not park it
+            b.dm.load(ref("st"), "0 64 zero");
+            b.dm.resume(ref("st"));
+            b.dm.load(ref("st"), "0 64 linear " + img + " 0");
+            String report = b.upgrade(LINEAR, nextJar);
+            Matcher m = REPORT.matcher(report);
+            assertTrue(m.matches(), report);
+            assertEquals(List.of("1", "0"), List.of(m.group(4), m.group(5)), "st kept serving: " + report);
+            assertFalse(b.dm.info(ref("st")).suspended());
+            assertEquals("0 64 linear " + img + " 0", b.dm.table(ref("st"), true).get(0).toString());
         }
     }
 

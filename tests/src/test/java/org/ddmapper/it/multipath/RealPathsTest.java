@@ -114,7 +114,9 @@ class RealPathsTest {
         long end = System.currentTimeMillis() + 50_000;
         chaos.forEach(Thread::start);
         try {
-            while (System.currentTimeMillis() < end) {
+            // 50 s of chaos, extended (up to 40 s) on a loaded machine until the run holds hundreds of path events
+            while (System.currentTimeMillis() < end
+                    || (fx.pathEventKinds("mpatha").size() < 220 && System.currentTimeMillis() < end + 40_000)) {
                 // the same job every run: a write a hung server carries out late is the same data
                 runs.add(Fio.run(uri, 120, "--rw=randwrite", "--bs=4k", "--size=4m", "--numjobs=4", "--offset_increment=4m",
                         "--iodepth=16", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--group_reporting"));

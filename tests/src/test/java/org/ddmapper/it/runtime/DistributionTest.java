@@ -97,6 +97,13 @@ class DistributionTest {
                 "KillSignal=SIGTERM", "RestartPreventExitStatus=64 78")) {
             assertTrue(unit.lines().anyMatch(l -> l.startsWith(line)), line);
         }
+        // systemd's SIGKILL comes after the launcher's own bound on the stop, which names what it cut short
+        int unitStop = Integer.parseInt(unit.lines().filter(l -> l.startsWith("TimeoutStopSec="))
+                .findFirst().orElseThrow().substring("TimeoutStopSec=".length()).trim());
+        int launcherStop = Integer.parseInt(Files.readString(dist.resolve("etc/config.properties")).lines()
+                .filter(l -> l.startsWith("ddmapper.stop.timeout.seconds")).findFirst().orElseThrow()
+                .split("=")[1].trim());
+        assertTrue(launcherStop + 2 <= unitStop, "launcher " + launcherStop + " s, unit TimeoutStopSec " + unitStop + " s");
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/systemd-analyze")), "systemd-analyze is not installed");
         Path copy = dir.resolve("ddmapper.service");
         Files.writeString(copy, unit.replace("/opt/ddmapper", dist.toString()));

@@ -2,7 +2,6 @@ package org.ddmapper.it.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,8 +24,6 @@ class NbdDemoTest {
 
     @Test
     void realClientsListWriteAndReadTheDemoExport() throws Exception {
-        assumeTrue(DistributionBundles.read(Appliance.distribution()).get("org.ddmapper.nbd").declaresComponents(),
-                "the nbd bundle has no NBD server component yet");
         String nbdinfo = Peers.require("nbdinfo");
         String qemuIo = Peers.require("qemu-io");
         try (Appliance appliance = Appliance.start(home)) {
@@ -51,8 +48,6 @@ class NbdDemoTest {
 
     @Test
     void withNbdNoneAndAUnixSocketTheDemoIsServedOnTheSocketOnly() throws Exception {
-        assumeTrue(DistributionBundles.read(Appliance.distribution()).get("org.ddmapper.nbd").declaresComponents(),
-                "the nbd bundle has no NBD server component yet");
         String nbdinfo = Peers.require("nbdinfo");
         Path socket = home.resolve("run/nbd.sock");
         try (Appliance appliance = Appliance.start(home, "--nbd", "none", "--nbd-socket", socket.toString())) {

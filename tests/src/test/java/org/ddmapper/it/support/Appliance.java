@@ -119,6 +119,7 @@ public final class Appliance implements AutoCloseable {
         private final List<String> args = new ArrayList<>();
         private boolean noConsole = true;
         private Path distribution;
+        private final List<String> wrapper = new ArrayList<>();
         private String javaOpts = System.getenv().getOrDefault("DDMAPPER_JAVA_OPTS", TEST_JAVA_OPTS);
 
         private Builder() {
@@ -145,6 +146,12 @@ public final class Appliance implements AutoCloseable {
         /** Another distribution directory (e.g. a copy with an extra bundle); default {@link Appliance#distribution()}. */
         public Builder distribution(Path distribution) {
             this.distribution = distribution;
+            return this;
+        }
+
+        /** A command that runs bin/ddmapper, e.g. {@code setpriv --bounding-set=-dac_override --}; default none. */
+        public Builder wrapper(String... command) {
+            wrapper.addAll(List.of(command));
             return this;
         }
 
@@ -198,7 +205,8 @@ public final class Appliance implements AutoCloseable {
 
         private Process launch(Path dir) throws IOException {
             Path dist = distribution != null ? distribution : Appliance.distribution();
-            List<String> command = new ArrayList<>(List.of(dist.resolve("bin/ddmapper").toString()));
+            List<String> command = new ArrayList<>(wrapper);
+            command.add(dist.resolve("bin/ddmapper").toString());
             if (noConsole) {
                 command.add("--no-console");
             }
@@ -354,19 +362,8 @@ public final class Appliance implements AutoCloseable {
      * process left. Returns how it ended.
      */
     public Exit stop() throws InterruptedException {
-        ProcessHandle handle = process.toHandle();
-        List<ProcessHandle> children = handle.descendants().toList();
-        if (process.isAlive()) {
-            handle.destroy(); // SIGTERM
-        }
-        if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-            kill(process);
-            throw new AssertionError("the appliance did not stop within " + STOP_TIMEOUT.toSeconds()
-                    + " s of SIGTERM: " + new Exit(-1, stdout.text(), stderr.text()));
-        }
-        stdout.join();
-        stderr.join();
-        Exit exit = new Exit(process.exitValue(), stdout.text(), stderr.text());
+        List<ProcessHandle> children = process.toHandle().descendants().toList();
+        Exit exit = terminate(STOP_TIMEOUT);
         if (exit.code() != 0) {
             throw new AssertionError("the appliance did not stop cleanly on SIGTERM: " + exit);
         }
@@ -378,6 +375,24 @@ public final class Appliance implements AutoCloseable {
             }
         }
         return exit;
+    }
+
+    /**
+     * Sends SIGTERM and waits (bounded) for the exit, whatever its status (for stops that must fail);
+     * kills the process and throws AssertionError after {@code timeout}.
+     */
+    public Exit terminate(Duration timeout) throws InterruptedException {
+        if (process.isAlive()) {
+            process.toHandle().destroy(); // SIGTERM
+        }
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            kill(process);
+            throw new AssertionError("the appliance did not stop within " + timeout.toSeconds()
+                    + " s of SIGTERM: " + new Exit(-1, stdout.text(), stderr.text()));
+        }
+        stdout.join();
+        stderr.join();
+        return new Exit(process.exitValue(), stdout.text(), stderr.text());
     }
 
     /** Kills the appliance by pid if it is still alive and deletes a home this harness made. */

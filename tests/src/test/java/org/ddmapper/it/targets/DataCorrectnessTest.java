@@ -85,8 +85,10 @@ class DataCorrectnessTest {
                 new Linear(0, 1000, a, 37),
                 new Striped(1000, 3072, 16, List.of(b, c, d), List.of(0L, 64L, 8L)),
                 new Striped(4072, 2048, 8, List.of(a, b), List.of(2048L, 1100L)),
-                new Linear(6120, 500, d, 2000));
-        long size = 6620;
+                // a chunk that is no power of two (division in the stripe arithmetic), c used twice
+                new Striped(6120, 1080, 12, List.of(c, d, c), List.of(1100L, 2600L, 2000L)),
+                new Linear(7200, 500, d, 2000));
+        long size = 7700;
         byte[] model = new byte[(int) size * 512];
         for (long s = 0; s < size; s++) System.arraycopy(sectorOnDisk(locate(table, s)), 0, model, (int) s * 512, 512);
         List<Long> boundaries = boundaries(table);
@@ -136,6 +138,33 @@ class DataCorrectnessTest {
         for (long s = 0; s < size; s++)
             assertArrayEquals(Arrays.copyOfRange(model, (int) s * 512, (int) (s + 1) * 512), sectorOnDisk(locate(table, s)),
                     "seed " + seed + ": sector " + s + " on disk at " + locate(table, s));
+    }
+
+    @Test
+    void directBackingFilesBypassThePageCacheAndTakeWholeBlocks() throws Exception {
+        Random random = new Random(9);
+        Path a = randomFile("direct-a.img", 2048, random), b = randomFile("direct-b.img", 2048, random);
+        int block = (int) Math.max(512, Files.getFileStore(a).getBlockSize());
+        int sectors = block / 512;
+        String table = "0 1024 linear direct:" + a + " 0\n1024 2048 striped 2 " + 2 * sectors + " direct:" + b + " 0 " + a + " 1024";
+        fx.dm.create("direct", table);
+        try (DeviceManager.OpenDevice dev = fx.dm.open(DeviceRef.of("direct"))) {
+            assertEquals(block, dev.logicalBlockBytes(), "the device announces the O_DIRECT block");
+            byte[] data = new byte[3 * block];
+            random.nextBytes(data);
+            long at = 1024 - sectors;   // across the linear/striped boundary and a chunk boundary
+            assertEquals(IoStatus.OK, Io.write(dev, at, data, Bio.FUA));
+            ByteBuffer back = ByteBuffer.allocate(data.length);
+            assertEquals(IoStatus.OK, Io.read(dev, at, back));
+            assertArrayEquals(data, back.array());
+            assertArrayEquals(Arrays.copyOf(data, 512), sectorOnDisk(new Place(a, at)), "the linear part is on disk");
+            assertArrayEquals(Arrays.copyOfRange(data, block, block + 512), sectorOnDisk(new Place(b, 0)), "the first chunk of stripe 0");
+            if (block > 512) assertEquals(org.ddmapper.api.Errno.EINVAL, Io.read(dev, 1, ByteBuffer.allocate(512)).errno(),
+                    "less than a block is refused, as the kernel refuses I/O below the logical block");
+        }
+        assertEquals(table.replace("\n", "|"), String.join("|", fx.dm.table(DeviceRef.of("direct"), false).stream()
+                .map(org.ddmapper.api.TargetStatus::toString).toList()), "the references print as written");
+        fx.dm.remove(DeviceRef.of("direct"), false);
     }
 
     private Path randomFile(String name, int sectors, Random random) throws IOException {

@@ -19,6 +19,7 @@ import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.TargetStatus;
 import org.junit.jupiter.api.AfterAll;
@@ -62,6 +63,27 @@ class FaultTargetsTest {
         assertEquals(List.of(new TargetStatus(0, 64, "error", "")), dm.status(DeviceRef.of("yank")));
         assertArrayEquals(pattern(64), Files.readAllBytes(f), "the file is untouched");
         dm.remove(DeviceRef.of("yank"), false);
+    }
+
+    @Test
+    void aFlushOfATableWithAnErrorSegmentSucceedsWhileItsReadsStillFail() throws Exception {
+        Path f = patterned("holes.img", 64);
+        dm.create("holes", "0 32 linear " + f + " 0\n32 32 error\n64 16 zero");
+        try (DeviceManager.OpenDevice dev = dm.open(DeviceRef.of("holes"))) {
+            assertEquals(IoStatus.OK, Io.write(dev, 0, new byte[512], 0));
+            assertEquals(IoStatus.OK, Io.flush(dev), "error and zero take no flushes, as in the kernel");
+            assertEquals(IoStatus.OK, Io.write(dev, 1, new byte[512], Bio.FUA));
+            assertEquals(IoStatus.error(Errno.EIO, "error target: every I/O fails"), Io.read(dev, 40, ByteBuffer.allocate(512)));
+            assertEquals(IoStatus.error(Errno.EIO, "error target: every I/O fails"), Io.read(dev, 30, ByteBuffer.allocate(4 * 512)),
+                    "a read across into the error segment fails");
+        }
+        dm.load(DeviceRef.of("holes"), "0 80 error");
+        dm.resume(DeviceRef.of("holes"));
+        try (DeviceManager.OpenDevice dev = dm.open(DeviceRef.of("holes"))) {
+            assertEquals(IoStatus.OK, Io.flush(dev), "a table of only an error target has nothing to flush");
+            assertEquals(Errno.EIO, Io.read(dev, 0, ByteBuffer.allocate(512)).errno());
+        }
+        dm.remove(DeviceRef.of("holes"), false);
     }
 
     @Test
@@ -164,6 +186,7 @@ class FaultTargetsTest {
         assertEquals(2, events.size(), "events: " + events);
         assertEquals(Map.of("stripe", "1", "device", "dm:bad", "errors", "1", "errno", "EIO"), events.get(0).details());
         assertEquals("2", events.get(1).details().get("errors"));
+        assertEquals(new EventPayload.StripeError(1, "dm:bad", 2, Errno.EIO), events.get(1).payload(), "the typed payload");
         assertEquals(0, events.get(0).targetIndex());
         dm.remove(stripes, false);
         dm.remove(DeviceRef.of("bad"), false);

@@ -54,6 +54,9 @@ class TableRoundTripTest {
         sample("linear", "0 1024 linear $S 0\n1024 1024 linear $B 2048");
         sample("striped", "0 4096 striped 2 256 $A 0 $B 1024");
         sample("striped", "0 3072 striped 3 8 $A 0 $S 0 $C 8");
+        sample("striped", "0 3000 striped 2 12 $A 0 $A 1500");
+        sample("striped", "00 03000 striped 02 012 $A 000 $B 01500", "0 3000 striped 2 12 $A 0 $B 1500");
+        sample("linear", "0 2048 linear $A 0384", "0 2048 linear $A 384");
         sample("error", "0 100 error");
         sample("error", "0 100 error $A 7");
         sample("zero", "0 21474836480 zero");

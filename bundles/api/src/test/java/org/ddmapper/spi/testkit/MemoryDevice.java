@@ -31,6 +31,7 @@ public final class MemoryDevice implements BlockDevice {
     private final List<Bio> held = new ArrayList<>();
     private boolean holding;
     private boolean closed;
+    private volatile int logicalBlockBytes = Bio.SECTOR_BYTES;
 
     public MemoryDevice(String reference, long sizeSectors) {
         this.reference = reference;
@@ -42,6 +43,15 @@ public final class MemoryDevice implements BlockDevice {
 
     @Override
     public long sizeSectors() { return bytes.length / Bio.SECTOR_BYTES; }
+
+    @Override
+    public int logicalBlockBytes() { return logicalBlockBytes; }
+
+    /** Makes the device announce a larger logical block (e.g. 4096). */
+    public MemoryDevice logicalBlockBytes(int bytes) {
+        logicalBlockBytes = bytes;
+        return this;
+    }
 
     /** The next {@code count} requests fail with {@code errno}. */
     public synchronized MemoryDevice failNext(int count, Errno errno) {

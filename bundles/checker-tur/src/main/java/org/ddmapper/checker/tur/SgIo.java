@@ -5,10 +5,22 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * The SG_IO ioctl through JNA (Java has none): opens a device node, sends one CDB with no data
- * and returns the raw outcome. The {@code sg_io_hdr} is laid out by hand for LP64 Linux.
+ * and returns the raw outcome. The {@code sg_io_hdr} is laid out by hand for LP64 Linux:
+ *
+ * <pre>
+ *  0 int interface_id       4 int dxfer_direction    8 u8 cmd_len   9 u8 mx_sb_len
+ * 10 u16 iovec_count       12 u32 dxfer_len         16 void *dxferp
+ * 24 u8 *cmdp              32 void *sbp             40 u32 timeout 44 u32 flags
+ * 48 int pack_id           56 void *usr_ptr
+ * 64 u8 status             65 u8 masked_status      66 u8 msg_status  67 u8 sb_len_wr
+ * 68 u16 host_status       70 u16 driver_status     72 int resid   76 u32 duration
+ * 80 u32 info              (84..87 padding to the pointer alignment)
+ * </pre>
  */
 final class SgIo {
     static final int SG_IO = 0x2285;
@@ -17,11 +29,27 @@ final class SgIo {
     static final int SG_DXFER_NONE = -1;
     static final int EINVAL = 22;
     static final int ENOTTY = 25;
-    private static final int HDR_BYTES = 88;
-    private static final int SENSE_BYTES = 32;
+    static final int HDR_BYTES = 88;
+    static final int SENSE_BYTES = 32;
+    static final int OFF_STATUS = 64;
+    static final int OFF_MASKED_STATUS = 65;
+    static final int OFF_SB_LEN_WR = 67;
+    static final int OFF_HOST_STATUS = 68;
+    static final int OFF_DRIVER_STATUS = 70;
+    static final int OFF_INFO = 80;
+    /** {@code info & SG_INFO_OK_MASK}: 0 means nothing abnormal happened (SG_INFO_OK), 1 SG_INFO_CHECK. */
+    static final int SG_INFO_OK_MASK = 0x1;
 
-    /** The outcome of one command; {@code errno} is 0 when the ioctl itself succeeded. */
-    record Result(int errno, int status, int hostStatus, int driverStatus, byte[] sense, int senseLength) {}
+    /**
+     * The outcome of one command; {@code errno} is 0 when the ioctl itself succeeded.
+     * {@code status} is the full SCSI status byte (not the shifted {@code masked_status}).
+     */
+    record Result(int errno, int status, int hostStatus, int driverStatus, int info, byte[] sense, int senseLength) {
+        static Result failed(int errno) { return new Result(errno, 0, 0, 0, 0, new byte[0], 0); }
+
+        /** The kernel flagged something abnormal (status, host or driver status): {@code SG_INFO_CHECK}. */
+        boolean check() { return (info & SG_INFO_OK_MASK) != 0; }
+    }
 
     private static final class LibC {
         static {
@@ -36,6 +64,19 @@ final class SgIo {
     }
 
     private SgIo() {}
+
+    /**
+     * Decodes a completed {@code sg_io_hdr} (the {@value #HDR_BYTES} bytes the kernel filled, in the
+     * machine's byte order) and the sense buffer it points at; the sense length is the header's
+     * {@code sb_len_wr}, capped at the buffer.
+     */
+    static Result decode(byte[] header, byte[] sense) {
+        if (header.length < HDR_BYTES) throw new IllegalArgumentException("an sg_io_hdr has " + HDR_BYTES + " bytes, not " + header.length);
+        ByteBuffer b = ByteBuffer.wrap(header).order(ByteOrder.nativeOrder());
+        int senseLength = Math.min(b.get(OFF_SB_LEN_WR) & 0xff, sense.length);
+        return new Result(0, b.get(OFF_STATUS) & 0xff, b.getShort(OFF_HOST_STATUS) & 0xffff,
+                b.getShort(OFF_DRIVER_STATUS) & 0xffff, b.getInt(OFF_INFO), sense.clone(), senseLength);
+    }
 
     /** Sends a no-data command; throws LastErrorException when the node cannot be opened. */
     static Result send(String devicePath, byte[] cdb, int timeoutMillis) {
@@ -54,11 +95,9 @@ final class SgIo {
             try {
                 LibC.ioctl(fd, new NativeLong(SG_IO), hdr);
             } catch (LastErrorException e) {
-                return new Result(e.getErrorCode(), 0, 0, 0, new byte[0], 0);
+                return Result.failed(e.getErrorCode());
             }
-            int senseLength = hdr.getByte(67) & 0xff;
-            return new Result(0, hdr.getByte(65) & 0xff, hdr.getShort(68) & 0xffff, hdr.getShort(70) & 0xffff,
-                    sense.getByteArray(0, SENSE_BYTES), Math.min(senseLength, SENSE_BYTES));
+            return decode(hdr.getByteArray(0, HDR_BYTES), sense.getByteArray(0, SENSE_BYTES));
         } finally {
             try {
                 LibC.close(fd);

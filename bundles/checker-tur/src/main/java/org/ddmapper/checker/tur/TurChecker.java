@@ -54,7 +54,6 @@ public class TurChecker implements PathChecker {
     }
 
     static CheckResult testUnitReady(String devicePath, long timeoutMillis) {
-        CheckResult last = null;
         for (int attempt = 0; attempt < RETRIES; attempt++) {
             SgIo.Result r;
             try {
@@ -68,10 +67,12 @@ public class TurChecker implements PathChecker {
                 return new CheckResult(PathState.WILD, "tur applies to SCSI devices; '" + devicePath + "' is not one (SG_IO: errno "
                         + r.errno() + ")");
             if (r.errno() != 0) return new CheckResult(PathState.DOWN, "SG_IO failed: errno " + r.errno());
-            last = ScsiSense.verdict(r.status(), r.hostStatus(), r.driverStatus(), r.sense(), r.senseLength());
-            if (last != null) return last;
+            boolean lastAttempt = attempt == RETRIES - 1;
+            CheckResult verdict = ScsiSense.verdict(r, !lastAttempt);
+            if (verdict != null)
+                return lastAttempt ? new CheckResult(verdict.state(), verdict.message() + " (after " + RETRIES + " attempts)") : verdict;
         }
-        return new CheckResult(PathState.DOWN, "test unit ready still failing after " + RETRIES + " attempts (unit attention or transport error)");
+        throw new AssertionError("the last attempt always gives a verdict");
     }
 
     @Deactivate

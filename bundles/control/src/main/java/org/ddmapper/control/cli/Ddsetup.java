@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.TargetRef;
+import org.ddmapper.api.text.MultipathText;
 import org.ddmapper.control.ddlink.Ddlink;
 import org.ddmapper.control.ddlink.DdlinkClient;
 import org.ddmapper.control.ddlink.Item;
@@ -34,7 +35,8 @@ public final class Ddsetup {
               message NAME SECTOR|@INDEX WORDS... [--pass-fd N | --pass-connect HOST:PORT | --pass-unix PATH]
               status [NAME]    table [--inactive] [NAME]    info [NAME]    ls
               wait NAME [EVENT_NR]    events NAME [--count N]    targets    version
-              upgrade SYMBOLIC-NAME JAR                 (live upgrade of a target or checker bundle)""";
+              upgrade SYMBOLIC-NAME JAR                 (live upgrade of a target or checker bundle)
+              multipath [-ll | show topology | show paths] [NAME]   (every multipath map, or NAME)""";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -169,6 +171,7 @@ public final class Ddsetup {
                     yield new Command(verb, Op.EVENTS, 0, null, rest, () -> { }, new int[0]);
                 }
                 case "message" -> message(args);
+                case "multipath" -> multipath(args);
                 case "upgrade" -> {
                     if (args.isEmpty()) throw new UsageException("upgrade: missing bundle symbolic name");
                     String bundle = args.remove(0);
@@ -183,6 +186,19 @@ public final class Ddsetup {
         private static Command simple(String verb, Op op, int target, byte[] payload, List<String> args) throws UsageException {
             if (!args.isEmpty()) throw new UsageException(verb + ": unexpected '" + args.get(0) + "'");
             return new Command(verb, op, target, payload, List.of(), () -> { }, new int[0]);
+        }
+
+        /** {@code multipath [-ll | show topology | show paths] [NAME]}, parsed as the console parses it. */
+        private static Command multipath(List<String> args) throws UsageException {
+            MultipathText.Request request;
+            try {
+                request = MultipathText.parse(args);
+            } catch (DmException e) {
+                throw new UsageException(e.getMessage());
+            }
+            args.clear();
+            return simple("multipath", Op.MULTIPATH, request.paths() ? Ddlink.FLAG_PATHS : 0,
+                    PayloadWriter.of(request.name() == null ? "" : request.name()), args);
         }
 
         private static Command message(List<String> args) throws UsageException, IOException {

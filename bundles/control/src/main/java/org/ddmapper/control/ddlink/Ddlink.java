@@ -25,6 +25,8 @@ public final class Ddlink {
     public static final int FLAG_FORCE = 1;
     /** TABLE: the inactive slot. */
     public static final int FLAG_INACTIVE = 1;
+    /** MULTIPATH: the paths view ({@code multipathd show paths}) instead of the topology ({@code multipath -ll}). */
+    public static final int FLAG_PATHS = 1;
     /** MESSAGE target field: address the target by the sector in the payload instead of by index. */
     public static final int TARGET_BY_SECTOR = 0xFFFFFFFF;
     /** WAIT timeout: no limit. */

@@ -16,6 +16,7 @@ import org.ddmapper.api.PassedFd;
 import org.ddmapper.api.TableLine;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.api.text.DmText;
+import org.ddmapper.api.text.MultipathText;
 import org.ddmapper.control.ddlink.Ddlink;
 import org.ddmapper.control.ddlink.Item;
 import org.ddmapper.control.ddlink.Op;
@@ -202,6 +203,7 @@ final class Dispatcher {
             case STATUS -> text(c, op, tag, DmText.status(manager, allDevicesOr(c, p)));
             case TABLE -> text(c, op, tag, DmText.table(manager, allDevicesOr(c, p), (item.target() & Ddlink.FLAG_INACTIVE) != 0));
             case DEPS -> text(c, op, tag, DmText.deps(manager, lastDevice(c, p)));
+            case MULTIPATH -> text(c, op, tag, multipath(c, p, (item.target() & Ddlink.FLAG_PATHS) != 0));
             case TARGETS -> {
                 p.expectEnd();
                 text(c, op, tag, DmText.targets(manager));
@@ -294,6 +296,12 @@ final class Dispatcher {
             if (nr > after || (deadline != Long.MAX_VALUE && System.currentTimeMillis() >= deadline)) return nr;
             if (Thread.interrupted()) throw new InterruptedException();
         }
+    }
+
+    /** MULTIPATH: the topology or paths of every multipath map, or of the named one. */
+    private String multipath(Connection c, PayloadReader p, boolean paths) {
+        DeviceRef device = allDevicesOr(c, p);
+        return paths ? MultipathText.paths(manager, device) : MultipathText.topology(manager, device);
     }
 
     /** UPGRADE: {@code SYMBOLIC-NAME \0 JAR-PATH}; the jar path is the server's (an absolute path). */

@@ -111,4 +111,18 @@ class DdsetupTest {
         assertEquals(1, run("remove", "d"));
         assertEquals("ddsetup: no device named 'd'\n", err.toString());
     }
+
+    @Test
+    void multipathAsksTheServerForTheViewAndRefusesUnknownWords() {
+        assertEquals(0, run("multipath", "-ll"));
+        assertEquals("No multipath maps found\n", out.toString());
+        assertEquals(0, run("multipath", "show", "paths"));
+        assertEquals("No multipath maps found\n", out.toString());
+        assertEquals(2, run("multipath", "show", "maps"));
+        assertTrue(err.toString().startsWith("ddsetup: multipath show: unknown view 'maps' (expected topology or paths)\n"), err.toString());
+        assertEquals(2, run("multipath", "-ll", "a", "b"));
+        assertTrue(err.toString().startsWith("ddsetup: multipath: unexpected 'b'"), err.toString());
+        assertEquals(1, run("multipath", "-ll", "nosuch"));
+        assertEquals("ddsetup: no device named 'nosuch'\n", err.toString());
+    }
 }

@@ -21,6 +21,25 @@ final class BootTables {
 
     private BootTables() { }
 
+    /**
+     * A boot table not used because the saved state has its device: one warning when the file's table
+     * differs from the device's saved live table (an edited file does not apply until the device goes).
+     */
+    static void noteShadowed(BootTable boot, MappedDevice saved) {
+        TableSpec live = saved == null ? null : saved.liveSpec();
+        if (live == null) return;
+        String fromFile;
+        try {
+            fromFile = TableSpec.parse(boot.text()).text();
+        } catch (RuntimeException e) {
+            fromFile = null;
+        }
+        if (!live.text().equals(fromFile)) {
+            Logger.warn("boot table {}: differs from the saved live table of device '{}', which is kept"
+                    + " (ddsetup load/resume the new table, or remove the device and restart)", boot.file(), boot.name());
+        }
+    }
+
     static List<BootTable> read(Path etc, Path home) {
         List<BootTable> out = new ArrayList<>();
         if (etc == null) return out;

@@ -1,6 +1,10 @@
 package org.ddmapper.core.internal;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.EventKind;
@@ -15,6 +19,9 @@ final class CoreTargetContext implements TargetContext {
     private final int index;
     private final long startSector;
     private final long lengthSectors;
+    private final boolean handover;
+    /** Devices opened through this context and not closed yet. */
+    private final Set<TrackedDevice> opened = ConcurrentHashMap.newKeySet();
 
     CoreTargetContext(DeviceHost host, MappedDevice device, int index, long startSector, long lengthSectors) {
         this.host = host;
@@ -23,6 +30,7 @@ final class CoreTargetContext implements TargetContext {
         this.index = index;
         this.startSector = startSector;
         this.lengthSectors = lengthSectors;
+        this.handover = device.rebuilding();
     }
 
     @Override public String deviceName() { return deviceName; }
@@ -35,6 +43,8 @@ final class CoreTargetContext implements TargetContext {
 
     @Override public boolean readOnly() { return false; }
 
+    @Override public boolean rebuiltForHandover() { return handover; }
+
     @Override
     public void raiseEvent(EventKind kind, Map<String, String> details) {
         device.raise(kind, index, details);
@@ -44,11 +54,18 @@ final class CoreTargetContext implements TargetContext {
 
     @Override
     public BlockDevice openDevice(String reference) {
-        return host.openReference(device, reference);
+        return new TrackedDevice(host.openReference(device, reference), opened);
     }
 
     @Override
     public BlockDevice adoptSocket(String reference, PassedFd socket, boolean negotiated) {
-        return host.adoptSocket(reference, socket, negotiated);
+        return new TrackedDevice(host.adoptSocket(reference, socket, negotiated), opened);
+    }
+
+    /** The devices the target opened through this context and still holds. */
+    List<BlockDevice> openedNow() {
+        List<BlockDevice> out = new ArrayList<>();
+        for (TrackedDevice d : opened) out.add(d.inner);
+        return out;
     }
 }

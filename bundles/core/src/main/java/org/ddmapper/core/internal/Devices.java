@@ -48,6 +48,9 @@ import org.tinylog.Logger;
  */
 public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._+:@=-]{0,126}");
+    /** How often devices whose rebuild failed (or whose old targets still hold I/O) are tried again. */
+    static final long REBUILD_RETRY_MILLIS = 1000;
+    private static final Pattern LINE_PREFIX = Pattern.compile("^line (\\d+): .*", Pattern.DOTALL);
 
     private final Object topology = new Object();
     private final Map<String, MappedDevice> byName = new ConcurrentHashMap<>();
@@ -65,6 +68,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     private final Object unparkLock = new Object();
     /** Bundles being rolled back: their devices come back without a BUNDLE_SWAPPED (the upgrade raises BUNDLE_ROLLED_BACK). */
     private final Set<String> quietSwaps = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicBoolean retryScheduled = new java.util.concurrent.atomic.AtomicBoolean();
 
     private volatile CoreConfig config = CoreConfig.forHome(Path.of(System.getProperty("java.io.tmpdir")));
     private volatile FileProvider files;
@@ -92,7 +96,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         Set<String> restored = new HashSet<>();
         if (config.persist()) restored.addAll(restore(store.load()));
         for (BootTables.BootTable boot : BootTables.read(config.etc(), config.home())) {
-            if (restored.contains(boot.name()) || byName.containsKey(boot.name())) continue;
+            if (restored.contains(boot.name()) || byName.containsKey(boot.name())) { BootTables.noteShadowed(boot, byName.get(boot.name())); continue; }
             createFromBoot(boot);
         }
         started = true;
@@ -188,20 +192,20 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         if (closing) return;
         String fromBundle = gone == null ? null : gone.bundle();
         String why = now == null ? "unregistered" : "switching to " + now.bundle();
-        for (List<MappedDevice> wave : parkWaves()) parkTogether(wave, type, fromBundle, why);
+        for (List<MappedDevice> wave : waves(devicesInOrder(true))) parkTogether(wave, type, fromBundle, why);
         if (now != null && started) unparkAll();
     }
 
     /**
-     * Every device, upper devices first, cut into waves in which no device is stacked (through
+     * Devices (given upper devices first) cut into waves in which no device is stacked (through
      * any chain of dm: devices) on another of the same wave: a wave can be stopped all at once,
      * since what its devices have in flight only goes to devices that still serve.
      */
-    private List<List<MappedDevice>> parkWaves() {
+    private List<List<MappedDevice>> waves(List<MappedDevice> upperFirst) {
         List<List<MappedDevice>> waves = new ArrayList<>();
         List<MappedDevice> wave = new ArrayList<>();
         Set<MappedDevice> under = new HashSet<>();
-        for (MappedDevice d : devicesInOrder(true)) {
+        for (MappedDevice d : upperFirst) {
             if (under.contains(d)) {
                 waves.add(wave);
                 wave = new ArrayList<>();
@@ -265,19 +269,51 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
 
     /** Builds every parked device whose types are all registered, lower devices of a stack first. */
     private void unparkAll() {
+        boolean stuck = false;
         synchronized (unparkLock) {
             boolean progress = true;
             while (progress) {
                 progress = false;
+                stuck = false;
                 for (MappedDevice d : devicesInOrder(false)) {
-                    if (d.isRemoved() || !lowersReady(d)) continue;
-                    if (d.parkedType() != null) {
-                        if (tryUnpark(d)) progress = true;
-                    } else if (d.unbuiltInactiveSpec() != null) {
-                        rebuildInactive(d);
+                    if (d.isRemoved()) continue;
+                    if (lowersReady(d)) {
+                        if (d.parkedType() != null) {
+                            if (tryUnpark(d)) progress = true;
+                        } else if (d.unbuiltInactiveSpec() != null) {
+                            rebuildInactive(d);
+                        }
                     }
+                    stuck |= retryable(d);
                 }
             }
+        }
+        if (stuck) scheduleRetry();
+    }
+
+    /** Whether a device waits for something a later try may bring although its types are registered. */
+    private boolean retryable(MappedDevice d) {
+        if (d.isRemoved()) return false;
+        if (d.holdsUndrainedTable()) return true;
+        if (d.parkedType() != null && d.parkReason() != null) return true;
+        TableSpec in = d.unbuiltInactiveSpec();
+        return d.inactiveReason() != null && in != null && missingType(in) == null;
+    }
+
+    /**
+     * Tries the stuck devices again shortly: a rebuild that failed (every path of a map down, a
+     * device underneath missing) may succeed later, and a new type registering is not the only
+     * thing that can change that.
+     */
+    private void scheduleRetry() {
+        if (closing || !started || !retryScheduled.compareAndSet(false, true)) return;
+        try {
+            scheduler.schedule(() -> {
+                retryScheduled.set(false);
+                if (!closing) unparkAll();
+            }, REBUILD_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            retryScheduled.set(false);
         }
     }
 
@@ -310,24 +346,30 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
                 d.parkLive(liveSpec, missing, d.parkedStates());
                 return false;
             }
+            if (!d.oldTableDrained()) return false;
+            boolean handover = d.handedOver();
             Table live;
-            try {
-                live = Table.build(this, d, liveSpec, d.parkedStates());
-                checkCurrent(d, live);
-            } catch (DmException e) {
-                rebuildFailed(d, e);
-                return false;
-            }
             Table inactive = null;
-            TableSpec inactiveSpec = d.unbuiltInactiveSpec();
-            if (inactiveSpec != null && missingType(inactiveSpec) == null) {
+            d.rebuilding(handover);
+            try {
                 try {
-                    inactive = Table.build(this, d, inactiveSpec, null);
-                    checkCurrent(d, inactive);
+                    live = Table.build(this, d, liveSpec, d.parkedStates());
+                    checkCurrent(d, live);
                 } catch (DmException e) {
-                    Logger.error("device {}: dropping its inactive table, which no longer builds: {}", d.name(), e.getMessage());
-                    d.clear();
+                    rebuildFailed(d, e);
+                    return false;
                 }
+                TableSpec inactiveSpec = d.unbuiltInactiveSpec();
+                if (inactiveSpec != null && missingType(inactiveSpec) == null) {
+                    try {
+                        inactive = Table.build(this, d, inactiveSpec, null);
+                        checkCurrent(d, inactive);
+                    } catch (DmException e) {
+                        inactiveFailed(d, inactiveSpec, e, handover);
+                    }
+                }
+            } finally {
+                d.rebuilding(false);
             }
             TargetTypeRegistry.Entry serving = types.entry(d.parkedType());
             String toBundle = serving == null ? null : serving.bundle();
@@ -350,17 +392,48 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         try {
             TableSpec spec = d.unbuiltInactiveSpec();
             if (d.isRemoved() || d.parkedType() != null || spec == null || missingType(spec) != null) return;
+            boolean handover = d.handedOver();
+            d.rebuilding(handover);
             try {
                 Table t = Table.build(this, d, spec, null);
                 checkCurrent(d, t);
                 d.restoreInactive(t);
             } catch (DmException e) {
-                Logger.error("device {}: dropping its inactive table, which no longer builds: {}", d.name(), e.getMessage());
-                d.clear();
+                inactiveFailed(d, spec, e, handover);
+            } finally {
+                d.rebuilding(false);
             }
         } finally {
             d.control.unlock();
         }
+    }
+
+    /**
+     * A loaded (inactive) table that does not build again. Restored at boot: dropped, as before.
+     * Torn down by a type going away: kept (the kernel never drops a loaded table), its refusal
+     * recorded: an upgrade rolls back over it, and it is tried again until it builds or is cleared.
+     */
+    private void inactiveFailed(MappedDevice d, TableSpec spec, DmException e, boolean handover) {
+        if (!handover) {
+            Logger.error("device {}: dropping its inactive table, which no longer builds: {}", d.name(), e.getMessage());
+            d.clear();
+            return;
+        }
+        String reason = "cannot rebuild its inactive table: " + e.getMessage();
+        if (reason.equals(d.inactiveReason())) return;
+        Logger.error("device {}: {}", d.name(), reason);
+        d.inactiveRefused(reason);
+        d.raise(EventKind.TARGET_TYPE_MISSING, -1, Map.of("type", typeNamedBy(spec, e.getMessage()), "reason", reason));
+    }
+
+    /** The type of the line an error names ("line 2: …"), else the spec's first type. */
+    private static String typeNamedBy(TableSpec spec, String message) {
+        var m = LINE_PREFIX.matcher(String.valueOf(message));
+        if (m.matches()) {
+            int n = Integer.parseInt(m.group(1));
+            for (SourceLine s : spec.lines()) if (s.lineNumber() == n) return s.line().type();
+        }
+        return spec.lines().get(0).line().type();
     }
 
     private void rebuildFailed(MappedDevice d, DmException e) {
@@ -370,8 +443,10 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
             discard(d);
             return;
         }
-        // stay parked: a rolled-back bundle may bring a type that builds it; the type-wait timer fails I/O otherwise
+        // stay parked: a rolled-back bundle may bring a type that builds it, or a retry may succeed (unparkAll retries);
+        // the type-wait timer fails I/O otherwise
         String reason = "cannot rebuild its table: " + e.getMessage();
+        if (reason.equals(d.parkReason())) return;
         Logger.error("device {}: {}", d.name(), reason);
         d.parkedBecause(reason);
         d.raise(EventKind.TARGET_TYPE_MISSING, -1, Map.of("type", String.valueOf(d.parkedType()), "reason", reason));
@@ -436,9 +511,10 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     // ================================================================== live upgrade support (BundleUpgrader)
 
     /** One device's progress through a swap. */
-    public record RebuildState(String name, boolean gone, String parkedType, String parkReason, long lastStallMillis) {
-        /** Built and serving (or removed meanwhile: nothing to wait for). */
-        public boolean done() { return gone || parkedType == null; }
+    public record RebuildState(String name, boolean gone, String parkedType, String parkReason, long lastStallMillis,
+                               String inactiveType, String inactiveReason, boolean inactivePending, long swapParks) {
+        /** Built and serving, its loaded table too (or removed meanwhile: nothing to wait for). */
+        public boolean done() { return gone || (parkedType == null && !inactivePending); }
     }
 
     /** The target type names a bundle's services serve now. */
@@ -473,8 +549,84 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
 
     public RebuildState rebuildState(long id) {
         MappedDevice d = byId.get(id);
-        if (d == null || d.isRemoved()) return new RebuildState("#" + id, true, null, null, 0);
-        return new RebuildState(d.name(), false, d.parkedType(), d.parkReason(), d.lastStallMillis());
+        if (d == null || d.isRemoved()) return new RebuildState("#" + id, true, null, null, 0, null, null, false, 0);
+        TableSpec in = d.unbuiltInactiveSpec();
+        String inactiveReason = d.inactiveReason();
+        return new RebuildState(d.name(), false, d.parkedType(), d.parkReason(), d.lastStallMillis(),
+                in == null || inactiveReason == null ? null : typeNamedBy(in, inactiveReason.replaceFirst("^cannot rebuild its inactive table: ", "")),
+                in == null ? null : inactiveReason, in != null && missingType(in) == null, d.swapParks());
+    }
+
+    /**
+     * Quiesces, upper devices first, every listed device whose live table uses one of these types
+     * (see {@link MappedDevice#stopForSwap}), so that the update that follows parks them with
+     * nothing in flight. Devices not stacked on one another are stopped together, then drained
+     * (their I/O drains in parallel; each wave has {@code timeoutMillis}). On a drain timeout
+     * releases those already quiesced and throws ETIMEDOUT.
+     */
+    public void quiesceForUpgrade(List<Long> ids, Set<String> typeNames, long timeoutMillis) {
+        List<MappedDevice> upperFirst = new ArrayList<>();
+        for (long id : ids) {
+            MappedDevice d = byId.get(id);
+            if (d != null) upperFirst.add(d);
+        }
+        java.util.Collections.reverse(upperFirst);
+        List<MappedDevice> done = new ArrayList<>();
+        try {
+            for (List<MappedDevice> wave : waves(upperFirst)) quiesceTogether(wave, typeNames, timeoutMillis, done);
+        } catch (DmException e) {
+            java.util.Collections.reverse(done);
+            releaseQuiesced(done);
+            throw e;
+        }
+    }
+
+    /** One wave of {@link #quiesceForUpgrade}, under the wave's control locks (taken in order); adds what it quiesced to {@code done}. */
+    private void quiesceTogether(List<MappedDevice> wave, Set<String> typeNames, long timeoutMillis, List<MappedDevice> done) {
+        List<MappedDevice> locked = new ArrayList<>();
+        try {
+            for (MappedDevice d : wave) {
+                d.control.lock();
+                locked.add(d);
+            }
+            List<MappedDevice> stopped = new ArrayList<>();
+            for (MappedDevice d : wave) {
+                if (!d.isRemoved() && uses(d.liveSpec(), typeNames) && d.liveTable() != null && d.stopForSwap()) stopped.add(d);
+            }
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+            for (int i = 0; i < stopped.size(); i++) {
+                try {
+                    stopped.get(i).finishSwapQuiesce(deadline, timeoutMillis);
+                    done.add(stopped.get(i));
+                } catch (DmException e) {
+                    for (MappedDevice rest : stopped.subList(i + 1, stopped.size())) rest.abandonSwapStop();
+                    throw e;
+                }
+            }
+        } finally {
+            for (int i = locked.size() - 1; i >= 0; i--) locked.get(i).control.unlock();
+        }
+    }
+
+    /** Releases devices {@link #quiesceForUpgrade} quiesced and the upgrade did not park (it failed before), lower devices first. */
+    public void releaseUpgradeQuiesce(List<Long> ids) {
+        List<MappedDevice> list = new ArrayList<>();
+        for (long id : ids) {
+            MappedDevice d = byId.get(id);
+            if (d != null) list.add(d);
+        }
+        releaseQuiesced(list);
+    }
+
+    private static void releaseQuiesced(List<MappedDevice> lowerFirst) {
+        for (MappedDevice d : lowerFirst) {
+            d.control.lock();
+            try {
+                if (!d.isRemoved()) d.releaseSwapQuiesce();
+            } finally {
+                d.control.unlock();
+            }
+        }
     }
 
     /** Raises a core event on a device (skipped when it was removed meanwhile). */
@@ -502,7 +654,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
             case "dm" -> {
                 return openStacked(forDevice, reference);
             }
-            case "file" -> {
+            case "file", "direct" -> {
                 FileProvider f = files;
                 if (f == null) throw new DmException(Errno.ENODEV, "'" + reference + "': the core is not started");
                 return f.open(reference, false);
@@ -525,7 +677,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     @Override
     public BlockDevice adoptSocket(String reference, PassedFd socket, boolean negotiated) {
         String scheme = BlockDeviceProvider.schemeOf(reference);
-        if (scheme.equals("dm") || scheme.equals("file") || scheme.isEmpty())
+        if (scheme.equals("dm") || scheme.equals("file") || scheme.equals("direct") || scheme.isEmpty())
             throw new DmException(Errno.EOPNOTSUPP, "'" + abbreviate(reference) + "': this device kind cannot take a passed socket");
         return provider(reference, scheme).adoptSocket(reference, socket, negotiated);
     }
@@ -654,7 +806,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("device '" + name + "' was created");
         return d.info();
     }
 
@@ -669,7 +821,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("the table was loaded into the inactive slot of '" + d.name() + "'");
         return d.info();
     }
 
@@ -700,7 +852,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("the inactive slot of '" + d.name() + "' was cleared");
         return d.info();
     }
 
@@ -728,7 +880,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("device '" + d.name() + "' was resumed");
         return d.info();
     }
 
@@ -751,7 +903,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         d.closeEvents();
         deviceSubscribers.remove(d.id());
         bootOrigins.remove(d.id());
-        persist();
+        persistOrReport("device '" + d.name() + "' was removed");
     }
 
     @Override
@@ -779,7 +931,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         } finally {
             d.control.unlock();
         }
-        persist();
+        persistOrReport("device '" + old + "' was renamed to '" + newName + "'");
         return d.info();
     }
 
@@ -915,8 +1067,33 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         if (done.add(d)) out.add(d);
     }
 
-    /** Writes the device set (best effort: a failure is logged, the change stands). */
+    /** Writes the device set where no caller waits for it (start, a boot table that failed): a failure is logged. */
     private void persist() {
+        try {
+            save();
+        } catch (IOException e) {
+            Logger.error("cannot save device state to {}: {}", store.file(), StateStore.describe(e));
+        }
+    }
+
+    /**
+     * Writes the device set after a verb changed it. Like the kernel, the change stands when the
+     * save fails (the device is created, loaded, removed...), but the caller must learn that a
+     * restart would not bring it back: the verb fails with EIO naming the change, the file and
+     * the cause.
+     */
+    private void persistOrReport(String change) {
+        try {
+            save();
+        } catch (IOException e) {
+            String cause = StateStore.describe(e);
+            Logger.error("{}, but the device state could not be saved to {}: {}", change, store.file(), cause);
+            throw new DmException(Errno.EIO, change + ", but the device state could not be saved to " + store.file() + " (" + cause
+                    + "); a restart would not bring this change back");
+        }
+    }
+
+    private void save() throws IOException {
         CoreConfig c = config;
         if (!c.persist() || closing || !started) return;
         synchronized (persistLock) {
@@ -928,11 +1105,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
                 records.add(new StateStore.DeviceRecord(d.id(), d.name(), live == null ? null : live.tableLines(),
                         inactive == null ? null : inactive.tableLines()));
             }
-            try {
-                store.save(new StateStore.Snapshot(nextId.get(), records));
-            } catch (IOException e) {
-                Logger.error("cannot save device state to {}: {}", store.file(), e.getMessage());
-            }
+            store.save(new StateStore.Snapshot(nextId.get(), records));
         }
     }
 

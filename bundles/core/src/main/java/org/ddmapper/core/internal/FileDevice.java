@@ -16,10 +16,21 @@ import org.ddmapper.api.IoStatus;
  * A file or block device opened by path. Requests run on the shared I/O pool with positional
  * reads and writes; FLUSH is fdatasync (force(false)), FUA is a write followed by one. The size
  * is fixed at open. DISCARD is accepted and dropped; WRITE_ZEROES writes zeros.
+ *
+ * <p>Opened with O_DIRECT ({@code alignment > 0}), every request must cover whole blocks of
+ * {@code alignment} bytes (else EINVAL, as the kernel refuses I/O below a device's logical block),
+ * and data moves through a buffer of the I/O thread aligned for O_DIRECT unless the request's own
+ * buffer is direct and aligned already.
  */
 final class FileDevice implements BlockDevice {
     private static final int ZERO_CHUNK = 1 << 20;
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
+    /** Alignment of the O_DIRECT bounce buffers (covers every block size FileProvider accepts). */
+    static final int BOUNCE_ALIGNMENT = 64 * 1024;
+    private static final int BOUNCE_BYTES = 1 << 20;
+    /** One O_DIRECT bounce buffer per I/O thread (zero-filled when handed out for WRITE_ZEROES). */
+    private static final ThreadLocal<ByteBuffer> BOUNCE =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(BOUNCE_BYTES + BOUNCE_ALIGNMENT).alignedSlice(BOUNCE_ALIGNMENT));
 
     private final String reference;
     private final FileChannel channel;
@@ -27,16 +38,28 @@ final class FileDevice implements BlockDevice {
     private final boolean readOnly;
     private final boolean blockDevice;
     private final Executor io;
+    /** O_DIRECT block size in bytes, or 0 for buffered I/O. */
+    private final int alignment;
     private volatile boolean closed;
 
     FileDevice(String reference, FileChannel channel, long sizeSectors, boolean readOnly, boolean blockDevice, Executor io) {
+        this(reference, channel, sizeSectors, readOnly, blockDevice, io, 0);
+    }
+
+    FileDevice(String reference, FileChannel channel, long sizeSectors, boolean readOnly, boolean blockDevice, Executor io, int alignment) {
         this.reference = reference;
         this.channel = channel;
         this.sizeSectors = sizeSectors;
         this.readOnly = readOnly;
         this.blockDevice = blockDevice;
         this.io = io;
+        this.alignment = alignment;
     }
+
+    /** With O_DIRECT, the block every request must be made of. */
+    @Override public int logicalBlockBytes() { return alignment > 0 ? alignment : Bio.SECTOR_BYTES; }
+
+    boolean isDirect() { return alignment > 0; }
 
     @Override public String reference() { return reference; }
 
@@ -65,6 +88,12 @@ final class FileDevice implements BlockDevice {
             }
             if (op.isWrite() && readOnly) {
                 bio.fail(Errno.EROFS, "'" + reference + "' is open read-only");
+                return;
+            }
+            if (alignment > 0 && op != BioOp.DISCARD
+                    && (((bio.sector() << Bio.SECTOR_SHIFT) | bio.lengthBytes()) & (alignment - 1)) != 0) {
+                bio.fail(Errno.EINVAL, "'" + reference + "': request " + bio.sector() + "+" + bio.lengthSectors()
+                        + " is not made of whole " + alignment + "-byte blocks (O_DIRECT)");
                 return;
             }
         }
@@ -102,6 +131,22 @@ final class FileDevice implements BlockDevice {
     }
 
     private void read(ByteBuffer into, long pos) throws IOException {
+        if (alignment > 0 && !aligned(into)) {
+            ByteBuffer bounce = BOUNCE.get();
+            while (into.hasRemaining()) {
+                bounce.clear().limit(Math.min(bounce.capacity(), into.remaining()));
+                int want = bounce.limit();
+                readFully(bounce, pos);
+                bounce.flip();
+                into.put(bounce);
+                pos += want;
+            }
+            return;
+        }
+        readFully(into, pos);
+    }
+
+    private void readFully(ByteBuffer into, long pos) throws IOException {
         while (into.hasRemaining()) {
             int n = channel.read(into, pos);
             if (n < 0) {
@@ -114,10 +159,45 @@ final class FileDevice implements BlockDevice {
     }
 
     private void write(ByteBuffer from, long pos) throws IOException {
+        if (alignment > 0 && !aligned(from)) {
+            ByteBuffer bounce = BOUNCE.get();
+            while (from.hasRemaining()) {
+                int n = Math.min(bounce.capacity(), from.remaining());
+                ByteBuffer part = from.slice(from.position(), n);
+                bounce.clear();
+                bounce.put(part).flip();
+                writeFully(bounce, pos);
+                from.position(from.position() + n);
+                pos += n;
+            }
+            return;
+        }
+        writeFully(from, pos);
+    }
+
+    private void writeFully(ByteBuffer from, long pos) throws IOException {
         while (from.hasRemaining()) pos += channel.write(from, pos);
     }
 
+    /** Whether O_DIRECT can use this buffer as it is: direct, at an aligned address, whole blocks. */
+    private boolean aligned(ByteBuffer b) {
+        return b.isDirect() && b.alignmentOffset(b.position(), alignment) == 0 && (b.remaining() & (alignment - 1)) == 0;
+    }
+
     private void writeZeroes(long pos, long bytes) throws IOException {
+        if (alignment > 0) {
+            ByteBuffer bounce = BOUNCE.get();
+            while (bytes > 0) {
+                int n = (int) Math.min(bounce.capacity(), bytes);
+                bounce.clear();
+                for (int i = 0; i < n; i += 8) bounce.putLong(i, 0L);
+                bounce.limit(n);
+                writeFully(bounce, pos);
+                pos += n;
+                bytes -= n;
+            }
+            return;
+        }
         while (bytes > 0) {
             ByteBuffer z = ZEROS.duplicate();
             z.limit((int) Math.min(ZERO_CHUNK, bytes));

@@ -6,8 +6,10 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -21,7 +23,9 @@ import org.ddmapper.spi.BlockDeviceProvider;
 
 /**
  * Opens absolute paths: regular files and block devices, served by positional FileChannel I/O
- * on one bounded pool of I/O threads shared by every file.
+ * on one bounded pool of I/O threads shared by every file. {@code direct:/abs/path} opens the
+ * same with O_DIRECT (the page cache bypassed): requests must then be whole blocks of the file
+ * system's block size, which the device announces as its logical block.
  */
 public final class FileProvider implements BlockDeviceProvider, AutoCloseable {
     private final ExecutorService io;
@@ -35,14 +39,21 @@ public final class FileProvider implements BlockDeviceProvider, AutoCloseable {
         });
     }
 
+    /** The reference prefix that asks for O_DIRECT. */
+    static final String DIRECT = "direct:";
+    /** The largest block an O_DIRECT device may need its buffers aligned to. */
+    static final int MAX_DIRECT_ALIGNMENT = FileDevice.BOUNCE_ALIGNMENT;
+
     @Override
-    public Set<String> schemes() { return Set.of("file"); }
+    public Set<String> schemes() { return Set.of("file", "direct"); }
 
     @Override
     public BlockDevice open(String reference, boolean readOnly) {
+        boolean direct = reference.startsWith(DIRECT);
+        String pathText = direct ? reference.substring(DIRECT.length()) : reference;
         Path path;
         try {
-            path = Path.of(reference);
+            path = Path.of(pathText);
         } catch (InvalidPathException e) {
             throw new DmException(Errno.EINVAL, "'" + reference + "': invalid path");
         }
@@ -62,16 +73,58 @@ public final class FileProvider implements BlockDeviceProvider, AutoCloseable {
         } catch (IOException e) {
             throw new DmException(Errno.ENODEV, "'" + reference + "': " + e.getMessage());
         }
+        int alignment = 0;
+        if (direct) {
+            alignment = directAlignment(reference, path);
+            if (sizeBytes % alignment != 0)
+                throw new DmException(Errno.EINVAL, "'" + reference + "': its size (" + sizeBytes + " bytes) is not a whole number of "
+                        + alignment + "-byte blocks, which O_DIRECT needs");
+        }
         FileChannel channel;
         try {
-            channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
-                    : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            Set<OpenOption> options = new HashSet<>();
+            options.add(StandardOpenOption.READ);
+            if (!readOnly) options.add(StandardOpenOption.WRITE);
+            if (direct) options.add(directOption(reference));
+            channel = FileChannel.open(path, options);
         } catch (NoSuchFileException e) {
             throw new DmException(Errno.ENODEV, "'" + reference + "': no such file or block device");
         } catch (IOException | SecurityException e) {
+            if (direct && e.getMessage() != null && e.getMessage().contains("Invalid argument"))
+                throw new DmException(Errno.EINVAL, "'" + reference + "': the file system does not support O_DIRECT");
             throw new DmException(Errno.EACCES, "'" + reference + "': cannot open: " + e.getMessage());
         }
-        return new FileDevice(reference, channel, sizeBytes >> 9, readOnly, blockDevice, io);
+        return new FileDevice(reference, channel, sizeBytes >> 9, readOnly, blockDevice, io, alignment);
+    }
+
+    /** The alignment O_DIRECT needs here: the file store's block size (a power of two of 512 .. 64 KiB). */
+    private static int directAlignment(String reference, Path path) {
+        long block;
+        try {
+            block = Files.getFileStore(path).getBlockSize();
+        } catch (IOException | UnsupportedOperationException e) {
+            block = 4096;
+        }
+        block = Math.max(block, 512);
+        if (Long.bitCount(block) != 1 || block > MAX_DIRECT_ALIGNMENT)
+            throw new DmException(Errno.EINVAL, "'" + reference + "': block size " + block + " is not supported for O_DIRECT");
+        return (int) block;
+    }
+
+    /**
+     * The JDK's O_DIRECT open option (com.sun.nio.file.ExtendedOpenOption.DIRECT, module
+     * jdk.unsupported), looked up through the platform class loader so that the bundle needs no
+     * import of a com.sun package the framework may not export.
+     */
+    private static OpenOption directOption(String reference) {
+        try {
+            Class<?> type = Class.forName("com.sun.nio.file.ExtendedOpenOption", true, ClassLoader.getPlatformClassLoader());
+            for (Object constant : type.getEnumConstants())
+                if (constant instanceof OpenOption o && ((Enum<?>) constant).name().equals("DIRECT")) return o;
+        } catch (ClassNotFoundException | LinkageError e) {
+            // fall through
+        }
+        throw new DmException(Errno.EOPNOTSUPP, "'" + reference + "': this Java runtime cannot open files with O_DIRECT");
     }
 
     private static boolean isBlockDevice(Path path) {

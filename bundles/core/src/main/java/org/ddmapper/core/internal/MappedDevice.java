@@ -71,6 +71,20 @@ public final class MappedDevice {
     private volatile String parkedFrom;
     /** How long the last park (type going away until rebuilt) held this device's I/O, in ms. */
     private volatile long lastStallMillis;
+    /** Set when a type going away tore down a built table (live or inactive): its rebuild is a handover, not a boot. */
+    private volatile boolean handedOver;
+    /** Whether the live table was torn down by a type going away (its rebuild is announced as BUNDLE_SWAPPED). */
+    private boolean liveHandedOver;
+    /** True while the core builds tables from this device's handed-over specs (targets see it in their context). */
+    private volatile boolean rebuilding;
+    /** Why the handed-over inactive table could not be rebuilt (the new version refused it), or null. */
+    private volatile String inactiveReason;
+    /** Quiesced ahead of a bundle upgrade (blocked, presuspended, drained); the park that follows skips its own drain. */
+    private boolean swapQuiesced;
+    /** A torn-down live table whose in-flight I/O did not drain when its type went away: destroyed once it has. */
+    private volatile Table draining;
+    /** How many times a type going away parked the live table (an upgrade tells its own parks from earlier ones). */
+    private volatile long swapParks;
     private final AtomicInteger openers = new AtomicInteger();
 
     MappedDevice(DeviceHost host, long id, String name) {
@@ -209,12 +223,14 @@ public final class MappedDevice {
         Table old = inactive;
         inactive = table;
         inactiveSpec = table.spec;
+        inactiveReason = null;
         if (old != null) old.destroy(this);
         raise(EventKind.TABLE_LOADED, -1, Map.of("targets", Integer.toString(table.spec.size())));
     }
 
     void clear() {
         Table old = inactive;
+        inactiveReason = null;
         if (old == null && inactiveSpec == null) return;
         inactive = null;
         inactiveSpec = null;
@@ -224,7 +240,8 @@ public final class MappedDevice {
 
     void suspend(boolean noflush) {
         if (suspended) return;
-        if (parkedType == null) quiesce(noflush);
+        if (parkedType == null && !swapQuiesced) quiesce(noflush);
+        swapQuiesced = false;
         suspended = true;
         raise(EventKind.SUSPENDED, -1, Map.of("noflush", Boolean.toString(noflush), "held", Integer.toString(heldCount())));
     }
@@ -240,7 +257,10 @@ public final class MappedDevice {
         if (parkedType != null && next == null)
             throw new DmException(Errno.ENXIO, "device '" + name + "' waits for target type '" + parkedType
                     + "', which is not registered; load a table that does not need it, or start its bundle");
-        boolean wasBlocked = suspended || parkedType != null;
+        if (!oldTableDrained())
+            throw new DmException(Errno.EBUSY, "device '" + name + "' still has " + inflight.get()
+                    + " requests in flight on the targets of its type's previous version; try again when they have completed");
+        boolean wasBlocked = suspended || parkedType != null || swapQuiesced;
         if (next == null && !wasBlocked) return;
         if (!wasBlocked) quiesce(true);
         Table check = next != null ? next : live;
@@ -268,9 +288,13 @@ public final class MappedDevice {
                 parkReason = null;
                 failReason = null;
             }
+            handedOver = false;
+            liveHandedOver = false;
+            inactiveReason = null;
         }
         if (live != null) live.resumeTargets(this);
         suspended = false;
+        swapQuiesced = false;
         int replayed = unblock();
         if (next != null)
             raise(EventKind.TABLE_LIVE, -1, Map.of("targets", Integer.toString(next.spec.size()), "size", Long.toString(next.sizeSectors)));
@@ -300,7 +324,7 @@ public final class MappedDevice {
             held.clear();
         }
         Table t = live;
-        if (!suspended && parkedType == null && t != null) {
+        if (!suspended && !swapQuiesced && parkedType == null && t != null) {
             t.presuspend(this, false);
             if (!drain(host.drainTimeoutMillis()))
                 Logger.warn("device {}: {} requests still in flight at removal", name, inflight.get());
@@ -316,6 +340,9 @@ public final class MappedDevice {
         if (t != null) t.destroy(this);
         Table in = inactive;
         if (in != null) in.destroy(this);
+        Table old = draining;
+        if (old != null) old.destroy(this);
+        draining = null;
         live = null;
         inactive = null;
         return failed.size();
@@ -348,6 +375,8 @@ public final class MappedDevice {
     void restoreInactive(Table table) {
         inactive = table;
         inactiveSpec = table.spec;
+        inactiveReason = null;
+        if (parkedType == null) handedOver = false;
     }
 
     void parkedBecause(String reason) { parkReason = reason; }
@@ -370,7 +399,7 @@ public final class MappedDevice {
         Table in = inactive;
         boolean usesLive = t != null && t.uses(type);
         if (!usesLive && !(in != null && in.uses(type))) return false;
-        if (usesLive && !suspended && parkedType == null) {
+        if (usesLive && !suspended && !swapQuiesced && parkedType == null) {
             block();
             t.presuspend(this, true);
         }
@@ -384,21 +413,32 @@ public final class MappedDevice {
         Table in = inactive;
         boolean usesLive = t != null && t.uses(type);
         boolean usesInactive = in != null && in.uses(type);
+        handedOver = true;
         if (usesInactive) {
             in.destroy(this);
             inactive = null; // the spec stays: it is rebuilt with the live one
         }
         if (usesLive) {
-            if (!suspended && parkedType == null) { // stopFor blocked it and ran presuspend
-                if (!drain(host.drainTimeoutMillis()))
-                    Logger.warn("device {}: {} requests still in flight while target type {} goes away", name, inflight.get(), typeName);
+            boolean drained = true;
+            if (!suspended && !swapQuiesced && parkedType == null) { // stopFor blocked it and ran presuspend
+                drained = drain(host.drainTimeoutMillis());
                 t.postsuspend(this);
             }
+            swapQuiesced = false;
             List<Optional<TargetState>> states = t.exportStates(this);
             if (parkedType == null) parkedFrom = fromBundle;
+            liveHandedOver = true;
+            swapParks++;
             live = null;
             parkLive(t.spec, typeName, states);
-            t.destroy(this);
+            if (drained) {
+                t.destroy(this);
+            } else {
+                // never error I/O in flight: the old targets live on until it completes, and the rebuild waits for that
+                Logger.warn("device {}: {} requests still in flight while target type {} goes away; its old targets are kept"
+                        + " until they complete, and the device is rebuilt after that", name, inflight.get(), typeName);
+                draining = t;
+            }
             raise(EventKind.TARGET_TYPE_MISSING, -1, Map.of("type", typeName));
         }
     }
@@ -435,16 +475,21 @@ public final class MappedDevice {
             }
             live = rebuiltLive;
             liveSpec = rebuiltLive.spec;
-            rebuiltLive.resumeTargets(this);
+            // an operator's suspend stands: the resume hooks run at the operator's resume
+            if (!suspended) rebuiltLive.resumeTargets(this);
         }
         if (rebuiltInactive != null) {
             inactive = rebuiltInactive;
             inactiveSpec = rebuiltInactive.spec;
+            inactiveReason = null;
         }
         String type = parkedType;
         long stallMillis = parkedMillis();
         String from = parkedFrom;
+        boolean swapped = liveHandedOver;
         lastStallMillis = stallMillis;
+        liveHandedOver = false;
+        if (inactive != null || inactiveSpec == null) handedOver = false;
         parkedFrom = null;
         parkedType = null;
         parkedStates = null;
@@ -453,13 +498,95 @@ public final class MappedDevice {
             failReason = null;
         }
         int replayed = unblock();
-        if (type != null && announce) {
+        if (type != null && swapped && announce) {
             BundleName to = BundleName.parse(toBundle);
             BundleName was = BundleName.parse(from);
             raise(EventKind.BUNDLE_SWAPPED, -1, Map.of("type", type, "bundle", to.symbolicName(),
                     "from", was.symbolicName().equals(to.symbolicName()) ? was.version() : was.text(), "to", to.version(),
                     "stall_ms", Long.toString(stallMillis), "replayed", Integer.toString(replayed)));
+        } else if (type != null && !swapped && rebuiltLive != null) {
+            // a boot or restore: the table goes live as a resume would make it, nothing was swapped
+            raise(EventKind.TABLE_LIVE, -1, Map.of("targets", Integer.toString(rebuiltLive.spec.size()),
+                    "size", Long.toString(rebuiltLive.sizeSectors)));
+            if (!suspended) raise(EventKind.RESUMED, -1, Map.of("replayed", Integer.toString(replayed)));
         }
+    }
+
+    /** Whether the tables being built for this device are handed-over ones (a live upgrade), as targets see it. */
+    boolean rebuilding() { return rebuilding; }
+
+    void rebuilding(boolean on) { rebuilding = on; }
+
+    /** Whether a type going away tore down one of this device's built tables that is not rebuilt yet. */
+    boolean handedOver() { return handedOver; }
+
+    /** Why the handed-over inactive table could not be rebuilt, or null. */
+    String inactiveReason() { return inactiveReason; }
+
+    void inactiveRefused(String reason) { inactiveReason = reason; }
+
+    /**
+     * False while the old targets of a park still have I/O in flight (it must complete on them
+     * before the rebuilt table takes new I/O); destroys them once it has.
+     */
+    boolean oldTableDrained() {
+        Table old = draining;
+        if (old == null) return true;
+        if (inflight.get() > 0) return false;
+        draining = null;
+        old.destroy(this);
+        Logger.info("device {}: the I/O in flight on its old targets completed; they are destroyed", name);
+        return true;
+    }
+
+    boolean holdsUndrainedTable() { return draining != null; }
+
+    long swapParks() { return swapParks; }
+
+    /**
+     * Quiesces the device ahead of an upgrade of a type its live table uses, first half: blocks
+     * new I/O (it waits, held) and runs presuspend(noflush). Returns false, doing nothing, for a
+     * suspended or parked device; else {@link #finishSwapQuiesce} (or {@link #abandonSwapStop})
+     * must follow under the same control lock.
+     */
+    boolean stopForSwap() {
+        if (suspended || parkedType != null || swapQuiesced || live == null) return false;
+        block();
+        live.presuspend(this, true);
+        return true;
+    }
+
+    /**
+     * Second half: drains in-flight I/O until {@code deadlineNanos}, then postsuspend. On a timeout
+     * undoes the stop and throws ETIMEDOUT naming the device; nothing else changed.
+     */
+    void finishSwapQuiesce(long deadlineNanos, long timeoutMillis) {
+        Table t = live;
+        if (!drain(Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())))) {
+            long left = inflight.get();
+            t.resumeTargets(this);
+            unblock();
+            throw new DmException(Errno.ETIMEDOUT, "device '" + name + "' still has " + left + (left == 1 ? " request" : " requests")
+                    + " in flight after " + timeoutMillis + " ms");
+        }
+        t.postsuspend(this);
+        swapQuiesced = true;
+    }
+
+    /** Undoes a {@link #stopForSwap} that is not finished (another device of its wave did not drain in time). */
+    void abandonSwapStop() {
+        Table t = live;
+        if (t != null) t.resumeTargets(this);
+        unblock();
+    }
+
+    /** Undoes {@link #finishSwapQuiesce} when the upgrade did not park the device after all (it failed first). */
+    void releaseSwapQuiesce() {
+        if (!swapQuiesced) return;
+        swapQuiesced = false;
+        Table t = live;
+        if (t != null) t.resumeTargets(this);
+        unblock();
     }
 
     /** Fails held and new I/O with {@code reason} until the device is unparked (a type stayed away too long). */

@@ -24,6 +24,9 @@ final class OpenHandle implements DeviceManager.OpenDevice {
 
     MappedDevice device() { return device; }
 
+    /** Whether the opener let go of it (a target that replaced the device). */
+    boolean isClosed() { return closed.get(); }
+
     @Override public long id() { return device.id(); }
 
     @Override public String name() { return device.name(); }

@@ -18,7 +18,11 @@ import org.tinylog.Logger;
 /**
  * The device set on disk: {@code HOME/state/devices.state}, a small text file rewritten whole
  * and atomically on every change (write {@code devices.state.new}, fsync it, rename it over the
- * old one, fsync the directory), so a crash leaves either the old or the new set.
+ * old one, fsync the directory), so a crash leaves either the old or the new set. After each
+ * save the same text is written to {@code devices.state.bak} (the same way): the last good copy.
+ * When the main file cannot be read or is damaged, it is moved aside and {@link #load} falls back
+ * to the copy, saying so in the log; a missing main file means no devices (an operator's reset),
+ * whatever the copy holds.
  *
  * <pre>
  * ddmapper-state 1
@@ -35,6 +39,7 @@ import org.tinylog.Logger;
  */
 final class StateStore {
     static final String FILE = "devices.state";
+    static final String BACKUP = FILE + ".bak";
     private static final String MAGIC = "ddmapper-state 1";
 
     /** One device as stored. */
@@ -51,30 +56,44 @@ final class StateStore {
 
     Path file() { return dir.resolve(FILE); }
 
-    /** Reads the stored set (empty when there is none). A damaged file is moved aside and reported. */
+    Path backup() { return dir.resolve(BACKUP); }
+
+    /**
+     * Reads the stored set (empty when there is none). A damaged or unreadable file is moved
+     * aside and reported; the last good copy is used instead when there is one.
+     */
     Snapshot load() {
         Path file = file();
-        List<String> lines;
+        String problem;
         try {
-            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            return parse(Files.readAllLines(file, StandardCharsets.UTF_8));
         } catch (NoSuchFileException e) {
             return new Snapshot(1, List.of());
         } catch (IOException e) {
-            Logger.error("cannot read device state {}: {}", file, e.getMessage());
-            return new Snapshot(1, List.of());
-        }
-        try {
-            return parse(lines);
+            problem = "cannot be read (" + describe(e) + ")";
         } catch (DmException e) {
-            Path aside = dir.resolve(FILE + ".damaged-" + System.currentTimeMillis());
-            try {
-                Files.move(file, aside);
-            } catch (IOException moveFailed) {
-                aside = file;
-            }
-            Logger.error("device state {} is damaged ({}); starting without it, kept as {}", file, e.getMessage(), aside);
-            return new Snapshot(1, List.of());
+            problem = "is damaged (" + e.getMessage() + ")";
         }
+        Path aside = dir.resolve(FILE + ".damaged-" + System.currentTimeMillis());
+        try {
+            Files.move(file, aside);
+        } catch (IOException moveFailed) {
+            aside = file;
+        }
+        Path backup = backup();
+        try {
+            Snapshot s = parse(Files.readAllLines(backup, StandardCharsets.UTF_8));
+            Logger.error("device state {} {}; kept as {}; restoring the last good copy {} ({} devices)", file, problem, aside, backup,
+                    s.devices().size());
+            return s;
+        } catch (NoSuchFileException e) {
+            Logger.error("device state {} {}; starting without it, kept as {} (there is no {})", file, problem, aside, backup);
+        } catch (IOException | DmException e) {
+            String why = e instanceof IOException io ? describe(io) : e.getMessage();
+            Logger.error("device state {} {}; kept as {}; the last good copy {} is unusable too ({}); starting without devices",
+                    file, problem, aside, backup, why);
+        }
+        return new Snapshot(1, List.of());
     }
 
     static Snapshot parse(List<String> lines) {
@@ -162,22 +181,42 @@ final class StateStore {
         return sb.toString();
     }
 
-    /** Writes the set atomically: new file, fsync, rename over the old, fsync the directory. */
+    /** Writes the set atomically (see the top), then the last good copy the same way. */
     void save(Snapshot s) throws IOException {
         Files.createDirectories(dir);
-        Path tmp = dir.resolve(FILE + ".new");
         byte[] bytes = format(s).getBytes(StandardCharsets.UTF_8);
+        replace(file(), bytes);
+        try {
+            replace(backup(), bytes);
+        } catch (IOException e) {
+            // the state itself is saved; the copy is one change behind, which load tolerates
+            Logger.warn("cannot update the copy {} of the device state: {}", backup(), describe(e));
+        }
+    }
+
+    /** Writes {@code target} atomically: a new file, fsync, rename over the old, fsync the directory. */
+    private void replace(Path target, byte[] bytes) throws IOException {
+        Path tmp = target.resolveSibling(target.getFileName() + ".new");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             ByteBuffer buf = ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) ch.write(buf);
             ch.force(true);
         }
-        Files.move(tmp, file(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException e) {
             // some file systems refuse to sync a directory; the rename is still atomic
         }
+    }
+
+    /** An I/O failure as a short phrase naming the file and why ("permission denied: /x/devices.state.new"). */
+    static String describe(IOException e) {
+        if (e instanceof java.nio.file.AccessDeniedException a) return "permission denied: " + a.getFile();
+        if (e instanceof NoSuchFileException n) return "no such file or directory: " + n.getFile();
+        if (e instanceof java.nio.file.FileSystemException f && f.getFile() != null)
+            return (f.getReason() == null ? e.getClass().getSimpleName() : f.getReason().toLowerCase(java.util.Locale.ROOT)) + ": " + f.getFile();
+        return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 }

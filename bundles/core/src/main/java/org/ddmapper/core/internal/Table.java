@@ -32,18 +32,24 @@ final class Table {
     final TargetType[] types;
     private final long[] starts;
     private final long[] ends;
+    /** Per target: whether a FLUSH is sent to it (false for NO_FLUSH types). */
+    private final boolean[] takesFlush;
     final long sizeSectors;
     private final List<List<BlockDevice>> devices;
+    private final CoreTargetContext[] contexts;
 
-    private Table(TableSpec spec, Target[] targets, TargetType[] types, List<List<BlockDevice>> devices) {
+    private Table(TableSpec spec, Target[] targets, TargetType[] types, List<List<BlockDevice>> devices, CoreTargetContext[] contexts) {
         this.spec = spec;
         this.targets = targets;
         this.types = types;
         this.devices = devices;
+        this.contexts = contexts;
         int n = targets.length;
         this.starts = new long[n];
         this.ends = new long[n];
+        this.takesFlush = new boolean[n];
         for (int i = 0; i < n; i++) {
+            takesFlush[i] = !types[i].features().contains(TargetFeature.NO_FLUSH);
             TableLine l = spec.lines().get(i).line();
             starts[i] = l.startSector();
             ends[i] = l.endSector();
@@ -69,6 +75,7 @@ final class Table {
             types[i] = type;
         }
         Target[] targets = new Target[n];
+        CoreTargetContext[] contexts = new CoreTargetContext[n];
         List<List<BlockDevice>> opened = new ArrayList<>();
         try {
             for (int i = 0; i < n; i++) {
@@ -76,6 +83,7 @@ final class Table {
                 TableLine l = s.line();
                 TableArgs args = new TableArgs(l.type(), l.args(), ref -> host.openReference(device, ref));
                 CoreTargetContext ctx = new CoreTargetContext(host, device, i, l.startSector(), l.lengthSectors());
+                contexts[i] = ctx;
                 Target target;
                 try {
                     target = types[i].create(ctx, args);
@@ -102,7 +110,7 @@ final class Table {
             for (List<BlockDevice> list : opened) closeAll(list);
             throw e;
         }
-        return new Table(spec, targets, types, opened);
+        return new Table(spec, targets, types, opened, contexts);
     }
 
     private static DmException lineError(SourceLine s, RuntimeException e) {
@@ -159,14 +167,25 @@ final class Table {
         }
     }
 
-    /** A flush goes to every target; it completes once all of them made their data durable. */
+    /**
+     * A flush goes to every target that holds data; it completes once all of them made their data
+     * durable. Targets declaring {@link TargetFeature#NO_FLUSH} (error, zero) are skipped, as the
+     * kernel skips targets with no flush bios; a table of only such targets completes at once.
+     */
     private void flushAll(MappedDevice device, Bio bio) {
-        if (targets.length == 1) {
-            submitTo(0, Bio.of(BioOp.FLUSH, 0, 0, null, bio.flags(), new Request(device, bio)));
+        int count = 0, only = -1;
+        for (int t = 0; t < targets.length; t++) if (takesFlush[t]) { count++; only = t; }
+        if (count == 0) {
+            device.completeEarly(bio, IoStatus.OK);
             return;
         }
-        BioJoin split = new BioJoin(bio.withCompletion(new Request(device, bio)), targets.length);
-        for (int t = 0; t < targets.length; t++) submitTo(t, Bio.of(BioOp.FLUSH, 0, 0, null, bio.flags(), split));
+        if (count == 1) {
+            submitTo(only, Bio.of(BioOp.FLUSH, 0, 0, null, bio.flags(), new Request(device, bio)));
+            return;
+        }
+        BioJoin split = new BioJoin(bio.withCompletion(new Request(device, bio)), count);
+        for (int t = 0; t < targets.length; t++)
+            if (takesFlush[t]) submitTo(t, Bio.of(BioOp.FLUSH, 0, 0, null, bio.flags(), split));
     }
 
     private void submitTo(int index, Bio child) {
@@ -263,10 +282,35 @@ final class Table {
         }
     }
 
-    /** The references the targets opened, as written, in table order. */
+    /**
+     * Every device target {@code index} uses now: those opened through its arguments (less mapped
+     * devices it has let go of since, as a path replaced by a reconnect), then those
+     * it opened through its context and still holds, then what {@link Target#devices()} adds — the
+     * later two only when no device of the same reference is listed already.
+     */
+    private List<BlockDevice> devicesOf(int index) {
+        List<BlockDevice> out = new ArrayList<>();
+        for (BlockDevice d : devices.get(index)) if (!(d instanceof OpenHandle h && h.isClosed())) out.add(d);
+        List<BlockDevice> extra = new ArrayList<>(contexts[index] == null ? List.of() : contexts[index].openedNow());
+        try {
+            List<BlockDevice> declared = targets[index].devices();
+            if (declared != null) extra.addAll(declared);
+        } catch (RuntimeException e) {
+            Logger.warn(e, "target {} ({}) failed to list its devices", index, types[index].name());
+        }
+        for (BlockDevice d : extra) {
+            if (d instanceof TrackedDevice t) d = t.inner;
+            boolean known = false;
+            for (BlockDevice have : out) if (have == d || have.reference().equals(d.reference())) known = true;
+            if (!known) out.add(d);
+        }
+        return out;
+    }
+
+    /** The references the targets use, as written, in table order (see {@link #devicesOf}). */
     List<String> deps() {
         List<String> out = new ArrayList<>();
-        for (List<BlockDevice> list : devices) for (BlockDevice d : list) out.add(d.reference());
+        for (int i = 0; i < targets.length; i++) for (BlockDevice d : devicesOf(i)) out.add(d.reference());
         return out;
     }
 
@@ -293,11 +337,11 @@ final class Table {
         return true;
     }
 
-    /** The mapped devices this table stacks on (dm: references). */
+    /** The mapped devices this table stacks on (dm: references still open, including those a target opened later). */
     List<MappedDevice> lowerDevices() {
         List<MappedDevice> out = new ArrayList<>();
-        for (List<BlockDevice> list : devices)
-            for (BlockDevice d : list) if (d instanceof OpenHandle h) out.add(h.device());
+        for (int i = 0; i < targets.length; i++)
+            for (BlockDevice d : devicesOf(i)) if (d instanceof OpenHandle h && !h.isClosed()) out.add(h.device());
         return out;
     }
 

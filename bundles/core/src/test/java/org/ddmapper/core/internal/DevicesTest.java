@@ -77,6 +77,32 @@ class DevicesTest {
     }
 
     @Test
+    void aDeviceATargetOpensLaterCountsInDepsAndCycleChecksUntilItIsClosed() {
+        devices.create("low", "0 8 tlinear " + file + " 0");
+        devices.create("top", "0 8 tlinear " + file + " 8");
+        assertEquals(List.of(file.toString()), devices.deps(DeviceRef.of("top")));
+        devices.message(DeviceRef.of("top"), new TargetRef.ByIndex(0), Message.of("open", "dm:low"));
+        assertEquals(List.of(file.toString(), "dm:low"), devices.deps(DeviceRef.of("top")));
+        DmException cycle = assertThrows(DmException.class, () -> devices.load(DeviceRef.of("low"), "0 8 tlinear dm:top 0"));
+        assertEquals("line 1: tlinear: 'dm:top': stacking low on top would make a cycle: top -> low -> top", cycle.getMessage());
+        devices.message(DeviceRef.of("top"), new TargetRef.ByIndex(0), Message.of("close"));
+        assertEquals(List.of(file.toString()), devices.deps(DeviceRef.of("top")));
+        devices.load(DeviceRef.of("low"), "0 8 tlinear dm:top 0");
+        assertEquals("LIVE & INACTIVE", devices.info(DeviceRef.of("low")).tablesPresent());
+    }
+
+    @Test
+    void aLowerDeviceReopenedByItsTargetStillCountsAsALower() {
+        devices.create("base", "0 8 tlinear " + file + " 0");
+        devices.create("upper", "0 8 tlinear dm:base 0");
+        devices.message(DeviceRef.of("upper"), new TargetRef.ByIndex(0), Message.of("reopen"));
+        assertEquals(List.of("dm:base"), devices.deps(DeviceRef.of("upper")));
+        assertEquals(1, devices.info(DeviceRef.of("base")).openCount(), "the first handle was closed, the new one holds it");
+        DmException cycle = assertThrows(DmException.class, () -> devices.load(DeviceRef.of("base"), "0 8 tlinear dm:upper 0"));
+        assertEquals("line 1: tlinear: 'dm:upper': stacking base on upper would make a cycle: upper -> base -> upper", cycle.getMessage());
+    }
+
+    @Test
     void unknownTypeChangesNothing() {
         devices.create("d1", "0 8 tlinear " + file + " 0");
         DmException e = assertThrows(DmException.class, () -> devices.load(DeviceRef.of("d1"), "0 8 nosuch x"));

@@ -56,6 +56,54 @@ class FileProviderTest {
     }
 
     @Test
+    void directOpensWithODirectAndTakesWholeBlocksFromAnyBuffer() throws Exception {
+        Path p = dir.resolve("d.img");
+        byte[] initial = new byte[64 * 512];
+        new java.util.Random(5).nextBytes(initial);
+        Files.write(p, initial);
+        int block = (int) Math.max(512, Files.getFileStore(p).getBlockSize());
+        int sectors = block / 512;
+        BlockDevice opened;
+        try {
+            opened = files.open("direct:" + p, false);
+        } catch (DmException e) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "no O_DIRECT here: " + e.getMessage());
+            return;
+        }
+        try (BlockDevice dev = opened) {
+            assertEquals("direct:" + p, dev.reference());
+            assertEquals(block, dev.logicalBlockBytes());
+            assertTrue(((FileDevice) dev).isDirect());
+            byte[] data = new byte[2 * block];
+            java.util.Arrays.fill(data, (byte) 7);
+            // a heap buffer and a direct one at an unaligned position both go through the bounce buffer
+            assertTrue(await(c -> dev.submit(Bio.write(sectors, ByteBuffer.wrap(data), Bio.FUA, c))).isOk());
+            ByteBuffer odd = ByteBuffer.allocateDirect(2 * block + 3).position(3);
+            assertTrue(await(c -> dev.submit(Bio.read(sectors, odd, c))).isOk());
+            byte[] back = new byte[2 * block];
+            odd.position(3).get(back);
+            assertArrayEquals(data, back);
+            ByteBuffer aligned = ByteBuffer.allocateDirect(3 * block).alignedSlice(block).limit(block);
+            assertTrue(await(c -> dev.submit(Bio.read(0, aligned, c))).isOk());
+            byte[] first = new byte[block];
+            aligned.get(first);
+            assertArrayEquals(java.util.Arrays.copyOf(initial, block), first, "an aligned direct buffer is read into as it is");
+            assertTrue(await(c -> dev.submit(Bio.writeZeroes(sectors, sectors, 0, c))).isOk());
+            assertTrue(await(c -> dev.submit(Bio.flush(c))).isOk());
+            byte[] disk = Files.readAllBytes(p);
+            assertEquals(0, disk[block]);
+            assertEquals(7, disk[2 * block]);
+            if (block > 512) {
+                IoStatus unaligned = await(c -> dev.submit(Bio.read(1, ByteBuffer.allocate(block), c)));
+                assertEquals(IoStatus.error(Errno.EINVAL, "'direct:" + p + "': request 1+" + sectors + " is not made of whole " + block
+                        + "-byte blocks (O_DIRECT)"), unaligned);
+            }
+        }
+        DmException relative = assertThrows(DmException.class, () -> files.open("direct:x.img", false));
+        assertEquals("'direct:x.img': not an absolute path", relative.getMessage());
+    }
+
+    @Test
     void readOnlyRefusesWrites() throws Exception {
         Path p = dir.resolve("ro.img");
         Files.write(p, new byte[8 * 512]);

@@ -46,6 +46,45 @@ class StateStoreTest {
     }
 
     @Test
+    void aDamagedFileFallsBackToTheLastGoodCopy() throws Exception {
+        Path state = dir.resolve("state");
+        StateStore store = new StateStore(state);
+        var a = new StateStore.DeviceRecord(3, "a", List.of(TableLine.parse("0 8 zero")), null);
+        store.save(new StateStore.Snapshot(4, List.of(a)));
+        assertEquals(Files.readString(store.file()), Files.readString(state.resolve("devices.state.bak")), "the copy is the state");
+        Files.writeString(store.file(), "ddmapper-state 1\ndevice 3 a\nlive\n0 8 zero\n");   // cut short: no end
+        StateStore.Snapshot back = store.load();
+        assertEquals(List.of(a), back.devices());
+        assertEquals(4, back.nextId());
+        try (var list = Files.list(state)) {
+            assertTrue(list.anyMatch(p -> p.getFileName().toString().startsWith("devices.state.damaged-")));
+        }
+        Files.writeString(state.resolve("devices.state.bak"), "junk");
+        Files.writeString(store.file(), "junk");
+        assertEquals(List.of(), store.load().devices(), "both damaged: no devices");
+    }
+
+    @Test
+    void aMissingMainFileIsAResetEvenWithACopy() throws Exception {
+        StateStore store = new StateStore(dir.resolve("state"));
+        store.save(new StateStore.Snapshot(4, List.of(new StateStore.DeviceRecord(3, "a", null, null))));
+        Files.delete(store.file());
+        assertEquals(List.of(), store.load().devices());
+    }
+
+    @Test
+    void aFailedSaveThrowsNamingTheFileAndKeepsTheOldState() throws Exception {
+        Path state = dir.resolve("state");
+        StateStore store = new StateStore(state);
+        var a = new StateStore.DeviceRecord(3, "a", null, null);
+        store.save(new StateStore.Snapshot(4, List.of(a)));
+        Files.createDirectory(state.resolve("devices.state.new"));
+        var e = assertThrows(java.io.IOException.class, () -> store.save(new StateStore.Snapshot(5, List.of())));
+        assertEquals("is a directory: " + state.resolve("devices.state.new"), StateStore.describe(e));
+        assertEquals(List.of(a), store.load().devices());
+    }
+
+    @Test
     void parseErrorsNameTheLine() {
         var e = assertThrows(org.ddmapper.api.DmException.class,
                 () -> StateStore.parse(List.of("ddmapper-state 1", "device 1 a", "live", "0 8x linear /x 0", "end")));

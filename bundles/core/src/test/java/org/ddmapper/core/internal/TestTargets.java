@@ -20,7 +20,10 @@ import org.ddmapper.spi.TargetType;
 final class TestTargets {
     private TestTargets() { }
 
-    /** "tlinear <dev> <offset>": remaps onto one device; messages "ping" → "pong". */
+    /**
+     * "tlinear <dev> <offset>": remaps onto one device; messages "ping" → "pong", "open REF" opens
+     * another device through the context (as a multipath reconnect does), "close" closes those.
+     */
     static final class Linear implements TargetType {
         final List<String> log = new CopyOnWriteArrayList<>();
         final String name;
@@ -43,6 +46,7 @@ final class TestTargets {
             long offset = args.nextSectors("offset");
             if (offset + context.lengthSectors() > dev.sizeSectors())
                 throw args.error("device " + dev.reference() + " is too small for offset " + offset);
+            List<BlockDevice> later = new CopyOnWriteArrayList<>();
             return new Target() {
                 @Override
                 public void map(Bio bio) {
@@ -58,12 +62,29 @@ final class TestTargets {
                 @Override
                 public String message(Message message) {
                     if (message.verb().equals("ping")) return "pong";
+                    if (message.verb().equals("open")) {
+                        later.add(context.openDevice(message.words().get(1)));
+                        return "";
+                    }
+                    if (message.verb().equals("reopen")) {   // as a multipath reconnect: a new handle, the first one closed
+                        later.add(context.openDevice(dev.reference()));
+                        dev.close();
+                        return "";
+                    }
+                    if (message.verb().equals("close")) {
+                        for (BlockDevice d : later) d.close();
+                        later.clear();
+                        return "";
+                    }
                     throw args.error("unknown message '" + message.verb() + "'");
                 }
 
                 @Override public void preresume() { log.add("preresume " + context.deviceName()); }
 
-                @Override public void destroy() { log.add("destroy " + context.deviceName()); }
+                @Override public void destroy() {
+                    for (BlockDevice d : later) d.close();
+                    log.add("destroy " + context.deviceName());
+                }
             };
         }
     }

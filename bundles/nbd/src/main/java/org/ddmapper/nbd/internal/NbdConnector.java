@@ -16,8 +16,10 @@ import org.ddmapper.api.PassedFd;
 /** Opens NBD client devices: by connecting to a reference's server, or over a socket passed to us. */
 public final class NbdConnector {
     private final long timeoutMillis;
-    /** Export sizes learned by handshakes, by reference: what a socket passed after its handshake is taken to have. */
+    /** Export sizes learned by handshakes, by base reference: what a socket passed after its handshake is taken to have. */
     private final java.util.Map<String, Long> knownSizes = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Transmission flags learned by handshakes, by base reference (the same server's export announces the same ones). */
+    private final java.util.Map<String, Integer> knownFlags = new java.util.concurrent.ConcurrentHashMap<>();
 
     public NbdConnector(long timeoutMillis) {
         this.timeoutMillis = timeoutMillis;
@@ -40,18 +42,29 @@ public final class NbdConnector {
 
     /**
      * Runs a client over a socket descriptor someone passed with a message. Unless
-     * {@code negotiated}, does the handshake. A negotiated socket's export size comes from
-     * {@code size=BYTES} in the reference or else from an earlier handshake with the same
-     * reference (transmission has no way to ask for it); it is taken to have all the usual
-     * transmission flags except read-only.
+     * {@code negotiated}, does the handshake. A negotiated socket's export size and transmission
+     * flags come from {@code size=BYTES} and {@code flags=0xNNNN} in the reference, or else from
+     * the last handshake with the same reference (transmission has no way to ask for them); with
+     * neither it is refused, since the NBD protocol forbids commands the server did not announce.
      */
     public NbdClientDevice adopt(String reference, PassedFd socket, boolean negotiated) {
         NbdUri uri = NbdUri.parse(reference);
-        long size = uri.sizeBytes() >= 0 ? uri.sizeBytes() : knownSizes.getOrDefault(reference, -1L);
+        String base = uri.baseReference();
+        long size = uri.sizeBytes() >= 0 ? uri.sizeBytes() : knownSizes.getOrDefault(base, -1L);
+        int flags = uri.flags() >= 0 ? uri.flags() : knownFlags.getOrDefault(base, -1);
         if (negotiated && size < 0) {
             socket.close();
             throw new DmException(Errno.EINVAL, reference + ": a socket passed after its handshake needs the export size:"
                     + " add ?size=BYTES (no earlier handshake with this reference told it)");
+        }
+        if (negotiated && flags < 0) {
+            socket.close();
+            throw new DmException(Errno.EINVAL, reference + ": a socket passed after its handshake needs the transmission"
+                    + " flags the server sent: add flags=0xNNNN (no earlier handshake with this reference told them)");
+        }
+        if (negotiated && (flags & Nbd.FLAG_HAS_FLAGS) != 0 && (flags & Nbd.FLAG_READ_ONLY) != 0) {
+            socket.close();
+            throw new DmException(Errno.EROFS, uri.reference() + ": the export is read-only");
         }
         int fd = socket.fd();
         if (fd < 0) throw new DmException(Errno.EBADF, reference + ": the passed socket is already closed");
@@ -67,9 +80,9 @@ public final class NbdConnector {
         }
         socket.take();
         if (negotiated) {
-            int flags = Nbd.FLAG_HAS_FLAGS | Nbd.FLAG_SEND_FLUSH | Nbd.FLAG_SEND_FUA | Nbd.FLAG_SEND_TRIM
-                    | Nbd.FLAG_SEND_WRITE_ZEROES;
-            return NbdClientDevice.start(uri, t, new ClientHandshake.Result(size, flags, 0, 0, 0), false);
+            // without NBD_FLAG_HAS_FLAGS the other bits mean nothing: no optional command may be sent
+            int announced = (flags & Nbd.FLAG_HAS_FLAGS) != 0 ? flags : 0;
+            return NbdClientDevice.start(uri, t, new ClientHandshake.Result(size, announced, 0, 0, 0), false);
         }
         return negotiate(uri, t, false, System.nanoTime() + timeoutMillis * 1_000_000);
     }
@@ -77,7 +90,8 @@ public final class NbdConnector {
     private NbdClientDevice negotiate(NbdUri uri, Transport t, boolean readOnly, long deadline) {
         try {
             ClientHandshake.Result r = ClientHandshake.run(t, uri, deadline);
-            knownSizes.put(uri.reference(), r.sizeBytes());
+            knownSizes.put(uri.baseReference(), r.sizeBytes());
+            knownFlags.put(uri.baseReference(), r.flags());
             if (!readOnly && (r.flags() & Nbd.FLAG_READ_ONLY) != 0) {
                 throw new DmException(Errno.EROFS, uri.reference() + ": the export is read-only");
             }

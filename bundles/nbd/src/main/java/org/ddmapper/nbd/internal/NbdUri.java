@@ -10,13 +10,27 @@ import org.ddmapper.api.Errno;
 
 /**
  * An NBD device reference: {@code nbd://HOST[:PORT]/EXPORT} or
- * {@code nbd+unix:///EXPORT?socket=PATH} (the NBD URI syntax). One query parameter of our own,
- * {@code size=BYTES}, tells the export size for a passed socket whose handshake someone else
- * already did.
+ * {@code nbd+unix:///EXPORT?socket=PATH} (the NBD URI syntax). Two query parameters of our own,
+ * {@code size=BYTES} and {@code flags=0xNNNN}, tell the export size and the transmission flags
+ * for a passed socket whose handshake someone else already did.
  *
  * @param sizeBytes the size given with {@code size=}, or -1
+ * @param flags the transmission flags given with {@code flags=} (16 bits, hex with 0x or decimal), or -1
  */
-public record NbdUri(String reference, String host, int port, Path socket, String export, long sizeBytes) {
+public record NbdUri(String reference, String host, int port, Path socket, String export, long sizeBytes, int flags) {
+
+    /** The reference without our own parameters: what identifies the export across connections. */
+    public String baseReference() {
+        int q = reference.indexOf('?');
+        if (q < 0) return reference;
+        StringBuilder kept = new StringBuilder();
+        for (String pair : reference.substring(q + 1).split("&")) {
+            String key = URLDecoder.decode(pair.contains("=") ? pair.substring(0, pair.indexOf('=')) : pair, StandardCharsets.UTF_8);
+            if (key.equals("size") || key.equals("flags")) continue;
+            kept.append(kept.length() == 0 ? "" : "&").append(pair);
+        }
+        return reference.substring(0, q) + (kept.length() == 0 ? "" : "?" + kept);
+    }
 
     public boolean unix() {
         return socket != null;
@@ -41,6 +55,7 @@ public record NbdUri(String reference, String host, int port, Path socket, Strin
         String export = path.startsWith("/") ? path.substring(1) : path;
         String socket = null;
         long size = -1;
+        int flags = -1;
         String query = uri.getRawQuery();
         if (query != null && !query.isEmpty()) {
             for (String pair : query.split("&")) {
@@ -58,6 +73,16 @@ public record NbdUri(String reference, String host, int port, Path socket, Strin
                         if (size < 0 || size % 512 != 0)
                             throw invalid(reference, "size '" + value + "' is not a whole number of 512-byte sectors");
                     }
+                    case "flags" -> {
+                        try {
+                            flags = value.startsWith("0x") || value.startsWith("0X")
+                                    ? Integer.parseInt(value.substring(2), 16) : Integer.parseInt(value);
+                        } catch (NumberFormatException e) {
+                            flags = -2;
+                        }
+                        if (flags < 0 || flags > 0xFFFF)
+                            throw invalid(reference, "flags '" + value + "' are not 16-bit transmission flags (0x0000..0xffff)");
+                    }
                     default -> throw invalid(reference, "unknown parameter '" + key + "'");
                 }
             }
@@ -68,13 +93,13 @@ public record NbdUri(String reference, String host, int port, Path socket, Strin
                 if (socket != null) throw invalid(reference, "socket= belongs to nbd+unix://");
                 String host = uri.getHost();
                 if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
-                return new NbdUri(reference, host, uri.getPort() < 0 ? Nbd.DEFAULT_PORT : uri.getPort(), null, export, size);
+                return new NbdUri(reference, host, uri.getPort() < 0 ? Nbd.DEFAULT_PORT : uri.getPort(), null, export, size, flags);
             }
             case "nbd+unix" -> {
                 if (uri.getRawAuthority() != null && !uri.getRawAuthority().isEmpty())
                     throw invalid(reference, "nbd+unix:// takes no host (nbd+unix:///EXPORT?socket=PATH)");
                 if (socket == null || socket.isEmpty()) throw invalid(reference, "no socket=PATH");
-                return new NbdUri(reference, null, -1, Path.of(socket), export, size);
+                return new NbdUri(reference, null, -1, Path.of(socket), export, size, flags);
             }
             default -> throw invalid(reference, "scheme '" + scheme + "' is not nbd or nbd+unix");
         }

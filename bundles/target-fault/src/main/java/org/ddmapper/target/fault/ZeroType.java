@@ -1,6 +1,7 @@
 package org.ddmapper.target.fault;
 
 import java.nio.ByteBuffer;
+import java.util.Set;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
 import org.ddmapper.api.IoStatus;
@@ -8,12 +9,14 @@ import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.TableArgs;
 import org.ddmapper.spi.Target;
 import org.ddmapper.spi.TargetContext;
+import org.ddmapper.spi.TargetFeature;
 import org.ddmapper.spi.TargetType;
 import org.osgi.service.component.annotations.Component;
 
 /**
  * dm-zero: {@code zero} (no arguments). Reads return zeros, writes, discards and flushes
- * succeed and are dropped. No status, no messages.
+ * succeed and are dropped. Holds no data, so it takes no flushes (NO_FLUSH, like the kernel's
+ * {@code num_flush_bios = 0}). No status, no messages.
  */
 @Component(service = TargetType.class)
 public final class ZeroType implements TargetType {
@@ -36,6 +39,9 @@ public final class ZeroType implements TargetType {
 
     @Override
     public String version() { return "1.2.0"; }
+
+    @Override
+    public Set<TargetFeature> features() { return Set.of(TargetFeature.NO_FLUSH); }
 
     @Override
     public String usage() { return "zero"; }

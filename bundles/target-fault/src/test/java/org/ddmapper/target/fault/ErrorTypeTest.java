@@ -48,8 +48,8 @@ class ErrorTypeTest {
     }
 
     @Test
-    void isAWildcardWithEmptyInfoAndItsTableRepeated() {
-        assertEquals(Set.of(TargetFeature.WILDCARD), new ErrorType().features());
+    void isAWildcardThatTakesNoFlushesWithEmptyInfoAndItsTableRepeated() {
+        assertEquals(Set.of(TargetFeature.WILDCARD, TargetFeature.NO_FLUSH), new ErrorType().features());
         assertEquals("", create("").status(StatusType.TABLE));
         assertEquals("", create("").status(StatusType.INFO));
         assertEquals("/dev/disk 64", create("/dev/disk 64").status(StatusType.TABLE));

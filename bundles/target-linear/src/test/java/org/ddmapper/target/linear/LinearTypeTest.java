@@ -101,6 +101,13 @@ class LinearTypeTest {
     }
 
     @Test
+    void leadingZerosAreReadAsTheKernelReadsThem() {
+        assertEquals("/dev/disk 7", create(8, "/dev/disk 007").status(StatusType.TABLE));
+        assertEquals("/dev/disk 0", create(8, "/dev/disk 000").status(StatusType.TABLE));
+        assertEquals("/dev/disk 12", create(8, "/dev/disk 0000000000000000000000012").status(StatusType.TABLE));
+    }
+
+    @Test
     void aReferenceWithASpaceIsEscapedInTheTable() {
         Target linear = create(8, "/tmp/a\\ b 0");
         assertEquals("/tmp/a\\ b 0", linear.status(StatusType.TABLE));
@@ -114,7 +121,8 @@ class LinearTypeTest {
             "/dev/disk -1              | linear: invalid offset '-1'",
             "/dev/disk +5              | linear: invalid offset '+5'",
             "/dev/disk 0x10            | linear: invalid offset '0x10'",
-            "/dev/disk 007             | linear: invalid offset '007'",
+            "/dev/disk 9223372036854775808 | linear: invalid offset '9223372036854775808'",
+            "/dev/disk 00000000000000000000009223372036854775808 | linear: invalid offset '00000000000000000000009223372036854775808'",
             "/dev/disk 18446744073709551616 | linear: invalid offset '18446744073709551616'",
             "/dev/disk 0 extra         | linear: too many arguments: unexpected 'extra'",
             "/dev/nope 0               | linear: '/dev/nope': no such device",

@@ -11,9 +11,8 @@ class StripeGeometryTest {
     @Test
     void everySectorLandsWhereTheModelPutsIt() {
         for (int stripes = 1; stripes <= 5; stripes++) {
-            for (int shift = 3; shift <= 5; shift++) {
-                StripeGeometry g = new StripeGeometry(stripes, shift);
-                long chunk = 1L << shift;
+            for (long chunk : new long[] {1, 3, 8, 12, 16, 32}) {
+                StripeGeometry g = new StripeGeometry(stripes, chunk);
                 long length = stripes * chunk * 4;
                 long[] model = new long[stripes];
                 for (long sector = 0; sector < length; sector++) {
@@ -28,9 +27,9 @@ class StripeGeometryTest {
     @Test
     void aRangeCoversOneContiguousRangeOnEachStripe() {
         Random random = new Random(42);
-        for (int stripes = 1; stripes <= 5; stripes++) {
-            StripeGeometry g = new StripeGeometry(stripes, 3);
-            long length = stripes * 8L * 6;
+        for (int stripes = 1; stripes <= 5; stripes++) for (long chunk : new long[] {8, 5}) {
+            StripeGeometry g = new StripeGeometry(stripes, chunk);
+            long length = stripes * chunk * 6;
             for (int round = 0; round < 300; round++) {
                 long s = random.nextInt((int) length + 1);
                 long e = s + random.nextInt((int) (length - s) + 1);
@@ -58,12 +57,19 @@ class StripeGeometryTest {
 
     @Test
     void chunkBoundaries() {
-        StripeGeometry g = new StripeGeometry(2, 3);
+        StripeGeometry g = new StripeGeometry(2, 8);
         assertEquals(8, g.chunkEnd(0));
         assertEquals(8, g.chunkEnd(7));
         assertEquals(16, g.chunkEnd(8));
         assertEquals(1, g.chunksTouched(0, 8));
         assertEquals(2, g.chunksTouched(7, 9));
         assertEquals(3, g.chunksTouched(4, 20));
+        StripeGeometry odd = new StripeGeometry(3, 12);
+        assertEquals(12, odd.chunkEnd(0));
+        assertEquals(24, odd.chunkEnd(12));
+        assertEquals(24, odd.chunkEnd(23));
+        assertEquals(2, odd.chunksTouched(11, 13));
+        assertEquals(1, odd.stripeOf(12));
+        assertEquals(12 + 5, odd.sectorOnStripe(36 + 5), "chunk 3 is stripe 0's second chunk");
     }
 }

@@ -77,6 +77,33 @@ class StripedTypeTest {
     }
 
     @Test
+    void aChunkThatIsNoPowerOfTwoAndADeviceUsedTwiceLayDataOutAsTheKernelDoes() {
+        Target striped = create(3 * 5 * 8, "3 5 /a 100 /b 0 /a 7");
+        assertEquals("3 5 /a 100 /b 0 /a 7", striped.status(StatusType.TABLE));
+        byte[] model = new byte[3 * 5 * 8 * 512];
+        new Random(2).nextBytes(model);
+        assertEquals(IoStatus.OK, write(striped, 0, java.util.Arrays.copyOf(model, 17 * 512), 0));
+        assertEquals(IoStatus.OK, write(striped, 17, java.util.Arrays.copyOfRange(model, 17 * 512, model.length), Bio.FUA));
+        ByteBuffer all = ByteBuffer.allocate(model.length);
+        assertEquals(IoStatus.OK, read(striped, 0, all));
+        assertArrayEquals(model, all.array());
+        MemoryDevice[] devices = {a, b, a};
+        long[] offsets = {100, 0, 7};
+        for (int chunk = 0; chunk < 24; chunk++) {
+            byte[] expected = java.util.Arrays.copyOfRange(model, chunk * 5 * 512, (chunk + 1) * 5 * 512);
+            assertArrayEquals(expected, devices[chunk % 3].contents(offsets[chunk % 3] + (chunk / 3) * 5L, 5), "chunk " + chunk);
+        }
+    }
+
+    @Test
+    void aChunkMustBeWholeLogicalBlocksOfEveryStripe() {
+        b.logicalBlockBytes(4096);
+        TableException e = assertThrows(TableException.class, () -> create(64, "2 4 /a 0 /b 0"));
+        assertEquals("striped: chunk size 4 is not a whole number of the 8-sector logical blocks of '/b'", e.getMessage());
+        assertEquals("2 16 /a 0 /b 0", create(64, "2 16 /a 0 /b 0").status(StatusType.TABLE));
+    }
+
+    @Test
     void aWriteIsSplitAtChunkBoundariesAndEachPartKeepsFua() {
         Target striped = create(64, "2 8 /a 0 /b 16");
         assertEquals(IoStatus.OK, write(striped, 4, new byte[16 * 512], Bio.FUA));
@@ -196,9 +223,8 @@ class StripedTypeTest {
             "64   | -2 8 /a 0 /b 0              | striped: invalid stripe count '-2'",
             "64   | 2                           | striped: not enough arguments: missing chunk size",
             "64   | 2 12x /a 0 /b 0             | striped: invalid chunk size '12x'",
-            "64   | 2 12 /a 0 /b 0              | striped: invalid chunk size '12' (a power of two, at least 8 sectors)",
-            "64   | 2 4 /a 0 /b 0               | striped: invalid chunk size '4' (a power of two, at least 8 sectors)",
-            "64   | 2 0 /a 0 /b 0               | striped: invalid chunk size '0' (a power of two, at least 8 sectors)",
+            "64   | 2 0 /a 0 /b 0               | striped: invalid chunk size '0' (at least 1 sector)",
+            "64   | 2 00 /a 0 /b 0              | striped: invalid chunk size '0' (at least 1 sector)",
             "64   | 2 4294967296 /a 0 /b 0      | striped: invalid chunk size '4294967296' (at most 2147483648)",
             "64   | 2 99999999999999999999 /a 0 | striped: invalid chunk size '99999999999999999999'",
             "64   | 2 8 /a 0                    | striped: not enough arguments for 2 stripes (2 of 4 words)",
@@ -206,7 +232,8 @@ class StripedTypeTest {
             "64   | 2 8 /a 0 /b 0 extra         | striped: too many arguments: unexpected 'extra'",
             "1000 | 3 8 /a 0 /b 0 /c 0          | striped: length 1000 not divisible by 3 stripes",
             "48   | 2 16 /a 0 /b 0              | striped: stripe length 24 not divisible by chunk size 16",
-            "64   | 2 8 /a 0 /a 8               | striped: device '/a' appears twice (stripes 0 and 1)",
+            "64   | 2 8 /a 0 /a 8               | striped: stripes 0 and 1 overlap on device '/a' (offsets 0 and 8, 32 sectors each)",
+            "48   | 3 8 /b 0 /a 64 /a 60        | striped: stripes 1 and 2 overlap on device '/a' (offsets 64 and 60, 16 sectors each)",
             "64   | 2 8 /a 0 /b -1              | striped: invalid stripe 1 offset '-1'",
             "64   | 2 8 /a 0 /b 1e3             | striped: invalid stripe 1 offset '1e3'",
             "64   | 2 8 /a 0 /x 0               | striped: '/x': no such device",

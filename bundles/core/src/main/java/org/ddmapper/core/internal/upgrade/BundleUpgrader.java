@@ -31,14 +31,17 @@ import org.tinylog.Logger;
  * <ol>
  *   <li>find the installed bundle (it must be active and offer target types or checkers);</li>
  *   <li>read the new jar (a bundle of the same symbolic name), stage a copy under
- *       {@code HOME/staging/}, and check that its mandatory imports are exported in the framework;</li>
+ *       {@code HOME/staging/}, and have the framework resolve it ({@link ResolveCheck}: installed under a
+ *       temporary location, resolved, uninstalled);</li>
  *   <li>keep a copy of the running jar (the bundle's file location) for a rollback;</li>
+ *   <li>quiesce the devices whose live tables use the bundle's types (upper devices first); if their
+ *       in-flight I/O does not drain in time, release them and refuse, nothing changed, no I/O errored;</li>
  *   <li>{@code Bundle.update} from the staged copy and refresh (the core parks the devices built on
  *       the bundle's types, their I/O waiting); wait until the new version is active, registers every
  *       type and checker name the old one did, and every affected device is rebuilt;</li>
  *   <li>on success, put the jar in place of the bundle's file, atomically (a restart keeps it); on any
- *       failure, update back to the kept jar, wait for the devices to come back on it, raise
- *       BUNDLE_ROLLED_BACK on them and throw.</li>
+ *       failure (a refused live or inactive table among them), update back to the kept jar, wait for the
+ *       devices to come back on it, raise BUNDLE_ROLLED_BACK on them and throw.</li>
  * </ol>
  *
  * Devices rebuilt on a target bundle raise their own BUNDLE_SWAPPED (with stall_ms) as they come
@@ -98,15 +101,22 @@ public final class BundleUpgrader implements BundleUpgrades {
         Path next = BundleFiles.copy(jar, stagingDir.resolve(symbolicName + "-" + to + ".jar"), what);
         staged.add(next);
         UpgradeCandidate candidate = UpgradeCandidate.read(next);
-        String missing;
+        String unresolved;
         try {
-            missing = ImportCheck.firstMissing(candidate, context, bundle);
+            if (ResolveCheck.singleton(next)) {
+                // a singleton cannot resolve beside the running version: only its imports can be checked beforehand
+                String missing = ImportCheck.firstMissing(candidate, context, bundle);
+                unresolved = missing == null ? null : "it imports " + missing + ", which no bundle exports";
+            } else {
+                unresolved = ResolveCheck.whyNot(candidate, context);
+            }
         } catch (IllegalArgumentException e) {
             throw new DmException(Errno.EINVAL, what + " refused: " + jar + " has an invalid Import-Package or Export-Package header (" + e.getMessage() + ")");
+        } catch (IOException e) {
+            throw new DmException(Errno.EINVAL, what + " refused: " + jar + " cannot be checked: " + e.getMessage() + "; nothing was changed");
         }
-        if (missing != null)
-            throw new DmException(Errno.EINVAL, what + " refused: the new bundle would not resolve, as it imports " + missing
-                    + ", which no bundle exports; nothing was changed");
+        if (unresolved != null)
+            throw new DmException(Errno.EINVAL, what + " refused: the new bundle would not resolve, as " + unresolved + "; nothing was changed");
         UpgradeCandidate current = UpgradeCandidate.read(location);
         if (!current.symbolicName().equals(symbolicName) || !current.version().equals(bundle.getVersion()))
             throw new DmException(Errno.EPERM, what + " refused: " + location + " (the bundle's location) holds " + current.symbolicName()
@@ -117,16 +127,30 @@ public final class BundleUpgrader implements BundleUpgrades {
         boolean checker = before.targetTypes().isEmpty();
         List<Long> affected = devices.devicesUsing(checker ? Set.of("multipath") : before.targetTypes());
         Logger.info("{}: {} device(s) affected, offering {}", what, affected.size(), before.describe());
-        try {
-            swap(bundle, next);
-            awaitUp(bundle, before, affected, checker, true);
+        Map<Long, Long> parksBefore = new java.util.HashMap<>();
+        for (long id : affected) parksBefore.put(id, devices.rebuildState(id).swapParks());
+        if (!checker) {
+            // drain every affected device first: if I/O in flight does not complete, nothing is touched and no I/O is errored
             try {
-                BundleFiles.replace(location, next);
-            } catch (IOException e) {
-                throw new Failure("the new jar could not replace " + location + " (" + e.getMessage() + ")");
+                devices.quiesceForUpgrade(affected, before.targetTypes(), Math.min(timeoutMillis, devices.drainTimeoutMillis()));
+            } catch (DmException e) {
+                throw new DmException(Errno.ETIMEDOUT, what + " refused: " + e.getMessage() + "; nothing was changed");
             }
-        } catch (Failure f) {
-            throw rollback(bundle, previous, before, affected, checker, what, from, to, f.getMessage());
+        }
+        try {
+            try {
+                swap(bundle, next);
+                awaitUp(bundle, before, affected, checker, true);
+                try {
+                    BundleFiles.replace(location, next);
+                } catch (IOException e) {
+                    throw new Failure("the new jar could not replace " + location + " (" + e.getMessage() + ")");
+                }
+            } catch (Failure f) {
+                throw rollback(bundle, previous, before, affected, checker, what, from, to, f.getMessage());
+            }
+        } finally {
+            devices.releaseUpgradeQuiesce(affected);
         }
         long maxStall = 0;
         List<String> names = new ArrayList<>();
@@ -134,7 +158,8 @@ public final class BundleUpgrader implements BundleUpgrades {
             Devices.RebuildState s = devices.rebuildState(id);
             if (s.gone()) continue;
             names.add(s.name());
-            if (!checker) maxStall = Math.max(maxStall, s.lastStallMillis());
+            // only a device this upgrade parked stalled: one affected through its inactive table kept serving
+            if (!checker && s.swapParks() != parksBefore.getOrDefault(id, 0L)) maxStall = Math.max(maxStall, s.lastStallMillis());
             else devices.raise(id, EventKind.BUNDLE_SWAPPED, Map.of("bundle", symbolicName, "from", from, "to", to, "stall_ms", "0",
                     "checker", String.join(",", before.checkers())));
         }
@@ -226,6 +251,9 @@ public final class BundleUpgrader implements BundleUpgrades {
             if (refusalFails && s.parkReason() != null)
                 throw new Failure("target '" + s.parkedType() + "' rejected the live table of device '" + s.name() + "': "
                         + s.parkReason().replaceFirst("^cannot rebuild its table: ", ""));
+            if (refusalFails && s.inactiveReason() != null)
+                throw new Failure("target '" + s.inactiveType() + "' rejected the inactive table of device '" + s.name() + "': "
+                        + s.inactiveReason().replaceFirst("^cannot rebuild its inactive table: ", ""));
             if (!s.done()) return "device '" + s.name() + "' was not rebuilt";
         }
         return null;

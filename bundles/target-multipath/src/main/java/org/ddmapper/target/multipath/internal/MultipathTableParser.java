@@ -24,6 +24,8 @@ import org.tinylog.Logger;
  * A path whose transport is down when the table loads (connection refused, reset, timed
  * out) is accepted as failed, so a map comes back after a restart with a path server still
  * down; the path monitor opens it once it answers. A path that does not exist is refused.
+ * A table rebuilt for a handover (its bundle was upgraded) accepts every path it cannot open as
+ * failed, all of them if need be: the map was live, and refusing it would strand queued I/O.
  */
 final class MultipathTableParser {
     static final int MAX_GROUPS = 1024;
@@ -68,7 +70,7 @@ final class MultipathTableParser {
                     device = args.nextDevice("path");
                     opened++;
                 } catch (TableException e) {
-                    if (!TRANSPORT_DOWN.contains(e.errno())) throw e;
+                    if (!TRANSPORT_DOWN.contains(e.errno()) && !context.rebuiltForHandover()) throw e;
                     Logger.warn("multipath {}: path {} is down, accepted as failed: {}", context.deviceName(), reference, e.getMessage());
                     if (firstOpenError == null) firstOpenError = e;
                     device = null;
@@ -83,7 +85,7 @@ final class MultipathTableParser {
             groups.add(new PriorityGroup(g, selector, paths));
         }
         args.expectEnd();
-        if (opened == 0 && firstOpenError != null) throw firstOpenError;
+        if (opened == 0 && firstOpenError != null && !context.rebuiltForHandover()) throw firstOpenError;
         return new MultipathTarget(context, features, hw, groups, initial, registry);
     }
 

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.ddmapper.api.Bio;
@@ -38,9 +39,17 @@ import org.tinylog.Logger;
  * replayed on the next table; a flush suspend turns queueing off until resume, as the kernel
  * does, so a suspend never waits on a missing path.
  *
+ * <p>Failing a path (I/O error, hang, checker, {@code fail_path}) also gives up on the requests
+ * still in flight on it that share no buffer with their caller and sends them down another
+ * path at once, instead of letting them wait out the path I/O timeout; a late answer from the
+ * failed path is ignored.
+ *
  * <p>Locking: all path and group state is guarded by {@code lock}. Nothing that can call out
  * (events, the monitor, device submits, completions) runs under it: such work is collected in
- * {@link Effects} and run after the lock is released.
+ * {@link Effects} and run after the lock is released. Events and monitor notices are queued
+ * under the lock (so in the order of the state changes) and published in that order by
+ * {@link #emitNotices()}, one thread at a time. Messages check "not suspended" and act under
+ * the same lock, so a suspend (which sets the flag under it) never runs between the two.
  */
 public final class MultipathTarget implements Target {
     static final String TYPE = "multipath";
@@ -56,6 +65,11 @@ public final class MultipathTarget implements Target {
     private final long pathIoTimeoutMillis;
     private final Object lock = new Object();
     private final ArrayDeque<Bio> queued = new ArrayDeque<>();
+    /** Events and monitor notices in the order of the state changes; added under {@code lock}. */
+    private final ConcurrentLinkedQueue<Runnable> notices = new ConcurrentLinkedQueue<>();
+    private final Object emitLock = new Object();
+    private final java.util.concurrent.atomic.AtomicLong noticesQueued = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong noticesPublished = new java.util.concurrent.atomic.AtomicLong();
     private volatile MapWatcher watcher = MapWatcher.NONE;
 
     // guarded by lock
@@ -102,53 +116,62 @@ public final class MultipathTarget implements Target {
 
     /** Sends a request down a path, or queues, requeues or fails it when there is none. */
     private void dispatch(Bio bio) {
-        Effects fx = new Effects();
-        Path path = null;
-        BlockDevice device = null;
-        int generation = 0;
+        Effects fx = effects();
+        PathIo io = null;
         IoStatus immediate = null;
+        ByteBuffer bounce = null;
+        if (hangDetector != null && bio.op().hasData()) {
+            bounce = ByteBuffer.allocate((int) bio.lengthBytes());
+            if (bio.op() == org.ddmapper.api.BioOp.WRITE) bounce.put(bio.data().duplicate()).flip();
+        }
         synchronized (lock) {
             if (destroyed) {
                 immediate = IoStatus.error(Errno.ENODEV, "multipath: the map was torn down");
             } else {
-                path = choosePath(bio.lengthBytes(), fx);
+                Path path = choosePath(bio.lengthBytes(), fx);
                 if (path == null) {
                     if (queueIfNoPath && pushBack) immediate = IoStatus.REQUEUE;
                     else if (queueIfNoPath) queued.add(bio);
                     else immediate = noPathError();
                 } else {
-                    device = path.device();
-                    generation = path.generation();
+                    // tracked under the lock: a path failed from now on finds this request and can retry it
+                    io = new PathIo(path, path.device(), path.generation(), bio, bounce);
                     path.started(bio.lengthBytes());
+                    path.track(io);
                 }
             }
         }
         fx.run();
         if (immediate != null) bio.complete(immediate);
-        else if (path != null) submit(path, device, generation, bio);
+        else if (io != null) submit(io);
     }
 
-    private void submit(Path path, BlockDevice device, int generation, Bio bio) {
-        ByteBuffer bounce = null;
-        if (hangDetector != null && bio.op().hasData()) {
-            bounce = ByteBuffer.allocate((int) bio.lengthBytes());
-            if (bio.op() == org.ddmapper.api.BioOp.WRITE) {
-                bounce.put(bio.data()).flip();
-            }
-        }
-        PathIo io = new PathIo(path, device, generation, bio, bounce);
-        Bio child = bounce == null
+    private void submit(PathIo io) {
+        Bio bio = io.bio;
+        Bio child = io.bounce == null
                 ? bio.withCompletion(status -> pathDone(io, status))
-                : Bio.of(bio.op(), bio.sector(), bio.lengthSectors(), bounce.duplicate(), bio.flags(),
+                : Bio.of(bio.op(), bio.sector(), bio.lengthSectors(), io.bounce.duplicate(), bio.flags(),
                         status -> pathDone(io, status));
+        if (io.isEnded()) return; // its path failed in the meantime and the request went elsewhere
         if (hangDetector != null) hangDetector.started(io);
-        device.submit(child);
+        io.device.submit(child);
+    }
+
+    /** Bookkeeping for a request that ended on its path (any way): load, hang detector, replaced devices now idle. */
+    private void left(PathIo io) {
+        io.path.untrack(io);
+        if (hangDetector != null) hangDetector.finished(io);
+        io.path.ended(io.bytes());
+        closeRetired(io.path);
+    }
+
+    private void closeRetired(Path path) {
+        for (BlockDevice d : path.drainedRetired()) closeQuietly(d);
     }
 
     private void pathDone(PathIo io, IoStatus status) {
-        if (!io.end()) return; // already timed out and retried elsewhere
-        if (hangDetector != null) hangDetector.finished(io);
-        io.path.ended(io.bytes());
+        if (!io.end()) return; // already timed out or its path failed: retried elsewhere
+        left(io);
         Bio bio = io.bio;
         if (status.isOk()) {
             if (io.bounce != null && bio.op() == org.ddmapper.api.BioOp.READ) bio.data().put(io.bounce.duplicate());
@@ -165,7 +188,7 @@ public final class MultipathTarget implements Target {
 
     private void timedOut(PathIo io) {
         if (!io.end()) return;
-        io.path.ended(io.bytes());
+        left(io);
         failPath(io.path, io.generation, io.bio.op().name().toLowerCase() + " timed out after "
                 + pathIoTimeoutMillis + " ms", false);
         dispatch(io.bio);
@@ -232,14 +255,14 @@ public final class MultipathTarget implements Target {
         currentGroup = g;
         PriorityGroup from = lastGroup;
         lastGroup = g;
-        if (from != null && from != g) event(fx, EventKind.PG_SWITCHED, "from", from.number(), "to", g.number(), "reason", reason);
+        if (from != null && from != g) event(EventKind.PG_SWITCHED, "from", from.number(), "to", g.number(), "reason", reason);
     }
 
     // ---------------------------------------------------------------- path state
 
     /** Fails a path unless it already failed or its device was replaced since ({@code generation}). */
     private void failPath(Path path, int generation, String reason, boolean byOperator) {
-        Effects fx = new Effects();
+        Effects fx = effects();
         synchronized (lock) {
             if (path.generation() != generation) return;
             failLocked(path, reason, byOperator, fx);
@@ -247,27 +270,42 @@ public final class MultipathTarget implements Target {
         fx.run();
     }
 
-    private void failLocked(Path path, String reason, boolean byOperator, Effects fx) {
+    void failLocked(Path path, String reason, boolean byOperator, Effects fx) {
         if (!path.isActive()) return;
         path.active(false);
         path.failCount(path.failCount() + 1);
         path.lastFailure(reason);
         validPaths--;
-        event(fx, EventKind.PATH_FAILED, "path", path.reference(), "number", path.number(), "group",
-                path.group().number(), "reason", reason, "fail_count", path.failCount(), "valid_paths", validPaths);
-        MapWatcher w = watcher;
-        fx.add(() -> w.pathFailed(this, path, reason, byOperator));
         if (currentGroup == path.group() && path.group().activePaths() == 0) currentGroup = null;
+        // what is still in flight here would wait for a path that is gone (a silent peer: up to the
+        // I/O timeout): give up on it now and send it down another path, after the event says why
+        List<PathIo> retry = path.claimAbandonable();
+        event(EventKind.PATH_FAILED, "path", path.reference(), "number", path.number(), "group",
+                path.group().number(), "reason", reason, "fail_count", path.failCount(), "valid_paths", validPaths,
+                "retried", retry.size());
+        MapWatcher w = watcher;
+        notice(() -> w.pathFailed(this, path, reason, byOperator));
+        if (!retry.isEmpty()) {
+            Logger.info("multipath {}: path {} failed ({}); {} request(s) in flight on it go down another path",
+                    name(), path, reason, retry.size());
+            fx.add(() -> {
+                for (PathIo io : retry) {
+                    left(io);
+                    dispatch(io.bio);
+                }
+            });
+        }
     }
 
-    private void reinstateLocked(Path path, String reason, Effects fx) {
-        if (path.isActive() || path.device() == null) return;
+    boolean reinstateLocked(Path path, String reason, Effects fx) {
+        if (path.isActive() || path.device() == null) return false;
         path.active(true);
         if (validPaths++ == 0) kickQueue(fx);
-        event(fx, EventKind.PATH_REINSTATED, "path", path.reference(), "number", path.number(), "group",
+        event(EventKind.PATH_REINSTATED, "path", path.reference(), "number", path.number(), "group",
                 path.group().number(), "reason", reason, "valid_paths", validPaths);
         MapWatcher w = watcher;
-        fx.add(() -> w.pathReinstated(this, path, reason));
+        notice(() -> w.pathReinstated(this, path, reason));
+        return true;
     }
 
     /** Takes every queued request out to be sent down again (or failed) after the lock is released. */
@@ -280,7 +318,7 @@ public final class MultipathTarget implements Target {
 
     /** Fails a path (monitor, messages). */
     public void failPath(Path path, String reason, boolean byOperator) {
-        Effects fx = new Effects();
+        Effects fx = effects();
         synchronized (lock) {
             failLocked(path, reason, byOperator, fx);
         }
@@ -289,124 +327,183 @@ public final class MultipathTarget implements Target {
 
     /** Reinstates a path that has a device (monitor, messages). */
     public void reinstatePath(Path path, String reason) {
-        Effects fx = new Effects();
+        reinstatePath(path, reason, -1);
+    }
+
+    /**
+     * Reinstates a path that has a device, unless its fail count is no longer
+     * {@code expectedFailCount} (-1: any) — I/O failed it again since the caller looked, so what the
+     * caller saw may describe the moment before. Checked and done under the lock; returns whether
+     * the path is active now because of this call.
+     */
+    public boolean reinstatePath(Path path, String reason, int expectedFailCount) {
+        Effects fx = effects();
+        boolean done;
         synchronized (lock) {
-            reinstateLocked(path, reason, fx);
+            done = (expectedFailCount < 0 || path.failCount() == expectedFailCount) && reinstateLocked(path, reason, fx);
         }
         fx.run();
+        return done;
     }
 
     /**
      * Puts a freshly opened device under a path (a reconnect) and reinstates it unless
-     * {@code reinstate} is false (flap damping holds it out). The replaced device is closed if
-     * this target opened it; devices from the table are the core's to close.
+     * {@code reinstate} is false (flap damping holds it out). The replaced device is closed as
+     * soon as none of its requests is in flight any more (at once when the path had failed and
+     * its requests were retried elsewhere), whoever opened it — closing is idempotent, so the
+     * core closing a table's device again at unload does no harm.
      */
     public void replaceDevice(Path path, BlockDevice device, boolean reinstate, String reason) {
+        replaceDevice(path, device, reinstate, reason, -1, "reopened");
+    }
+
+    /**
+     * As {@link #replaceDevice(Path, BlockDevice, boolean, String)}, refused (the device closed,
+     * false returned) when the map is gone or the path's fail count is no longer
+     * {@code expectedFailCount} (-1: any). {@code transport} is what {@code show} tells of it.
+     */
+    public boolean replaceDevice(Path path, BlockDevice device, boolean reinstate, String reason, int expectedFailCount,
+                                 String transport) {
         checkSize(path.reference(), device);
-        Effects fx = new Effects();
-        BlockDevice previous;
-        boolean previousOwned;
+        Effects fx = effects();
+        boolean done;
         synchronized (lock) {
-            if (destroyed) {
-                fx.add(device::close);
-                previous = null;
-                previousOwned = false;
-            } else {
-                previousOwned = path.deviceOwned();
-                previous = path.swapDevice(device, true);
-                if (reinstate) reinstateLocked(path, reason, fx);
-            }
+            done = replaceLocked(path, device, reinstate, reason, expectedFailCount, transport, fx);
         }
         fx.run();
-        if (previous != null && previousOwned) closeQuietly(previous);
+        if (!done) closeQuietly(device);
+        return done;
+    }
+
+    boolean replaceLocked(Path path, BlockDevice device, boolean reinstate, String reason, int expectedFailCount,
+                          String transport, Effects fx) {
+        if (destroyed || (expectedFailCount >= 0 && path.failCount() != expectedFailCount)) return false;
+        BlockDevice previous = path.swapDevice(device, true, transport);
+        if (previous != null && previous != device) {
+            path.retire(previous);
+            fx.add(() -> closeRetired(path));
+        }
+        if (reinstate) reinstateLocked(path, reason, fx);
+        return true;
     }
 
     /** Turns queueing with no path on or off (messages, no_path_retry); returns whether it changed. */
     public boolean setQueueIfNoPath(boolean queue, String reason) {
-        Effects fx = new Effects();
+        Effects fx = effects();
         boolean changed;
         synchronized (lock) {
-            boolean kick;
-            if (suspended && savedQueueIfNoPath != null) {
-                changed = savedQueueIfNoPath != queue;
-                savedQueueIfNoPath = queue;
-                kick = false;
-            } else {
-                changed = queueIfNoPath != queue;
-                queueIfNoPath = queue;
-                kick = !queue;
-            }
-            // the event first: whoever sees a queued request fail can already read why
-            if (changed) event(fx, EventKind.QUEUE_MODE_CHANGED, "queue_if_no_path", queue ? 1 : 0, "reason", reason,
-                    "queued", queued.size());
-            if (kick) kickQueue(fx);
+            changed = setQueueLocked(queue, reason, fx);
         }
         fx.run();
         return changed;
     }
 
+    boolean setQueueLocked(boolean queue, String reason, Effects fx) {
+        boolean changed;
+        boolean kick;
+        if (suspended && savedQueueIfNoPath != null) {
+            changed = savedQueueIfNoPath != queue;
+            savedQueueIfNoPath = queue;
+            kick = false;
+        } else {
+            changed = queueIfNoPath != queue;
+            queueIfNoPath = queue;
+            kick = !queue;
+        }
+        // the event first: whoever sees a queued request fail can already read why
+        if (changed) event(EventKind.QUEUE_MODE_CHANGED, "queue_if_no_path", queue ? 1 : 0, "reason", reason,
+                "queued", queued.size());
+        if (kick) kickQueue(fx);
+        return changed;
+    }
+
     /** Makes group {@code number} the one in use now when it has an active path, else the next one tried (switch_group). */
     public void switchGroup(int number, String reason) {
-        Effects fx = new Effects();
+        Effects fx = effects();
         synchronized (lock) {
-            PriorityGroup g = groups.get(number - 1);
-            for (PriorityGroup each : groups) each.bypassed(false);
-            if (g.activePaths() > 0) {
-                PriorityGroup from = lastGroup;
-                currentGroup = g;
-                lastGroup = g;
-                nextGroup = null;
-                if (from != g) event(fx, EventKind.PG_SWITCHED, "from", from == null ? 0 : from.number(), "to", number,
-                        "reason", reason);
-            } else {
-                nextGroup = g;
-                nextGroupReason = reason;
-            }
+            switchGroupLocked(number, reason);
         }
         fx.run();
+    }
+
+    void switchGroupLocked(int number, String reason) {
+        PriorityGroup g = groups.get(number - 1);
+        for (PriorityGroup each : groups) each.bypassed(false);
+        if (g.activePaths() > 0) {
+            PriorityGroup from = lastGroup;
+            currentGroup = g;
+            lastGroup = g;
+            nextGroup = null;
+            if (from != g) event(EventKind.PG_SWITCHED, "from", from == null ? 0 : from.number(), "to", number,
+                    "reason", reason);
+        } else {
+            nextGroup = g;
+            nextGroupReason = reason;
+        }
     }
 
     /** Marks a group bypassed or not (disable_group / enable_group). */
     public void bypassGroup(int number, boolean bypassed, String reason) {
-        Effects fx = new Effects();
+        Effects fx = effects();
         synchronized (lock) {
-            PriorityGroup g = groups.get(number - 1);
-            if (g.isBypassed() != bypassed) {
-                g.bypassed(bypassed);
-                currentGroup = null;
-                if (bypassed && nextGroup == g) nextGroup = null;
-                event(fx, EventKind.PG_BYPASSED, "group", number, "bypassed", bypassed ? 1 : 0, "reason", reason);
-            }
+            bypassGroupLocked(number, bypassed, reason);
         }
         fx.run();
     }
 
-    /** Adopts a passed socket as a path's transport (reconnect_path). */
-    String reconnect(Path path, org.ddmapper.api.PassedFd socket, boolean negotiated) {
-        BlockDevice device = context.adoptSocket(adoptReference(path.reference(), negotiated), socket, negotiated);
-        try {
-            replaceDevice(path, device, true, "reconnect_path message");
-        } catch (DmException e) {
-            closeQuietly(device);
-            throw e;
+    void bypassGroupLocked(int number, boolean bypassed, String reason) {
+        PriorityGroup g = groups.get(number - 1);
+        if (g.isBypassed() != bypassed) {
+            g.bypassed(bypassed);
+            currentGroup = null;
+            if (bypassed && nextGroup == g) nextGroup = null;
+            event(EventKind.PG_BYPASSED, "group", number, "bypassed", bypassed ? 1 : 0, "reason", reason);
         }
-        return "";
+    }
+
+    /**
+     * Runs a message's state changes under the lock, refused with EBUSY while the device is
+     * suspended: the check and the change are one step, so a suspend or table swap (presuspend
+     * sets the flag under the same lock) cannot slip in between. The effects run afterwards.
+     */
+    void act(String verb, java.util.function.Consumer<Effects> change) {
+        Effects fx = effects();
+        synchronized (lock) {
+            if (suspended)
+                throw new DmException(Errno.EBUSY, "multipath: '" + verb + "' refused: the device is suspended");
+            change.accept(fx);
+        }
+        fx.run();
     }
 
     /**
      * The reference to adopt a socket under. With no handshake on it the transport cannot learn
-     * the export's size, so an NBD reference without one gets {@code size=} (the target's length).
+     * the export's size or transmission flags: an NBD reference gets {@code size=} (the one the
+     * message gave, else the target's length) and {@code flags=} when the message gave them (else
+     * the NBD client falls back to the flags of this reference's last handshake, or refuses).
      */
     String adoptReference(String reference, boolean negotiated) {
-        if (!negotiated || !reference.startsWith("nbd") || reference.contains("size=")) return reference;
-        return reference + (reference.contains("?") ? "&" : "?") + "size=" + context.lengthSectors() * Bio.SECTOR_BYTES;
+        return adoptReference(reference, negotiated, -1, -1);
+    }
+
+    String adoptReference(String reference, boolean negotiated, long sizeBytes, int flags) {
+        if (!negotiated || !reference.startsWith("nbd")) return reference;
+        StringBuilder r = new StringBuilder(reference);
+        if (!reference.contains("size=")) {
+            r.append(r.indexOf("?") >= 0 ? '&' : '?').append("size=")
+                    .append(sizeBytes >= 0 ? sizeBytes : context.lengthSectors() * Bio.SECTOR_BYTES);
+        }
+        if (flags >= 0 && !reference.contains("flags=")) {
+            r.append(r.indexOf("?") >= 0 ? '&' : '?').append("flags=0x").append(Integer.toHexString(flags));
+        }
+        return r.toString();
     }
 
     // ---------------------------------------------------------------- lifecycle
 
     @Override
     public void presuspend(boolean noflush) {
-        Effects fx = new Effects();
+        Effects fx = effects();
         List<Bio> handBack;
         synchronized (lock) {
             suspended = true;
@@ -446,7 +543,10 @@ public final class MultipathTarget implements Target {
             destroyed = true;
             orphans = new ArrayList<>(queued);
             queued.clear();
-            for (Path p : paths) if (p.deviceOwned() && p.device() != null) owned.add(p.device());
+            for (Path p : paths) {
+                if (p.deviceOwned() && p.device() != null) owned.add(p.device());
+                owned.addAll(p.takeRetired()); // replaced devices whose requests never ended
+            }
         }
         if (registry != null) registry.gone(this);
         if (hangDetector != null) hangDetector.stop();
@@ -477,7 +577,7 @@ public final class MultipathTarget implements Target {
 
     @Override
     public void importState(TargetState state) {
-        Effects fx = new Effects();
+        Effects fx = effects();
         synchronized (lock) {
             StateCodec.apply(this, state);
         }
@@ -590,21 +690,52 @@ public final class MultipathTarget implements Target {
 
     /** Raises an event for this map (monitor: PATH_DAMPED and the like). */
     public void raise(EventKind kind, Object... keyValues) {
-        Effects fx = new Effects();
-        event(fx, kind, keyValues);
-        fx.run();
+        synchronized (lock) {
+            event(kind, keyValues);
+        }
+        emitNotices();
     }
 
-    private void event(Effects fx, EventKind kind, Object... keyValues) {
+    /** Queues an event; called under the lock, so events come out in the order of the state changes. */
+    private void event(EventKind kind, Object... keyValues) {
         Map<String, String> details = new LinkedHashMap<>();
         for (int i = 0; i + 1 < keyValues.length; i += 2) details.put((String) keyValues[i], String.valueOf(keyValues[i + 1]));
-        fx.add(() -> {
+        notice(() -> {
             try {
                 context.raiseEvent(kind, details);
             } catch (RuntimeException e) {
                 Logger.warn("multipath {}: could not raise {}: {}", name(), kind, e.getMessage());
             }
         });
+    }
+
+    /** Queues an event or monitor notice; called under the lock. */
+    private void notice(Runnable r) {
+        notices.add(r);
+        noticesQueued.incrementAndGet();
+    }
+
+    private Effects effects() { return new Effects(this::emitNotices); }
+
+    /**
+     * Publishes queued events and monitor notices in queue order. One thread at a time: a thread
+     * that finds another publishing waits for it, so when this returns everything this thread
+     * queued has been published (by it or by the other). Never called under {@code lock}.
+     */
+    void emitNotices() {
+        if (noticesPublished.get() == noticesQueued.get()) return; // the I/O path's usual case: nothing to do
+        synchronized (emitLock) {
+            Runnable r;
+            while ((r = notices.poll()) != null) {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    Logger.warn("multipath {}: a notice failed: {}", name(), e.toString());
+                } finally {
+                    noticesPublished.incrementAndGet();
+                }
+            }
+        }
     }
 
     /** Refuses a device smaller than the target. */

@@ -6,10 +6,11 @@ import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.Bio;
 
 /**
- * One request sent down one path. It ends exactly once: by its completion, or by the hang
- * detector when the path takes too long — whichever comes first; the other is ignored. With a
- * path I/O timeout in force the path works on a private {@code bounce} buffer, so a request
- * abandoned after a timeout can never touch the caller's buffer when it completes late.
+ * One request sent down one path. It ends exactly once: by its completion, by the hang
+ * detector when the path takes too long, or when its path is failed (then it is retried on
+ * another path) — whichever comes first; the others are ignored. With a path I/O timeout in
+ * force the path works on a private {@code bounce} buffer, so a request abandoned this way can
+ * never touch the caller's buffer when it completes late.
  */
 final class PathIo {
     final Path path;
@@ -29,8 +30,17 @@ final class PathIo {
         this.startNanos = System.nanoTime();
     }
 
-    /** Claims the outcome; false when the request already ended the other way. */
+    /** Claims the outcome; false when the request already ended another way. */
     boolean end() { return ended.compareAndSet(false, true); }
+
+    boolean isEnded() { return ended.get(); }
+
+    /**
+     * Whether the request may be given up on while its path still holds it: it shares no
+     * buffer with the caller (a private bounce buffer, or an operation without data), so a late
+     * answer cannot touch what the caller gets back.
+     */
+    boolean abandonable() { return bounce != null || !bio.op().hasData(); }
 
     long bytes() { return bio.lengthBytes(); }
 }

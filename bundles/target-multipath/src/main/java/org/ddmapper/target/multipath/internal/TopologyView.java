@@ -55,6 +55,7 @@ public final class TopologyView {
                     sb.append(lastGroup ? "  " : "| ").append(pi == paths.size() - 1 ? "`- " : "|- ")
                             .append(r.number).append(' ').append(r.reference).append(' ').append(r.dmState).append(' ')
                             .append(r.checkerState).append(' ').append(r.checker).append(" fail=").append(r.failCount);
+                    if (!r.transport.equals(Path.TRANSPORT_TABLE)) sb.append(" transport=").append(r.transport);
                     if (!r.reason.isEmpty()) sb.append(" (").append(r.reason).append(')');
                     sb.append('\n');
                 }
@@ -67,17 +68,17 @@ public final class TopologyView {
     public static String paths(MultipathTarget t, boolean header) {
         List<String[]> table = new ArrayList<>();
         if (header) table.add(new String[] {"map", "path", "dev", "group", "dm_st", "chk_st", "checker", "failures",
-                "next_check", "reason"});
+                "next_check", "transport", "reason"});
         for (Row r : rows(t)) {
             table.add(new String[] {t.name(), Integer.toString(r.number), r.reference, Integer.toString(r.group),
                     r.dmState, r.checkerState.replace(' ', '_'), r.checker, Integer.toString(r.failCount),
-                    r.nextCheckSeconds < 0 ? "-" : r.nextCheckSeconds + "s", r.reason.isEmpty() ? "-" : r.reason});
+                    r.nextCheckSeconds < 0 ? "-" : r.nextCheckSeconds + "s", r.transport, r.reason.isEmpty() ? "-" : r.reason});
         }
         return columns(table);
     }
 
     private record Row(int number, String reference, int group, String dmState, String checkerState, String checker,
-                       int failCount, long nextCheckSeconds, String reason) {}
+                       int failCount, long nextCheckSeconds, String transport, String reason) {}
 
     private static List<Row> rows(MultipathTarget t) {
         MapWatcher w = t.watcher();
@@ -86,17 +87,19 @@ public final class TopologyView {
             boolean active;
             int fails;
             String failure;
+            String transport;
             synchronized (t.lock()) {
                 active = p.isActive();
                 fails = p.failCount();
                 failure = p.lastFailure();
+                transport = p.transport();
             }
             MapWatcher.PathReport report = w.report(t, p);
             String reason = active ? "" : failure;
             if (report.message() != null && !report.message().isEmpty() && !report.state().equals("ready"))
                 reason = reason.isEmpty() ? report.message() : reason + "; checker: " + report.message();
             rows.add(new Row(p.number(), p.reference(), p.group().number(), active ? "active" : "failed",
-                    report.state(), report.checker(), fails, report.nextCheckSeconds(), reason));
+                    report.state(), report.checker(), fails, report.nextCheckSeconds(), transport, reason));
         }
         return rows;
     }

@@ -68,10 +68,19 @@ public final class FakeContext implements TargetContext, AutoCloseable {
 
     @Override public boolean readOnly() { return false; }
 
+    /** Runs on the raising thread before an event is recorded, outside this object's lock (tests force interleavings with it). */
+    volatile java.util.function.Consumer<Event> beforeRecord = e -> { };
+    /** Runs on the messaging thread inside adoptSocket, before it returns. */
+    volatile Runnable duringAdopt = () -> { };
+
     @Override
-    public synchronized void raiseEvent(EventKind kind, Map<String, String> details) {
-        events.add(new Event(kind, Map.copyOf(details)));
-        notifyAll();
+    public void raiseEvent(EventKind kind, Map<String, String> details) {
+        Event e = new Event(kind, Map.copyOf(details));
+        beforeRecord.accept(e);
+        synchronized (this) {
+            events.add(e);
+            notifyAll();
+        }
     }
 
     /** Waits up to {@code millis} for {@code count} events of a kind. */
@@ -95,6 +104,7 @@ public final class FakeContext implements TargetContext, AutoCloseable {
         socket.take();
         adoptedNegotiated = negotiated;
         adoptedReference = reference;
+        duringAdopt.run();
         return adopted;
     }
 

@@ -126,6 +126,23 @@ class MessagesTest {
         assertEquals("nbd://10.0.0.7:10809/lun0?size=8192", ctx.adoptedReference);
         n.message(new Message(List.of("reconnect_path", "1"), null, List.of(fakeFd(new AtomicBoolean())), 0));
         assertEquals("nbd://10.0.0.7:10809/lun0", ctx.adoptedReference, "with a handshake the server tells the size");
+        // the facts of a handshake someone else did travel with the message
+        n.message(new Message(List.of("reconnect_path", "1", "negotiated", "size=16384", "flags=0x4d"), null,
+                List.of(fakeFd(new AtomicBoolean())), 0));
+        assertEquals("nbd://10.0.0.7:10809/lun0?size=16384&flags=0x4d", ctx.adoptedReference);
+        assertTrue(n.message(Message.of("show", "topology")).contains("fail=0 transport=passed-socket-negotiated"),
+                n.message(Message.of("show", "topology")));
+        for (String[] bad : new String[][] {
+            {"flags=0x10000", "multipath: reconnect_path: flags '0x10000' are not the 16-bit transmission flags (0x0000..0xffff)"},
+            {"size=100", "multipath: reconnect_path: size '100' is not a positive whole number of 512-byte sectors"},
+            {"fua", "multipath: reconnect_path: unknown or repeated option 'fua' after negotiated (expected size=BYTES or flags=0xNNNN)"},
+        }) {
+            AtomicBoolean closed = new AtomicBoolean();
+            DmException e = assertThrows(DmException.class, () -> n.message(new Message(
+                    List.of("reconnect_path", "1", "negotiated", bad[0]), null, List.of(fakeFd(closed)), 0)));
+            assertEquals(bad[1], e.getMessage());
+            assertTrue(closed.get(), "the refused socket is closed");
+        }
     }
 
     @Test
@@ -152,8 +169,8 @@ class MessagesTest {
                   `- 3 /p/c active undef none fail=0 (no path monitor)
                 """, topo);
         String paths = t.message(Message.of("show", "paths"));
-        assertTrue(paths.startsWith("map    path dev  group dm_st  chk_st checker failures next_check reason\n"), paths);
-        assertTrue(paths.contains("mpatha 2    /p/b 1     failed undef  none    1        -          fail_path message; checker: no path monitor"), paths);
+        assertTrue(paths.startsWith("map    path dev  group dm_st  chk_st checker failures next_check transport reason\n"), paths);
+        assertTrue(paths.contains("mpatha 2    /p/b 1     failed undef  none    1        -          table     fail_path message; checker: no path monitor"), paths);
     }
 
     static PassedFd fakeFd(AtomicBoolean closed) {

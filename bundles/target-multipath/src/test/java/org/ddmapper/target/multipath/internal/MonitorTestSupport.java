@@ -42,6 +42,11 @@ public final class MonitorTestSupport implements AutoCloseable {
         ctx.devices.put(reference, ref -> device);
     }
 
+    /** Opening {@code reference} from now on runs {@code open} (on the opening thread). */
+    public void openWith(String reference, java.util.function.Function<String, BlockDevice> open) {
+        ctx.devices.put(reference, open);
+    }
+
     public void unopenable(String reference, Errno errno) {
         ctx.unopenable(reference, errno);
     }

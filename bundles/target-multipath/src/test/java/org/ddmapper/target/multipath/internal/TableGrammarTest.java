@@ -99,7 +99,6 @@ class TableGrammarTest {
         "0 0 1 1 round-robin 0 2 1 /p/a 1 /p/b|not enough arguments for 2 paths with 1 selector arguments each",
         "0 0 1 1 round-robin 0 1 0 /p/a extra|too many arguments: unexpected 'extra'",
         "0 0 1 1 round-robin 0 1 0 /p/nope|no such device",
-        "01 queue_if_no_path 0 1 1 round-robin 0 1 0 /p/a|invalid number of feature arguments '01'",
     })
     void badTablesAreRefusedWithASpecificMessage(String input, String expected) {
         DmException e = assertThrows(DmException.class, () -> build(input == null ? "" : input));

@@ -86,6 +86,7 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
         long nextCheck;
         long dueAt;
         int failuresAtCheck;
+        int failuresAtReopen;
         long interval;
         boolean checking;
         boolean reopening;
@@ -404,7 +405,11 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
                     return;
                 } else {
                     pw.interval = polling;
-                    reinstate(ms, pw, null, checker, result, now);
+                    if (!reinstate(ms, pw, null, checker, result, now, pw.failuresAtCheck)) {
+                        pw.nextCheck = now; // failed again between the look and the reinstate: check again
+                        publish(pw, now);
+                        return;
+                    }
                 }
             }
             case BAD -> {
@@ -430,17 +435,24 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
         };
     }
 
-    /** Reinstates a path the checker found up (with a fresh device when {@code fresh} is set), unless damping holds it out. */
-    private void reinstate(MapState ms, PathWatch pw, BlockDevice fresh, String checker, CheckResult result, long now) {
+    /**
+     * Reinstates a path the checker found up (with a fresh device when {@code fresh} is set),
+     * unless damping holds it out. Refused (false; a fresh device is closed) when the path's fail
+     * count is no longer {@code expectedFailCount}: I/O failed it again while the check or
+     * reconnect ran, so "up" may describe the moment before. The map checks that under its lock.
+     */
+    private boolean reinstate(MapState ms, PathWatch pw, BlockDevice fresh, String checker, CheckResult result, long now,
+                              int expectedFailCount) {
         boolean held = held(ms, pw, now);
         String reason = (fresh != null ? "reconnected; " : "") + "checker " + checker + ": " + result.state().checkerWord();
         if (fresh != null) {
+            if (!ms.map.replaceDevice(pw.path, fresh, !held, reason, expectedFailCount, "reopened")) return false;
             reconnects++;
-            ms.map.replaceDevice(pw.path, fresh, !held, reason);
         } else if (!held) {
-            ms.map.reinstatePath(pw.path, reason);
+            if (!ms.map.reinstatePath(pw.path, reason, expectedFailCount)) return false;
         }
         if (held) pw.nextCheck = Math.max(pw.nextCheck, pw.heldUntil);
+        return true;
     }
 
     /** Flap damping: whether the path must stay out now (raising PATH_DAMPED when a hold starts). */
@@ -470,6 +482,7 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
         if (pw.reopening || now < pw.nextReopen) return;
         pw.reopening = true;
         pw.nextReopen = now + config.pollingIntervalMillis();
+        pw.failuresAtReopen = ms.map.failCount(pw.path);
         MultipathTarget map = ms.map;
         Path path = pw.path;
         long timeout = ms.policy.checkerTimeoutMillis();
@@ -508,9 +521,17 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
             return;
         }
         pw.reopenError = null;
-        pw.last = result;
-        reinstate(ms, pw, fresh, checker, result, now);
         pw.interval = config.pollingIntervalMillis();
+        if (ms.map.failCount(pw.path) != pw.failuresAtReopen
+                || !reinstate(ms, pw, fresh, checker, result, now, pw.failuresAtReopen)) {
+            // the path failed again (reinstated and failed by I/O) while we dialled: the new
+            // connection's "up" may describe the moment before; drop it and check afresh
+            closeQuietly(fresh);
+            pw.nextCheck = now;
+            publish(pw, now);
+            return;
+        }
+        pw.last = result;
         pw.nextCheck = Math.max(now + pw.interval, pw.heldUntil);
         publish(pw, now);
     }

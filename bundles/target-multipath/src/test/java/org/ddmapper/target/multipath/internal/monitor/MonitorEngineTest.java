@@ -133,7 +133,10 @@ class MonitorEngineTest {
         advance(1000);
         assertSame(fresh, t.paths().get(0).device());
         assertEquals("reconnected; checker fake: ready", env.only(EventKind.PATH_REINSTATED).get("reason"));
-        assertFalse(env.a.isClosed(), "the table's device is the core's to close");
+        // nothing of the replaced device is in flight any more: it is closed now, not when the table goes
+        assertTrue(env.a.isClosed(), "the replaced device (its connection and buffers) is released at once");
+        assertTrue(t.message(Message.of("show", "topology")).contains("fail=1 transport=reopened"),
+                t.message(Message.of("show", "topology")));
         int before = fresh.submitted();
         for (int i = 0; i < 4; i++) assertEquals(IoStatus.OK, env.read(t, 0));
         assertEquals(before + 2, fresh.submitted());
@@ -324,4 +327,23 @@ class MonitorEngineTest {
     }
 
     static ByteBuffer sector() { return ByteBuffer.allocate(Bio.SECTOR_BYTES); }
+
+    @Test
+    void aReconnectWhilePathFailedAgainIsDroppedAndThePathCheckedAfresh() throws Exception {
+        MultipathTarget t = start(conf(""), "0 0 1 1 round-robin 0 2 0 /p/a /p/b");
+        checker.verdicts.put(env.a, PathState.DOWN);
+        ScriptedDevice fresh = env.device("/p/a");
+        // while the monitor dials /p/a, an operator reinstates the path and I/O fails it again
+        env.openWith("/p/a", ref -> {
+            t.reinstatePath(t.paths().get(0), "reinstate_path message");
+            t.failPath(t.paths().get(0), "read failed: ECONNRESET", false);
+            return fresh;
+        });
+        advance(1000);
+        assertEquals(2, t.failCount(t.paths().get(0)));
+        assertTrue(fresh.isClosed(), "the connection dialled before the new failure is dropped");
+        assertSame(env.a, t.paths().get(0).device());
+        assertFalse(t.paths().get(0).isActive());
+        assertEquals(List.of("PATH_FAILED", "PATH_REINSTATED", "PATH_FAILED"), kinds());
+    }
 }
