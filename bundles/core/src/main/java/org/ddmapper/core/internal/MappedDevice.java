@@ -67,6 +67,8 @@ public final class MappedDevice {
     /** Why a parked device is still parked although its type is back (its rebuild failed), or null. */
     private volatile String parkReason;
     private long parkedSinceNanos;
+    /** When an upgrade's quiesce or a type's departure blocked the I/O that a park then keeps waiting (0: not stopped). */
+    private long stoppedSinceNanos;
     /** The bundle ("name version") of the type the live targets were torn down for, while parked for an update. */
     private volatile String parkedFrom;
     /** How long the last park (type going away until rebuilt) held this device's I/O, in ms. */
@@ -366,7 +368,8 @@ public final class MappedDevice {
     void parkLive(TableSpec spec, String type, List<Optional<TargetState>> states) {
         liveSpec = spec;
         parkedStates = states;
-        if (parkedType == null) parkedSinceNanos = System.nanoTime();
+        if (parkedType == null) parkedSinceNanos = stoppedSinceNanos != 0 ? stoppedSinceNanos : System.nanoTime(); // stall from the block
+        stoppedSinceNanos = 0;
         parkedType = type;
         block();
     }
@@ -400,6 +403,7 @@ public final class MappedDevice {
         boolean usesLive = t != null && t.uses(type);
         if (!usesLive && !(in != null && in.uses(type))) return false;
         if (usesLive && !suspended && !swapQuiesced && parkedType == null) {
+            stoppedSinceNanos = System.nanoTime();
             block();
             t.presuspend(this, true);
         }
@@ -551,6 +555,7 @@ public final class MappedDevice {
      */
     boolean stopForSwap() {
         if (suspended || parkedType != null || swapQuiesced || live == null) return false;
+        stoppedSinceNanos = System.nanoTime();
         block();
         live.presuspend(this, true);
         return true;
@@ -564,6 +569,7 @@ public final class MappedDevice {
         Table t = live;
         if (!drain(Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())))) {
             long left = inflight.get();
+            stoppedSinceNanos = 0;
             t.resumeTargets(this);
             unblock();
             throw new DmException(Errno.ETIMEDOUT, "device '" + name + "' still has " + left + (left == 1 ? " request" : " requests")
@@ -575,6 +581,7 @@ public final class MappedDevice {
 
     /** Undoes a {@link #stopForSwap} that is not finished (another device of its wave did not drain in time). */
     void abandonSwapStop() {
+        stoppedSinceNanos = 0;
         Table t = live;
         if (t != null) t.resumeTargets(this);
         unblock();
@@ -584,6 +591,7 @@ public final class MappedDevice {
     void releaseSwapQuiesce() {
         if (!swapQuiesced) return;
         swapQuiesced = false;
+        stoppedSinceNanos = 0;
         Table t = live;
         if (t != null) t.resumeTargets(this);
         unblock();
