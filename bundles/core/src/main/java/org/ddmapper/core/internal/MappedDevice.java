@@ -197,6 +197,7 @@ public final class MappedDevice {
         synchronized (gate) {
             if (suspended || parkedType != null || removed) return 0;
             blocked = false;
+            stoppedSinceNanos = 0; // a stop that ended without a park: the next park's stall starts afresh
             replay = new ArrayList<>(held);
             held.clear();
         }
