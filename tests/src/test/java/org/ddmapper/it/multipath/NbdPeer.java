@@ -17,10 +17,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real NBD server (nbdkit's file plugin or qemu-nbd) exporting a file on loopback or a Unix
  * socket, as one path of a multipath map. Started, killed (SIGKILL), hung (SIGSTOP), resumed
- * (SIGCONT) and restarted on the same address by pid; {@link #close()} kills it.
+ * (SIGCONT) and restarted on the same address by pid; {@link #close()} kills it. Public for the
+ * upgrade tests in it.core, which run multipath maps over these servers.
  */
-final class NbdPeer implements AutoCloseable {
-    enum Kind { NBDKIT, QEMU_NBD }
+public final class NbdPeer implements AutoCloseable {
+    public enum Kind { NBDKIT, QEMU_NBD }
 
     final Kind kind;
     final Path file;
@@ -50,7 +51,7 @@ final class NbdPeer implements AutoCloseable {
     }
 
     /** A server on a Unix socket. */
-    static NbdPeer unix(Kind kind, Path file, Path socket) throws Exception {
+    public static NbdPeer unix(Kind kind, Path file, Path socket) throws Exception {
         NbdPeer p = new NbdPeer(kind, file, socket, 0, socket.resolveSibling(socket.getFileName() + ".log"));
         p.start();
         return p;
@@ -65,7 +66,7 @@ final class NbdPeer implements AutoCloseable {
     }
 
     /** A server on 127.0.0.1 at a free port. */
-    static NbdPeer tcp(Kind kind, Path file, Path logDir) throws Exception {
+    public static NbdPeer tcp(Kind kind, Path file, Path logDir) throws Exception {
         return tcpAt(kind, file, logDir, freePort());
     }
 
@@ -82,7 +83,7 @@ final class NbdPeer implements AutoCloseable {
     }
 
     /** The reference a multipath table uses for this path. */
-    String reference() {
+    public String reference() {
         return socket != null ? "nbd+unix:///?socket=" + socket : "nbd://127.0.0.1:" + port + "/";
     }
 
@@ -127,7 +128,7 @@ final class NbdPeer implements AutoCloseable {
     boolean isAlive() { return process != null && process.isAlive(); }
 
     /** SIGKILL, and wait for it to be gone. */
-    synchronized void kill() throws Exception {
+    public synchronized void kill() throws Exception {
         if (stopped) signal("CONT");
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);

@@ -67,6 +67,8 @@ public final class MappedDevice {
     /** Why a parked device is still parked although its type is back (its rebuild failed), or null. */
     private volatile String parkReason;
     private long parkedSinceNanos;
+    /** When an upgrade's quiesce or a type's departure blocked the I/O that a park then keeps waiting (0: not stopped). */
+    private long stoppedSinceNanos;
     /** The bundle ("name version") of the type the live targets were torn down for, while parked for an update. */
     private volatile String parkedFrom;
     /** How long the last park (type going away until rebuilt) held this device's I/O, in ms. */
@@ -195,6 +197,7 @@ public final class MappedDevice {
         synchronized (gate) {
             if (suspended || parkedType != null || removed) return 0;
             blocked = false;
+            stoppedSinceNanos = 0; // a stop that ended without a park: the next park's stall starts afresh
             replay = new ArrayList<>(held);
             held.clear();
         }
@@ -366,7 +369,8 @@ public final class MappedDevice {
     void parkLive(TableSpec spec, String type, List<Optional<TargetState>> states) {
         liveSpec = spec;
         parkedStates = states;
-        if (parkedType == null) parkedSinceNanos = System.nanoTime();
+        if (parkedType == null) parkedSinceNanos = stoppedSinceNanos != 0 ? stoppedSinceNanos : System.nanoTime(); // stall from the block
+        stoppedSinceNanos = 0;
         parkedType = type;
         block();
     }
@@ -387,16 +391,33 @@ public final class MappedDevice {
     }
 
     /**
-     * Tears the live (and inactive) targets down because a type they use is going away, keeping
-     * the specs to rebuild from. I/O waits. Returns false when the device does not use the type.
+     * Parking, because a type the live (or inactive) targets use is going away: the targets are torn
+     * down, the specs kept to rebuild from, I/O waits. First half: blocks new I/O and runs presuspend
+     * (noflush) if the live table uses {@code type}, without waiting for what is in flight. Returns
+     * false when the device does not use the type; else {@link #finishParkFor} must follow under the
+     * same control lock. The core stops every device of a wave (no stacking among them) before it
+     * finishes any, so their in-flight I/O drains at the same time rather than device by device.
      */
-    boolean parkFor(TargetType type, String fromBundle) {
+    boolean stopFor(TargetType type) {
+        Table t = live;
+        Table in = inactive;
+        boolean usesLive = t != null && t.uses(type);
+        if (!usesLive && !(in != null && in.uses(type))) return false;
+        if (usesLive && !suspended && !swapQuiesced && parkedType == null) {
+            stoppedSinceNanos = System.nanoTime();
+            block();
+            t.presuspend(this, true);
+        }
+        return true;
+    }
+
+    /** The second half of parking (after {@link #stopFor}): drains, exports the targets' state, tears them down and parks. */
+    void finishParkFor(TargetType type, String fromBundle) {
         String typeName = type.name();
         Table t = live;
         Table in = inactive;
         boolean usesLive = t != null && t.uses(type);
         boolean usesInactive = in != null && in.uses(type);
-        if (!usesLive && !usesInactive) return false;
         handedOver = true;
         if (usesInactive) {
             in.destroy(this);
@@ -404,9 +425,7 @@ public final class MappedDevice {
         }
         if (usesLive) {
             boolean drained = true;
-            if (!suspended && !swapQuiesced && parkedType == null) {
-                block();
-                t.presuspend(this, true);
+            if (!suspended && !swapQuiesced && parkedType == null) { // stopFor blocked it and ran presuspend
                 drained = drain(host.drainTimeoutMillis());
                 t.postsuspend(this);
             }
@@ -427,7 +446,6 @@ public final class MappedDevice {
             }
             raise(EventKind.TARGET_TYPE_MISSING, -1, Map.of("type", typeName));
         }
-        return true;
     }
 
     /** Spec of a slot whose targets are not built (live when parked, inactive after a park), or null. */
@@ -531,18 +549,28 @@ public final class MappedDevice {
     long swapParks() { return swapParks; }
 
     /**
-     * Quiesces the device ahead of an upgrade of a type its live table uses: blocks new I/O (it
-     * waits, held), presuspend(noflush), drains in-flight I/O for at most {@code timeoutMillis},
-     * postsuspend. On a timeout undoes that and throws ETIMEDOUT naming the device; nothing else
-     * changed. A suspended or parked device is left as it is.
+     * Quiesces the device ahead of an upgrade of a type its live table uses, first half: blocks
+     * new I/O (it waits, held) and runs presuspend(noflush). Returns false, doing nothing, for a
+     * suspended or parked device; else {@link #finishSwapQuiesce} (or {@link #abandonSwapStop})
+     * must follow under the same control lock.
      */
-    void quiesceForSwap(long timeoutMillis) {
-        if (suspended || parkedType != null || swapQuiesced || live == null) return;
+    boolean stopForSwap() {
+        if (suspended || parkedType != null || swapQuiesced || live == null) return false;
+        stoppedSinceNanos = System.nanoTime();
         block();
+        live.presuspend(this, true);
+        return true;
+    }
+
+    /**
+     * Second half: drains in-flight I/O until {@code deadlineNanos}, then postsuspend. On a timeout
+     * undoes the stop and throws ETIMEDOUT naming the device; nothing else changed.
+     */
+    void finishSwapQuiesce(long deadlineNanos, long timeoutMillis) {
         Table t = live;
-        t.presuspend(this, true);
-        if (!drain(timeoutMillis)) {
+        if (!drain(Math.max(0, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime())))) {
             long left = inflight.get();
+            stoppedSinceNanos = 0;
             t.resumeTargets(this);
             unblock();
             throw new DmException(Errno.ETIMEDOUT, "device '" + name + "' still has " + left + (left == 1 ? " request" : " requests")
@@ -552,10 +580,19 @@ public final class MappedDevice {
         swapQuiesced = true;
     }
 
-    /** Undoes {@link #quiesceForSwap} when the upgrade did not park the device after all (it failed first). */
+    /** Undoes a {@link #stopForSwap} that is not finished (another device of its wave did not drain in time). */
+    void abandonSwapStop() {
+        stoppedSinceNanos = 0;
+        Table t = live;
+        if (t != null) t.resumeTargets(this);
+        unblock();
+    }
+
+    /** Undoes {@link #finishSwapQuiesce} when the upgrade did not park the device after all (it failed first). */
     void releaseSwapQuiesce() {
         if (!swapQuiesced) return;
         swapQuiesced = false;
+        stoppedSinceNanos = 0;
         Table t = live;
         if (t != null) t.resumeTargets(this);
         unblock();
