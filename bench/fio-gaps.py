@@ -36,24 +36,25 @@ def read_jobs(prefix):
 
 
 def gaps(prefix, windows=()):
-    """(overall largest gap, [largest gap overlapping each (start, end) window], max latency ns, completions, jobs)."""
+    """(overall largest gap, [largest gap overlapping each (start, end) window], [when each of those
+    gaps began, ms], max latency ns, completions, jobs)."""
     jobs, lat_max = read_jobs(prefix)
-    overall, per = 0, [0] * len(windows)
+    overall, per, at = 0, [0] * len(windows), [0] * len(windows)
     for t in jobs:
         for x, y in zip(t, t[1:]):
             g = y - x
             overall = max(overall, g)
             for k, (a, b) in enumerate(windows):
-                if y >= a and x <= b:
-                    per[k] = max(per[k], g)
-    return overall, per, lat_max, sum(map(len, jobs)), len(jobs)
+                if y >= a and x <= b and g > per[k]:
+                    per[k], at[k] = g, x
+    return overall, per, at, lat_max, sum(map(len, jobs)), len(jobs)
 
 
 def main(argv):
     if len(argv) not in (2, 4):
         sys.exit(__doc__)
     windows = [(int(argv[2]), int(argv[3]))] if len(argv) == 4 else []
-    overall, per, lat_max, n, jobs = gaps(argv[1], windows)
+    overall, per, _, lat_max, n, jobs = gaps(argv[1], windows)
     if n == 0:
         sys.exit(f"fio-gaps: no completions logged under {argv[1]}_clat.*.log")
     print(per[0] if windows else overall, f"{lat_max / 1e6:.1f}", n, jobs)

@@ -162,34 +162,19 @@ else
   echo "fio ended on its own before the upgrades did (exit $FIORC):"; cat "$W/fio.err"; exit 1
 fi
 
-python3 - "$W" "$N" "$FAILED" <<'PY'
-import glob, json, re, sys, time
+python3 - "$W" "$N" "$FAILED" "$ROOT/bench/fio-gaps.py" <<'PY'
+import importlib.util, json, re, sys, time
 w, n, failed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-jobs = []  # per fio job: sorted completion times (ms since the epoch)
-lat_max = 0
-for f in sorted(glob.glob(w + "/lat_clat.*.log")):
-    t = []
-    for line in open(f):
-        p = line.split(",")
-        if len(p) >= 2:
-            t.append(int(p[0])); lat_max = max(lat_max, int(p[1]))
-    t.sort()
-    jobs.append(t)
+spec = importlib.util.spec_from_file_location("fio_gaps", sys.argv[4])
+fio_gaps = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fio_gaps)
 windows = []
 for line in open(w + "/windows"):
     a, b, rest = line.split(" ", 2)
     windows.append((int(a), int(b), rest.strip()))
-# per upgrade: the largest gap between two consecutive completions of one job that overlaps [start, end]
-per = [0] * len(windows)
-at = [0] * len(windows)  # when that gap began (wall clock, to line it up with the appliance's log)
-overall = 0
-for t in jobs:
-    for x, y in zip(t, t[1:]):
-        g = y - x
-        overall = max(overall, g)
-        for k, (a, b, _) in enumerate(windows):
-            if y >= a and x <= b and g > per[k]:
-                per[k], at[k] = g, x
+# per upgrade: the largest gap between two consecutive completions of one job that overlaps [start, end],
+# and when it began (wall clock, to line it up with the appliance's log)
+overall, per, at, lat_max, completions, job_count = fio_gaps.gaps(w + "/lat", [(a, b) for a, b, _ in windows])
 text = open(w + "/fio.json").read()
 j = json.loads(text[text.index("{"):])
 errors = sum(job.get("error", 0) for job in j["jobs"])
@@ -197,7 +182,7 @@ ios = sum(job["read"]["total_ios"] + job["write"]["total_ios"] for job in j["job
 err_text = open(w + "/fio.err").read()
 verify_errors = len(re.findall(r"verify|bad magic|crc32c", err_text))
 reported = [int(m) for m in re.findall(r"max stall (\d+) ms", open(w + "/reports").read())]
-print(f"completions logged: {sum(map(len, jobs))} in {len(jobs)} job(s) (fio total_ios {ios}, job errors {errors},"
+print(f"completions logged: {completions} in {job_count} job(s) (fio total_ios {ios}, job errors {errors},"
       f" verify errors {verify_errors}, failed upgrades {failed})")
 for k, (a, b, rest) in enumerate(windows):
     when = time.strftime("%H:%M:%S", time.localtime(at[k] / 1000)) + f".{at[k] % 1000:03d}"
