@@ -4,19 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintStream;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.ddmapper.api.DeviceRef;
+import org.ddmapper.it.support.GogoSession;
+import org.ddmapper.it.support.Waits;
 import org.ddmapper.api.Message;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.control.ddlink.Ddlink;
@@ -29,7 +26,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.osgi.framework.ServiceReference;
 
 /**
  * The dm: Gogo commands, run headless through the CommandProcessor service of a live Felix,
@@ -41,26 +37,19 @@ class ConsoleTest {
     @TempDir
     static Path dir;
     ControlHarness appliance;
-    Object session;
-    Method execute;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    GogoSession gogo;
 
     @BeforeAll
     void start() throws Exception {
         appliance = ControlHarness.start();
-        String processorClass = "org.apache.felix.service.command.CommandProcessor";
-        long deadline = System.currentTimeMillis() + 15_000;
-        ServiceReference<?> ref;
-        while ((ref = appliance.fw.context().getServiceReference(processorClass)) == null || !commandsRegistered()) {
-            if (System.currentTimeMillis() > deadline) throw new IllegalStateException("no CommandProcessor or dm: commands");
-            Thread.sleep(20);
-        }
-        Object processor = appliance.fw.context().getService(ref);
-        Class<?> api = ref.getBundle().loadClass(processorClass);
-        session = api.getMethod("createSession", InputStream.class, OutputStream.class, OutputStream.class)
-                .invoke(processor, new ByteArrayInputStream(new byte[0]), new PrintStream(out, true, StandardCharsets.UTF_8),
-                        new PrintStream(out, true, StandardCharsets.UTF_8));
-        execute = ref.getBundle().loadClass("org.apache.felix.service.command.CommandSession").getMethod("execute", CharSequence.class);
+        gogo = GogoSession.open(appliance.fw, "(osgi.command.scope=dm)");
+        Waits.await("all seven dm: commands", () -> {
+            try {
+                return commandsRegistered();
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
     private boolean commandsRegistered() throws Exception {
@@ -74,24 +63,13 @@ class ConsoleTest {
     }
 
     /** Runs a console command line and returns what it printed. */
-    private synchronized String console(String line) throws Exception {
-        out.reset();
-        try {
-            execute.invoke(session, line);
-        } catch (InvocationTargetException e) {
-            throw (Exception) e.getCause();
-        }
-        return out.toString(StandardCharsets.UTF_8);
+    private String console(String line) throws Exception {
+        return gogo.printed(line);
     }
 
     /** What a command line returns: the text the console shows for a command that returns its answer (gogo's help). */
-    private synchronized String result(String line) throws Exception {
-        out.reset();
-        try {
-            return String.valueOf(execute.invoke(session, line));
-        } catch (InvocationTargetException e) {
-            throw (Exception) e.getCause();
-        }
+    private String result(String line) throws Exception {
+        return gogo.result(line);
     }
 
     /** What the control socket answers ddsetup for the same verb. */
@@ -213,16 +191,11 @@ class ConsoleTest {
             int dropped = 500;
             GatedOutput gated = new GatedOutput();
             ByteArrayOutputStream err = new ByteArrayOutputStream();
-            ServiceReference<?> ref = appliance.fw.context().getServiceReference("org.apache.felix.service.command.CommandProcessor");
-            Object processor = appliance.fw.context().getService(ref);
-            Object blocked = ref.getBundle().loadClass("org.apache.felix.service.command.CommandProcessor")
-                    .getMethod("createSession", InputStream.class, OutputStream.class, OutputStream.class)
-                    .invoke(processor, new ByteArrayInputStream(new byte[0]), new PrintStream(gated, true, StandardCharsets.UTF_8),
-                            new PrintStream(err, true, StandardCharsets.UTF_8));
+            Object blocked = gogo.newSession(gated, err);
             long total = history + queued + 1;
             CompletableFuture<Object> events = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return execute.invoke(blocked, "dm:events --count " + total + " fast");
+                    return gogo.execute(blocked, "dm:events --count " + total + " fast");
                 } catch (Exception e) {
                     throw new RuntimeException(e);
                 }

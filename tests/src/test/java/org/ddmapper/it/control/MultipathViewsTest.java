@@ -5,14 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,6 +12,7 @@ import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.Message;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.it.support.EmbeddedFramework;
+import org.ddmapper.it.support.GogoSession;
 import org.ddmapper.it.support.Waits;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,7 +20,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.osgi.framework.ServiceReference;
 
 /**
  * The views across every multipath map, {@code ddsetup multipath -ll | show topology | show
@@ -42,9 +34,7 @@ class MultipathViewsTest {
     @TempDir
     static Path dir;
     ControlHarness appliance;
-    Object session;
-    Method execute;
-    final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    GogoSession gogo;
 
     @BeforeAll
     void start() throws Exception {
@@ -52,23 +42,7 @@ class MultipathViewsTest {
         Files.writeString(etc.resolve("multipath.conf"), "defaults {\n polling_interval 1\n}\n");
         appliance = new ControlHarness(EmbeddedFramework.builder().etc(etc));
         Waits.awaitTypes(appliance.manager, "multipath");
-        String processorClass = "org.apache.felix.service.command.CommandProcessor";
-        ServiceReference<?>[] ref = new ServiceReference<?>[1];
-        Waits.await("the CommandProcessor and dm:multipath", () -> {
-            try {
-                ref[0] = appliance.fw.context().getServiceReference(processorClass);
-                var commands = appliance.fw.context().getAllServiceReferences(null, "(osgi.command.function=multipath)");
-                return ref[0] != null && commands != null;
-            } catch (org.osgi.framework.InvalidSyntaxException e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        Object processor = appliance.fw.context().getService(ref[0]);
-        Class<?> api = ref[0].getBundle().loadClass(processorClass);
-        PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
-        session = api.getMethod("createSession", InputStream.class, OutputStream.class, OutputStream.class)
-                .invoke(processor, new ByteArrayInputStream(new byte[0]), print, print);
-        execute = ref[0].getBundle().loadClass("org.apache.felix.service.command.CommandSession").getMethod("execute", CharSequence.class);
+        gogo = GogoSession.open(appliance.fw, "(osgi.command.function=multipath)");
         buildMaps();
     }
 
@@ -98,14 +72,8 @@ class MultipathViewsTest {
         return appliance.manager.message(DeviceRef.of(map), new TargetRef.ByIndex(0), Message.of("show", what));
     }
 
-    private synchronized String console(String line) throws Exception {
-        out.reset();
-        try {
-            execute.invoke(session, line);
-        } catch (InvocationTargetException e) {
-            throw (Exception) e.getCause();
-        }
-        return out.toString(StandardCharsets.UTF_8);
+    private String console(String line) throws Exception {
+        return gogo.printed(line);
     }
 
     private String ddsetup(String... args) throws Exception {

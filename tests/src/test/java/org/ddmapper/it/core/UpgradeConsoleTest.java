@@ -2,15 +2,6 @@ package org.ddmapper.it.core;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -20,12 +11,12 @@ import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.EventKind;
 import org.ddmapper.it.support.EmbeddedFramework;
+import org.ddmapper.it.support.GogoSession;
 import org.ddmapper.it.support.Waits;
 import org.ddmapper.it.support.Io;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.osgi.framework.ServiceReference;
 
 /**
  * The operator's console flow, headless through Gogo's CommandProcessor: {@code lb} to find the
@@ -95,28 +86,13 @@ class UpgradeConsoleTest {
         }
     }
 
-    /** A headless Gogo session of the embedded framework. */
+    /** A headless Gogo session of the embedded framework, with the bundle-id converter the shell would bring. */
     static final class Gogo {
-        private final Object session;
-        private final Method execute;
-        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        private final GogoSession session;
 
         Gogo(EmbeddedFramework fw) throws Exception {
-            String processorClass = "org.apache.felix.service.command.CommandProcessor";
-            long deadline = System.currentTimeMillis() + 15_000;
-            ServiceReference<?> ref;
-            while ((ref = fw.context().getServiceReference(processorClass)) == null
-                    || fw.context().getAllServiceReferences(null, "(osgi.command.function=upgrade)") == null) {
-                if (System.currentTimeMillis() > deadline) throw new IllegalStateException("no CommandProcessor or dm:upgrade");
-                Thread.sleep(20);
-            }
-            registerBundleConverter(fw, ref.getBundle());
-            Object processor = fw.context().getService(ref);
-            Class<?> api = ref.getBundle().loadClass(processorClass);
-            PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
-            session = api.getMethod("createSession", InputStream.class, OutputStream.class, OutputStream.class)
-                    .invoke(processor, new ByteArrayInputStream(new byte[0]), ps, ps);
-            execute = ref.getBundle().loadClass("org.apache.felix.service.command.CommandSession").getMethod("execute", CharSequence.class);
+            session = GogoSession.open(fw, "(osgi.command.function=upgrade)");
+            registerBundleConverter(fw, session.runtime());
         }
 
         /**
@@ -141,15 +117,8 @@ class UpgradeConsoleTest {
         }
 
         /** Runs one command line; returns what it printed (a Gogo result object is printed too). */
-        synchronized String run(String line) throws Exception {
-            out.reset();
-            Object result;
-            try {
-                result = execute.invoke(session, line);
-            } catch (InvocationTargetException e) {
-                throw (Exception) e.getCause();
-            }
-            return out.toString(StandardCharsets.UTF_8) + (result == null ? "" : result + "\n");
+        String run(String line) throws Exception {
+            return session.shown(line);
         }
     }
 }
