@@ -1,5 +1,6 @@
 package org.ddmapper.it.multipath;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.nio.ByteBuffer;
@@ -45,9 +46,17 @@ final class ReconnectStage {
         return file;
     }
 
-    /** A queueing one-path map over {@code reference}, the size of the LUN. */
-    static String oneQueueingPath(String reference) {
-        return "0 " + LUN_BYTES / 512 + " multipath 1 queue_if_no_path 0 1 1 round-robin 0 1 0 " + reference;
+    /**
+     * Creates map {@code mpatha}: one queueing path over {@code first}, the size of the LUN; writes
+     * 64 KiB of 0xab at 0 through it and returns the map's NBD URI.
+     */
+    static String mapWrittenThrough(Appliance appliance, NbdPeer first) throws Exception {
+        Appliance.Exit created = appliance.ddsetup("create", "mpatha", "--table",
+                "0 " + LUN_BYTES / 512 + " multipath 1 queue_if_no_path 0 1 1 round-robin 0 1 0 " + first.reference());
+        assertEquals(0, created.code(), created.toString());
+        String uri = appliance.nbdUri("mpatha");
+        qemuIo(uri, "write -P 0xab 0 64k");
+        return uri;
     }
 
     /** Runs one qemu-io command against {@code uri}; a pattern mismatch fails the test. */

@@ -30,11 +30,7 @@ class SocketReconnectTest {
         Path file = ReconnectStage.lun(dir);
         try (NbdPeer first = NbdPeer.tcp(NbdPeer.Kind.NBDKIT, file, dir);
              Appliance appliance = Appliance.builder().home(dir.resolve("home")).args("--etc", etc.toString()).start()) {
-            Appliance.Exit created = appliance.ddsetup("create", "mpatha", "--table",
-                    ReconnectStage.oneQueueingPath(first.reference()));
-            assertEquals(0, created.code(), created.toString());
-            String uri = appliance.nbdUri("mpatha");
-            ReconnectStage.qemuIo(uri, "write -P 0xab 0 64k"); // through the first server
+            String uri = ReconnectStage.mapWrittenThrough(appliance, first);
 
             first.kill();
             try (NbdPeer moved = NbdPeer.tcp(NbdPeer.Kind.NBDKIT, file, dir)) {
