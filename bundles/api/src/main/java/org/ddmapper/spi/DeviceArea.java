@@ -1,8 +1,11 @@
 package org.ddmapper.spi;
 
+import java.util.List;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
 import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.Extent;
+import org.ddmapper.api.ExtentList;
 import org.ddmapper.api.TableLine;
 
 /**
@@ -31,6 +34,13 @@ public record DeviceArea(BlockDevice device, long offsetSectors) {
     /** Sends a request of the target (sectors relative to the target) to this area; a flush goes as it is. */
     public void submit(Bio bio) {
         device.submit(bio.op() == BioOp.FLUSH ? bio : bio.remap(offsetSectors + bio.sector()));
+    }
+
+    /** The allocation of the target's sectors {@code [startSector, +lengthSectors)} as this area's device answers it. */
+    public List<Extent> allocation(long startSector, long lengthSectors) {
+        ExtentList out = new ExtentList(startSector, lengthSectors);
+        out.addAll(device.allocation(offsetSectors + startSector, lengthSectors));
+        return out.toList();
     }
 
     /** The device reference as written, escaped for a table line. */

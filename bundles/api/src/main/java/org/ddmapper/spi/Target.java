@@ -6,6 +6,7 @@ import org.ddmapper.api.Bio;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
+import org.ddmapper.api.Extent;
 import org.ddmapper.api.Message;
 
 /** One target of a table. See the package documentation for the lifecycle. */
@@ -17,6 +18,17 @@ public interface Target {
      * blocks for long: waiting belongs in a completion, not on the caller's thread.
      */
     void map(Bio bio);
+
+    /**
+     * Which of the target's sectors {@code [startSector, startSector + lengthSectors)} (relative
+     * to its start) hold data and which are holes reading as zeros, as
+     * {@link BlockDevice#allocation} answers (in order, may stop short, never past the range). A
+     * remapping target asks its devices ({@link DeviceArea#allocation}). Called with the table
+     * live and the target's devices open, on a thread that may block. Default: one DATA run.
+     */
+    default List<Extent> allocation(long startSector, long lengthSectors) {
+        return List.of(Extent.data(startSector, lengthSectors));
+    }
 
     /** Called before in-flight I/O is drained. Default: nothing. With noflush, complete queued I/O with REQUEUE. */
     default void presuspend(boolean noflush) {}

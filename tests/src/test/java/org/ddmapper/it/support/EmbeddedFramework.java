@@ -58,7 +58,7 @@ public final class EmbeddedFramework implements AutoCloseable {
     public static final long DEFAULT_TIMEOUT_MILLIS = 15_000;
     /** Fallback for {@link #sharedPackages()} when the api jar's manifest cannot be read. */
     static final String DEFAULT_SHARED_PACKAGES =
-            "org.ddmapper.api;version=1.1.0,org.ddmapper.api.text;version=1.1.0,org.ddmapper.spi;version=1.1.0";
+            "org.ddmapper.api;version=1.2.0,org.ddmapper.api.text;version=1.1.0,org.ddmapper.spi;version=1.2.0";
 
     private final Framework framework;
     private final Path root;

@@ -4,18 +4,27 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
 import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
+import org.ddmapper.api.Extent;
 import org.ddmapper.api.IoStatus;
 
 /**
  * A file or block device opened by path. Requests run on the shared I/O pool with positional
  * reads and writes; FLUSH is fdatasync (force(false)), FUA is a write followed by one. The size
- * is fixed at open. DISCARD is accepted and dropped; WRITE_ZEROES writes zeros.
+ * is fixed at open.
+ *
+ * <p>Holes. A regular file has a second descriptor of its own ({@link SparseFile}; null for block
+ * devices and without JNA): allocation queries answer from lseek SEEK_DATA/SEEK_HOLE, DISCARD
+ * and WRITE_ZEROES without NO_HOLE punch a hole (fallocate PUNCH_HOLE|KEEP_SIZE), so the range
+ * reads as zeros and shows as a hole again. Where the file system cannot punch (EOPNOTSUPP),
+ * DISCARD is dropped and WRITE_ZEROES writes zeros, as for a block device and with NO_HOLE.
  *
  * <p>Opened with O_DIRECT ({@code alignment > 0}), every request must cover whole blocks of
  * {@code alignment} bytes (else EINVAL, as the kernel refuses I/O below a device's logical block),
@@ -40,13 +49,12 @@ final class FileDevice implements BlockDevice {
     private final Executor io;
     /** O_DIRECT block size in bytes, or 0 for buffered I/O. */
     private final int alignment;
+    /** The file's holes, or null (a block device, or no JNA): then everything is data and nothing is punched. */
+    private final SparseFile sparse;
     private volatile boolean closed;
 
-    FileDevice(String reference, FileChannel channel, long sizeSectors, boolean readOnly, boolean blockDevice, Executor io) {
-        this(reference, channel, sizeSectors, readOnly, blockDevice, io, 0);
-    }
-
-    FileDevice(String reference, FileChannel channel, long sizeSectors, boolean readOnly, boolean blockDevice, Executor io, int alignment) {
+    FileDevice(String reference, FileChannel channel, long sizeSectors, boolean readOnly, boolean blockDevice, Executor io,
+               int alignment, SparseFile sparse) {
         this.reference = reference;
         this.channel = channel;
         this.sizeSectors = sizeSectors;
@@ -54,6 +62,7 @@ final class FileDevice implements BlockDevice {
         this.blockDevice = blockDevice;
         this.io = io;
         this.alignment = alignment;
+        this.sparse = sparse;
     }
 
     /** With O_DIRECT, the block every request must be made of. */
@@ -67,8 +76,21 @@ final class FileDevice implements BlockDevice {
 
     @Override public boolean readOnly() { return readOnly; }
 
-    /** Reads, writes and flushes only: DISCARD is dropped and WRITE_ZEROES written out as zero buffers (not native). */
-    @Override public boolean supports(BioOp op) { return op != BioOp.DISCARD && op != BioOp.WRITE_ZEROES; }
+    /** DISCARD and WRITE_ZEROES are native where holes are punched (a regular file whose file system can); else only reads, writes and flushes. */
+    @Override
+    public boolean supports(BioOp op) {
+        return (op != BioOp.DISCARD && op != BioOp.WRITE_ZEROES) || (sparse != null && sparse.punches());
+    }
+
+    /** From the file's holes (lseek SEEK_DATA/SEEK_HOLE); all data for a block device. */
+    @Override
+    public List<Extent> allocation(long startSector, long lengthSectors) {
+        if (closed) throw new DmException(Errno.ENODEV, "'" + reference + "' is closed");
+        if (startSector < 0 || lengthSectors <= 0 || startSector + lengthSectors > sizeSectors || startSector + lengthSectors < startSector)
+            throw new DmException(Errno.EINVAL, "'" + reference + "': allocation of " + startSector + "+" + lengthSectors
+                    + " lies beyond its " + sizeSectors + " sectors");
+        return sparse == null ? BlockDevice.super.allocation(startSector, lengthSectors) : sparse.allocation(startSector, lengthSectors);
+    }
 
     boolean isBlockDevice() { return blockDevice; }
 
@@ -114,9 +136,11 @@ final class FileDevice implements BlockDevice {
                     if (bio.isFua()) channel.force(false);
                 }
                 case FLUSH -> channel.force(false);
-                case DISCARD -> { }
+                case DISCARD -> {
+                    if (punchHole(pos, bio.lengthBytes()) && bio.isFua()) channel.force(false);
+                }
                 case WRITE_ZEROES -> {
-                    writeZeroes(pos, bio.lengthBytes());
+                    if ((bio.flags() & Bio.NO_HOLE) != 0 || !punchHole(pos, bio.lengthBytes())) writeZeroes(pos, bio.lengthBytes());
                     if (bio.isFua()) channel.force(false);
                 }
             }
@@ -184,6 +208,11 @@ final class FileDevice implements BlockDevice {
         return b.isDirect() && b.alignmentOffset(b.position(), alignment) == 0 && (b.remaining() & (alignment - 1)) == 0;
     }
 
+    /** Punches a hole where the file can have one; false when it cannot (a block device, no JNA, or the file system refuses). */
+    private boolean punchHole(long pos, long bytes) throws IOException {
+        return sparse != null && bytes > 0 && sparse.punchHole(pos, bytes);
+    }
+
     private void writeZeroes(long pos, long bytes) throws IOException {
         if (alignment > 0) {
             ByteBuffer bounce = BOUNCE.get();
@@ -211,6 +240,7 @@ final class FileDevice implements BlockDevice {
     @Override
     public void close() {
         closed = true;
+        if (sparse != null) sparse.close();
         try {
             channel.close();
         } catch (IOException e) {

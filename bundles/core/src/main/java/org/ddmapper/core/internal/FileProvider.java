@@ -20,10 +20,12 @@ import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.spi.BlockDeviceProvider;
+import org.tinylog.Logger;
 
 /**
  * Opens absolute paths: regular files and block devices, served by positional FileChannel I/O
- * on one bounded pool of I/O threads shared by every file. {@code direct:/abs/path} opens the
+ * on one bounded pool of I/O threads shared by every file. A regular file also gets a native
+ * descriptor for its holes ({@link SparseFile}) when JNA is there. {@code direct:/abs/path} opens the
  * same with O_DIRECT (the page cache bypassed): requests must then be whole blocks of the file
  * system's block size, which the device announces as its logical block.
  */
@@ -94,7 +96,18 @@ public final class FileProvider implements BlockDeviceProvider, AutoCloseable {
                 throw new DmException(Errno.EINVAL, "'" + reference + "': the file system does not support O_DIRECT");
             throw new DmException(Errno.EACCES, "'" + reference + "': cannot open: " + e.getMessage());
         }
-        return new FileDevice(reference, channel, sizeBytes >> 9, readOnly, blockDevice, io, alignment);
+        return new FileDevice(reference, channel, sizeBytes >> 9, readOnly, blockDevice, io, alignment,
+                blockDevice ? null : sparseFile(reference, path, readOnly));
+    }
+
+    /** The file's own descriptor for its holes (SparseFile), or null without JNA. */
+    private static SparseFile sparseFile(String reference, Path path, boolean readOnly) {
+        try {
+            return SparseFile.open(reference, path, readOnly);
+        } catch (LinkageError e) {
+            Logger.info("'{}': holes are not reported nor punched: JNA is not available ({})", reference, e.toString());
+            return null;
+        }
     }
 
     /** The alignment O_DIRECT needs here: the file store's block size (a power of two of 512 .. 64 KiB). */

@@ -16,6 +16,7 @@ import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.EventKind;
+import org.ddmapper.api.Extent;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.Message;
 import org.ddmapper.api.TargetRef;
@@ -124,6 +125,28 @@ public final class MappedDevice {
             return;
         }
         t.map(this, bio);
+    }
+
+    /**
+     * The allocation of a range, asked of the live table's targets. Counted in flight like a
+     * request, so a suspend or table swap waits for it and the targets' devices stay open under
+     * it; while the device is blocked (suspended, parked) it answers DATA, which is always true,
+     * rather than wait.
+     */
+    List<Extent> allocation(long startSector, long lengthSectors) {
+        if (removed) throw new DmException(Errno.ENODEV, "device '" + name + "' was removed");
+        inflight.incrementAndGet();
+        try {
+            if (blocked) {
+                Table.checkAllocationRange(startSector, lengthSectors, sizeSectors());
+                return List.of(Extent.data(startSector, lengthSectors));
+            }
+            Table t = live;
+            if (t == null) throw new DmException(Errno.EINVAL, "device '" + name + "' has no live table");
+            return t.allocation(startSector, lengthSectors);
+        } finally {
+            leave();
+        }
     }
 
     /** Completes a request the device answers itself (never reached a target). */

@@ -1,10 +1,13 @@
 package org.ddmapper.core.internal;
 
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
 import org.ddmapper.api.DeviceManager;
+import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
+import org.ddmapper.api.Extent;
 
 /**
  * A counted opener of one device instance (an NBD connection, a stacked device's table): I/O
@@ -40,6 +43,12 @@ final class OpenHandle implements DeviceManager.OpenDevice {
     @Override public int logicalBlockBytes() { return device.logicalBlockBytes(); }
 
     @Override public boolean supports(BioOp op) { return device.supports(op); }
+
+    @Override
+    public List<Extent> allocation(long startSector, long lengthSectors) {
+        if (closed.get()) throw new DmException(Errno.ENODEV, "'" + reference + "' was closed");
+        return device.allocation(startSector, lengthSectors);
+    }
 
     @Override
     public void submit(Bio bio) {

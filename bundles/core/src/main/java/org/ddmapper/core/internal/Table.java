@@ -8,6 +8,8 @@ import org.ddmapper.api.BioOp;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
+import org.ddmapper.api.Extent;
+import org.ddmapper.api.ExtentList;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.TableLine;
 import org.ddmapper.spi.BioJoin;
@@ -165,6 +167,37 @@ final class Table {
             long to = Math.min(end, ends[t]);
             submitTo(t, bio.slice(from - sector, to - from, from - starts[t], split));
         }
+    }
+
+    /**
+     * The allocation of {@code [sector, +length)}: each target covered answers for its part (in
+     * its own sectors), runs of one kind merged across targets. Stops where a target's answer
+     * stopped short or the runs are full; the caller asks again from there.
+     */
+    List<Extent> allocation(long sector, long length) {
+        checkAllocationRange(sector, length, sizeSectors);
+        long end = sector + length;
+        ExtentList out = new ExtentList(sector, length);
+        for (long from = sector; ; from = out.endSector()) {
+            int i = indexOf(from);
+            long to = Math.min(end, ends[i]);
+            List<Extent> part;
+            try {
+                part = targets[i].allocation(from - starts[i], to - from);
+            } catch (DmException e) {
+                throw new DmException(e.errno(), "target " + i + " (" + types[i].name() + "): " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                Logger.warn(e, "target {} ({}) threw from allocation", i, types[i].name());
+                throw new DmException(Errno.EIO, "target " + i + " (" + types[i].name() + ") failed: " + e, e);
+            }
+            if (!out.addAll(part)) return out.toList();
+        }
+    }
+
+    /** Refuses an allocation query that is empty or reaches past {@code sizeSectors} (EINVAL). */
+    static void checkAllocationRange(long sector, long length, long sizeSectors) {
+        if (sector < 0 || length <= 0 || sector + length > sizeSectors || sector + length < sector)
+            throw new DmException(Errno.EINVAL, "allocation of " + sector + "+" + length + " lies beyond the device's " + sizeSectors + " sectors");
     }
 
     /**

@@ -1,9 +1,11 @@
 package org.ddmapper.core.internal;
 
+import java.util.List;
 import java.util.Set;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
 import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.Extent;
 
 /**
  * A device a target opened through its context while it lives (a path reopened after a
@@ -29,6 +31,8 @@ final class TrackedDevice implements BlockDevice {
     @Override public boolean readOnly() { return inner.readOnly(); }
 
     @Override public boolean supports(BioOp op) { return inner.supports(op); }
+
+    @Override public List<Extent> allocation(long startSector, long lengthSectors) { return inner.allocation(startSector, lengthSectors); }
 
     @Override public void submit(Bio bio) { inner.submit(bio); }
 

@@ -180,8 +180,8 @@ class DevicesTest {
             assertFalse(devices.info(DeviceRef.of("rw")).readOnly());
             assertEquals(512, h.logicalBlockBytes());
             assertTrue(h.supports(org.ddmapper.api.BioOp.FLUSH));
-            assertFalse(h.supports(org.ddmapper.api.BioOp.WRITE_ZEROES), "a file writes zeroes out, not natively");
-            assertFalse(h.supports(org.ddmapper.api.BioOp.DISCARD), "a file drops discards");
+            assertTrue(h.supports(org.ddmapper.api.BioOp.WRITE_ZEROES), "a regular file punches a hole for write-zeroes");
+            assertTrue(h.supports(org.ddmapper.api.BioOp.DISCARD), "a regular file punches a hole for a discard");
         }
         devices.create("ro", "0 8 tlinear ro:a 0\n8 8 tlinear ro:b 0");
         try (BlockDevice h = devices.open(DeviceRef.of("ro"))) {
