@@ -4,18 +4,23 @@ import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.Deque;
 import java.util.List;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
 import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
+import org.ddmapper.api.Extent;
+import org.ddmapper.api.ExtentList;
 import org.ddmapper.api.IoStatus;
 
 /**
  * A scripted in-memory block device for unit tests of targets: records every request it is
  * given, can fail the next N requests ("fail twice, then succeed"), and can hold completions
- * until released (to see that a parent request waits for all its parts).
+ * until released (to see that a parent request waits for all its parts), and answers
+ * allocation queries from sectors scripted as holes ({@link #holes}).
  */
 public final class MemoryDevice implements BlockDevice {
 
@@ -32,6 +37,8 @@ public final class MemoryDevice implements BlockDevice {
     private boolean holding;
     private boolean closed;
     private volatile int logicalBlockBytes = Bio.SECTOR_BYTES;
+    /** Sectors that allocation queries report as holes (guarded by this). */
+    private final BitSet holes = new BitSet();
 
     public MemoryDevice(String reference, long sizeSectors) {
         this.reference = reference;
@@ -71,6 +78,22 @@ public final class MemoryDevice implements BlockDevice {
             held.clear();
         }
         now.forEach(this::serve);
+    }
+
+    /** Makes allocation queries report {@code [sector, +lengthSectors)} as a hole (the contents are not changed). */
+    public synchronized MemoryDevice holes(long sector, long lengthSectors) {
+        holes.set(Math.toIntExact(sector), Math.toIntExact(sector + lengthSectors));
+        return this;
+    }
+
+    /** The scripted holes as runs, as a real device answers (at most ExtentList.MAX_RUNS). */
+    @Override
+    public synchronized List<Extent> allocation(long startSector, long lengthSectors) {
+        if (startSector + lengthSectors > sizeSectors()) throw new DmException(Errno.EINVAL, reference + ": beyond the end");
+        ExtentList out = new ExtentList(startSector, lengthSectors);
+        for (int s = (int) startSector; s < startSector + lengthSectors; s++)
+            if (!out.add(1, holes.get(s) ? Extent.Kind.HOLE : Extent.Kind.DATA)) break;
+        return out.toList();
     }
 
     @Override

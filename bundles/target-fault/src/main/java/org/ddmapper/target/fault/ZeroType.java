@@ -1,9 +1,11 @@
 package org.ddmapper.target.fault;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Set;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
+import org.ddmapper.api.Extent;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.TableArgs;
@@ -16,7 +18,7 @@ import org.osgi.service.component.annotations.Component;
 /**
  * dm-zero: {@code zero} (no arguments). Reads return zeros, writes, discards and flushes
  * succeed and are dropped. Holds no data, so it takes no flushes (NO_FLUSH, like the kernel's
- * {@code num_flush_bios = 0}). No status, no messages.
+ * {@code num_flush_bios = 0}). Its allocation is one hole (reads as zeros). No status, no messages.
  */
 @Component(service = TargetType.class)
 public final class ZeroType implements TargetType {
@@ -28,6 +30,11 @@ public final class ZeroType implements TargetType {
         public void map(Bio bio) {
             if (bio.op() == BioOp.READ) fillZeros(bio.data());
             bio.complete(IoStatus.OK);
+        }
+
+        @Override
+        public List<Extent> allocation(long startSector, long lengthSectors) {
+            return List.of(new Extent(startSector, lengthSectors, Extent.Kind.HOLE));
         }
 
         @Override

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 import org.ddmapper.api.Bio;
+import org.ddmapper.api.Extent;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.TableException;
@@ -69,5 +71,10 @@ class ZeroTypeTest {
     void refusesArguments() {
         TableException e = assertThrows(TableException.class, () -> new ZeroType().create(context, context.args("zero", "/dev/x 0")));
         assertEquals("zero: too many arguments: unexpected '/dev/x'", e.getMessage());
+    }
+
+    @Test
+    void allocationIsOneHoleReadingAsZeros() {
+        assertEquals(List.of(new Extent(7, 1000, Extent.Kind.HOLE)), zero.allocation(7, 1000));
     }
 }

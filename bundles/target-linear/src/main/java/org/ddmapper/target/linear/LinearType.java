@@ -1,6 +1,8 @@
 package org.ddmapper.target.linear;
 
+import java.util.List;
 import org.ddmapper.api.Bio;
+import org.ddmapper.api.Extent;
 import org.ddmapper.spi.DeviceArea;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.TableArgs;
@@ -11,7 +13,8 @@ import org.osgi.service.component.annotations.Component;
 
 /**
  * dm-linear: {@code linear <dev> <offset>} maps the target's sectors onto one device from an
- * offset. INFO is empty, TABLE is {@code <dev> <offset>}; no messages.
+ * offset. INFO is empty, TABLE is {@code <dev> <offset>}; no messages. Allocation is the device's
+ * from the offset.
  */
 @Component(service = TargetType.class)
 public final class LinearType implements TargetType {
@@ -36,6 +39,9 @@ public final class LinearType implements TargetType {
     record Linear(DeviceArea area) implements Target {
         @Override
         public void map(Bio bio) { area.submit(bio); }
+
+        @Override
+        public List<Extent> allocation(long startSector, long lengthSectors) { return area.allocation(startSector, lengthSectors); }
 
         @Override
         public String status(StatusType type) { return type == StatusType.TABLE ? area.tableText() : ""; }

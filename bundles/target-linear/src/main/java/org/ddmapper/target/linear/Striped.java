@@ -1,6 +1,7 @@
 package org.ddmapper.target.linear;
 
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicIntegerArray;
@@ -8,6 +9,8 @@ import java.util.function.Consumer;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.EventKind;
+import org.ddmapper.api.Extent;
+import org.ddmapper.api.ExtentList;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.spi.BioJoin;
 import org.ddmapper.spi.DeviceArea;
@@ -20,7 +23,7 @@ import org.ddmapper.spi.TargetState;
  * A striped target. Reads and writes are split at chunk boundaries, one part per chunk, each
  * keeping the request's FUA flag so every stripe makes its own part durable. A flush goes to
  * every stripe. A discard or write-zeroes covers one contiguous range on each stripe, so it
- * becomes one part per stripe. Each stripe counts its errors (EOPNOTSUPP aside, as the kernel
+ * becomes one part per stripe. Allocation is asked chunk by chunk of each chunk's stripe. Each stripe counts its errors (EOPNOTSUPP aside, as the kernel
  * does): INFO shows D for a stripe that ever failed, and each of a stripe's first
  * {@value #ERROR_EVENT_LIMIT} errors raises a STRIPE_ERROR event. The error counts are handed to
  * the next version of this code in a live upgrade (a reload starts from zero, as in the kernel).
@@ -93,6 +96,19 @@ final class Striped implements Target {
             long target = areas[stripe].offsetSectors() + geometry.sectorOnStripe(at);
             areas[stripe].device().submit(bio.slice(at - start, partEnd - at, target, counted(stripe, whole)));
             at = partEnd;
+        }
+    }
+
+    /** Each chunk's allocation from its stripe, runs merged across chunks; stops where a stripe's answer stopped short or the runs are full. */
+    @Override
+    public List<Extent> allocation(long startSector, long lengthSectors) {
+        long end = startSector + lengthSectors;
+        ExtentList out = new ExtentList(startSector, lengthSectors);
+        for (long at = startSector; ; at = out.endSector()) {
+            int stripe = geometry.stripeOf(at);
+            long partEnd = Math.min(end, geometry.chunkEnd(at));
+            if (!out.addAll(areas[stripe].device().allocation(areas[stripe].offsetSectors() + geometry.sectorOnStripe(at), partEnd - at)))
+                return out.toList();
         }
     }
 

@@ -13,6 +13,7 @@ import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.Errno;
+import org.ddmapper.api.Extent;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.Target;
@@ -145,5 +146,15 @@ class LinearTypeTest {
         byte[] b = new byte[length];
         for (int i = 0; i < length; i++) b[i] = (byte) (i * 31 + seed);
         return b;
+    }
+
+    @Test
+    void allocationIsTheDevicesFromTheOffset() {
+        disk.holes(100, 20).holes(300, 10);
+        Target linear = create(512, "/dev/disk 90");
+        assertEquals(List.of(new Extent(0, 10, Extent.Kind.DATA), new Extent(10, 20, Extent.Kind.HOLE),
+                new Extent(30, 180, Extent.Kind.DATA), new Extent(210, 10, Extent.Kind.HOLE), new Extent(220, 5, Extent.Kind.DATA)),
+                linear.allocation(0, 225));
+        assertEquals(List.of(new Extent(15, 5, Extent.Kind.HOLE)), linear.allocation(15, 5));
     }
 }

@@ -13,15 +13,16 @@ import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.EventKind;
+import org.ddmapper.api.Extent;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.TableException;
 import org.ddmapper.spi.Target;
 import org.ddmapper.spi.testkit.Completion;
-import org.ddmapper.spi.testkit.FakeTargetContext;
 import org.ddmapper.spi.testkit.FakeTargetContext.Raised;
-import org.ddmapper.spi.testkit.MemoryDevice;
+import org.ddmapper.spi.testkit.FakeTargetContext;
 import org.ddmapper.spi.testkit.MemoryDevice.Request;
+import org.ddmapper.spi.testkit.MemoryDevice;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -248,5 +249,18 @@ class StripedTypeTest {
         byte[] b = new byte[length];
         java.util.Arrays.fill(b, (byte) 0x5A);
         return b;
+    }
+
+    @Test
+    void allocationIsAskedChunkByChunkOfEachStripeAndMerged() {
+        // 3 stripes of 8-sector chunks from offset 16: target chunk c lies on stripe c % 3 at 16 + (c / 3) * 8
+        a.holes(16, 8);          // chunk 0 (target 0..8) is a hole
+        b.holes(16, 8);          // chunk 1 (target 8..16) too: merged with chunk 0
+        c.holes(24 + 4, 4);      // chunk 5 (target 40..48) holds data in its first half only
+        a.holes(32, 8);          // chunk 6 (target 48..56) is a hole, merged with the half before it
+        Target t = create(96, "3 8 /a 16 /b 16 /c 16");
+        assertEquals(List.of(new Extent(0, 16, Extent.Kind.HOLE), new Extent(16, 28, Extent.Kind.DATA),
+                new Extent(44, 12, Extent.Kind.HOLE), new Extent(56, 40, Extent.Kind.DATA)), t.allocation(0, 96));
+        assertEquals(List.of(new Extent(42, 2, Extent.Kind.DATA), new Extent(44, 6, Extent.Kind.HOLE)), t.allocation(42, 8));
     }
 }
