@@ -253,7 +253,7 @@ class HandshakeTest extends ServerTestBase {
             ByteBuffer b = ByteBuffer.wrap(chunk.payload());
             assertEquals(Nbd.CONTEXT_BASE_ALLOCATION_ID, b.getInt());
             assertEquals(65536, b.getInt(), "one extent covering the request");
-            assertEquals(0, b.getInt(), "allocated data: the device cannot tell holes");
+            assertEquals(0, b.getInt(), "allocated data: the default answer of a device that reports no holes");
         }
     }
 

@@ -24,6 +24,7 @@ import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.EventKind;
+import org.ddmapper.api.Extent;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.Message;
 import org.ddmapper.api.TargetRef;
@@ -33,7 +34,8 @@ import org.ddmapper.api.TargetTypeInfo;
 /**
  * A small device manager for unit tests of the NBD server, until the core's is on main: devices
  * held in memory (or in a file), completing on a thread pool, with suspend (I/O waits), resume,
- * read-only devices, remove (open handles then fail with ENODEV) and REMOVED events.
+ * read-only devices, remove (open handles then fail with ENODEV), REMOVED events, and scripted
+ * answers to allocation queries.
  */
 public final class MemoryDeviceManager implements DeviceManager, AutoCloseable {
     private final Map<Long, Dev> byId = new ConcurrentHashMap<>();
@@ -165,6 +167,10 @@ public final class MemoryDeviceManager implements DeviceManager, AutoCloseable {
         final List<Runnable> held = new ArrayList<>();
         final List<Bio> gated = new ArrayList<>();
         volatile boolean live = true;
+        /** What allocation queries answer, as it is (null: the default, all data), or the failure they throw. */
+        volatile List<Extent> allocationAnswer;
+        volatile DmException allocationFailure;
+        final List<long[]> allocationQueries = new CopyOnWriteArrayList<>();
         boolean suspended;
         boolean removed;
         long gateOffset = -1;
@@ -180,6 +186,21 @@ public final class MemoryDeviceManager implements DeviceManager, AutoCloseable {
 
         public int openers() {
             return openers.get();
+        }
+
+        /** Allocation queries answer exactly these runs from now on (not clipped: that is the server's job). */
+        public void answerAllocation(List<Extent> runs) {
+            allocationAnswer = runs;
+        }
+
+        /** Allocation queries throw this from now on. */
+        public void failAllocation(DmException failure) {
+            allocationFailure = failure;
+        }
+
+        /** The allocation queries seen: {startSector, lengthSectors} each. */
+        public List<long[]> allocationQueries() {
+            return List.copyOf(allocationQueries);
         }
 
         /** Holds every request that starts at {@code offsetBytes} (until {@link #openGate}); other requests run. */
@@ -339,6 +360,14 @@ public final class MemoryDeviceManager implements DeviceManager, AutoCloseable {
         @Override
         public boolean supports(BioOp op) {
             return op != BioOp.WRITE_ZEROES || d.memory != null;
+        }
+
+        @Override
+        public List<Extent> allocation(long startSector, long lengthSectors) {
+            d.allocationQueries.add(new long[] {startSector, lengthSectors});
+            if (d.allocationFailure != null) throw d.allocationFailure;
+            List<Extent> answer = d.allocationAnswer;
+            return answer != null ? answer : OpenDevice.super.allocation(startSector, lengthSectors);
         }
 
         @Override

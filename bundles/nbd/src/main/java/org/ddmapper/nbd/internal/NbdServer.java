@@ -16,6 +16,11 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.ddmapper.api.DeviceManager;
@@ -37,12 +42,15 @@ public final class NbdServer implements AutoCloseable {
     private static final int MAX_REFUSALS = 8;
     private static final long REFUSAL_MILLIS = 2_000;
     private static final long REFUSAL_LOG_MILLIS = 10_000;
+    /** Threads answering BLOCK_STATUS queries (they may make system calls, so not on a connection's reader thread). */
+    private static final int QUERY_THREADS = 4;
 
     private final DeviceManager devices;
     private final Exports exports;
     private final ServerLimits limits;
     private final BufferPool pool;
     private final MemoryBudget budget;
+    private final ExecutorService queries;
     private final Set<ServerConnection> connections = ConcurrentHashMap.newKeySet();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     private final AtomicInteger refusing = new AtomicInteger();
@@ -56,6 +64,14 @@ public final class NbdServer implements AutoCloseable {
         this.limits = limits;
         this.pool = pool;
         this.budget = new MemoryBudget(limits.memoryBytes());
+        AtomicInteger n = new AtomicInteger();
+        ThreadPoolExecutor queryPool = new ThreadPoolExecutor(QUERY_THREADS, QUERY_THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(null, r, "nbd-block-status-" + n.incrementAndGet(), THREAD_STACK_BYTES);
+            t.setDaemon(true);
+            return t;
+        });
+        queryPool.allowCoreThreadTimeOut(true);
+        this.queries = queryPool;
     }
 
     /** Listens on a TCP address; the listener's {@link Listener#address()} has the real port. */
@@ -128,6 +144,11 @@ public final class NbdServer implements AutoCloseable {
         return devices;
     }
 
+    /** Where connections run BLOCK_STATUS queries; the queue is bounded by each connection's in-flight request limit. */
+    Executor queries() {
+        return queries;
+    }
+
     /** Open connections, negotiating or serving. */
     public int connectionCount() {
         return connections.size();
@@ -158,6 +179,7 @@ public final class NbdServer implements AutoCloseable {
                 break;
             }
         }
+        queries.shutdown();
     }
 
     private void accepted(SocketChannel ch) {

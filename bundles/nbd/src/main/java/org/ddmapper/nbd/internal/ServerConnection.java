@@ -33,7 +33,7 @@ final class ServerConnection implements Runnable {
             if (session == null) return;
             Logger.debug("nbd: {}: serving export {}", transport.peer(), session.name());
             Transmission t = new Transmission(transport, session, server.limits(), server.pool(), server.budget(),
-                    server.devices());
+                    server.devices(), server.queries());
             transmission = t;
             if (closeReason != null) t.stop();
             t.run();

@@ -3,6 +3,10 @@ package org.ddmapper.nbd.internal;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -11,8 +15,10 @@ import org.ddmapper.api.BioOp;
 import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
+import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.EventKind;
+import org.ddmapper.api.Extent;
 import org.ddmapper.api.IoStatus;
 import org.tinylog.Logger;
 
@@ -22,7 +28,9 @@ import org.tinylog.Logger;
  * <p>Threads: the connection's own thread reads requests, checks them and submits them to the
  * device as asynchronous {@link Bio}s; each completion (on whatever thread the device completes
  * on) queues its reply on the {@link OutputQueue}, which writes it at once when no other reply is
- * being written. Replies go out in completion order, many requests in flight.
+ * being written. Replies go out in completion order, many requests in flight. BLOCK_STATUS
+ * queries run on the server's query pool (a file answers them with system calls), and their
+ * replies go out in completion order too.
  *
  * <p>Memory: request payloads and read data live in pooled direct buffers. A connection holds at
  * most {@code maxInFlightBytes} of them (in requests and unsent replies) and at most
@@ -45,6 +53,8 @@ public final class Transmission {
     private static final int HEADER_BYTES = 28;
     private static final int IN_BUFFER_BYTES = 64 * 1024;
     private static final long STALL_CHECK_MILLIS = 1_000;
+    /** Most descriptors in one BLOCK_STATUS reply (its header must fit an output header). */
+    private static final int MAX_DESCRIPTORS = (OutputQueue.MAX_HEADER_BYTES - 24) / 8;
 
     private final Transport transport;
     private final OutputQueue out;
@@ -54,6 +64,7 @@ public final class Transmission {
     private final BufferPool pool;
     private final MemoryBudget budget;
     private final Runnable wakeup;
+    private final Executor queries;
     private final ByteBuffer in;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicLong inFlightBytes = new AtomicLong();
@@ -67,8 +78,9 @@ public final class Transmission {
     private AutoCloseable subscription;
 
     public Transmission(Transport transport, Session session, ServerLimits limits, BufferPool pool,
-                        MemoryBudget budget, DeviceManager devices) {
+                        MemoryBudget budget, DeviceManager devices, Executor queries) {
         this.transport = transport;
+        this.queries = queries;
         this.budget = budget;
         this.wakeup = transport::wakeup;
         this.out = new OutputQueue(transport, this::wakeOwnerIfWaiting);
@@ -175,8 +187,7 @@ public final class Transmission {
             case Nbd.CMD_WRITE_ZEROES -> writeZeroes(r, flags);
             case Nbd.CMD_BLOCK_STATUS -> {
                 admit(0);
-                r.kind = Request.BLOCK_STATUS;
-                reply(r);
+                blockStatus(r);
             }
             default -> throw new IllegalStateException("unchecked command " + type);
         }
@@ -518,6 +529,51 @@ public final class Transmission {
         }
     }
 
+    /** Hands an admitted BLOCK_STATUS to the query pool; its reply goes out when the answer is there. */
+    private void blockStatus(Request r) {
+        r.kind = Request.BLOCK_STATUS;
+        try {
+            queries.execute(() -> answerBlockStatus(r));
+        } catch (RejectedExecutionException e) {
+            r.accept(IoStatus.error(Errno.ESHUTDOWN, "the server is stopping"));
+        }
+    }
+
+    /**
+     * Asks the device for the allocation of the request's sectors and replies with it for
+     * base:allocation: a hole reads as zeros (HOLE|ZERO), data is 0. Descriptors are clipped to
+     * the request, so none reaches past its end (REQ_ONE requires that, older clients expect it)
+     * and each fits the 32-bit length; with REQ_ONE only the first. An answer may cover less
+     * than the request (the device's run limit): the client asks again from where it ends.
+     */
+    private void answerBlockStatus(Request r) {
+        long end = r.offset + Integer.toUnsignedLong(r.length);
+        try {
+            long first = r.offset >>> Bio.SECTOR_SHIFT;
+            long last = (end + Bio.SECTOR_BYTES - 1) >>> Bio.SECTOR_SHIFT;
+            List<Extent> runs = device.allocation(first, last - first);
+            int max = (r.flags & Nbd.CMD_FLAG_REQ_ONE) != 0 ? 1 : MAX_DESCRIPTORS;
+            int[] descriptors = new int[2 * Math.min(runs.size(), max)];
+            int n = 0;
+            for (Extent e : runs) {
+                long from = Math.max(r.offset, e.startSector() << Bio.SECTOR_SHIFT);
+                long to = Math.min(end, e.endSector() << Bio.SECTOR_SHIFT);
+                if (to <= from) continue;
+                descriptors[2 * n] = (int) (to - from);
+                descriptors[2 * n + 1] = e.kind() == Extent.Kind.HOLE ? Nbd.STATE_HOLE | Nbd.STATE_ZERO : 0;
+                if (++n == max) break;
+            }
+            if (n == 0) throw new DmException(Errno.EIO, "the device answered no run within the request");
+            r.descriptors = Arrays.copyOf(descriptors, 2 * n);
+            r.accept(IoStatus.OK);
+        } catch (DmException e) {
+            r.accept(IoStatus.error(e.errno(), e.getMessage()));
+        } catch (RuntimeException e) {
+            Logger.warn(e, "nbd: device {} failed an allocation query", session.name());
+            r.accept(IoStatus.error(Errno.EIO, e.toString()));
+        }
+    }
+
     private void reply(Request r) {
         out.send(r);
     }
@@ -534,6 +590,8 @@ public final class Transmission {
         final long offset;
         final int length;
         ByteBuffer data;
+        /** BLOCK_STATUS: length and status flags of each descriptor, in turn. */
+        int[] descriptors;
         int kind = SIMPLE;
         int error;
         String message;
@@ -575,7 +633,7 @@ public final class Transmission {
             if (error != 0) {
                 return session.structured() ? 26 + Math.min(message.length() * 3, Nbd.MAX_STRING_BYTES) : 16;
             }
-            if (kind == BLOCK_STATUS) return 32;
+            if (kind == BLOCK_STATUS) return 24 + 4 * descriptors.length;
             if (structuredRead()) return length == 0 ? 20 : 28;
             return 16;
         }
@@ -593,8 +651,9 @@ public final class Transmission {
                 }
             } else if (kind == BLOCK_STATUS) {
                 b.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE)
-                        .putShort((short) Nbd.REPLY_TYPE_BLOCK_STATUS).putLong(handle).putInt(12)
-                        .putInt(Nbd.CONTEXT_BASE_ALLOCATION_ID).putInt(length).putInt(0);
+                        .putShort((short) Nbd.REPLY_TYPE_BLOCK_STATUS).putLong(handle).putInt(4 + 4 * descriptors.length)
+                        .putInt(Nbd.CONTEXT_BASE_ALLOCATION_ID);
+                for (int v : descriptors) b.putInt(v);
             } else if (structuredRead()) {
                 if (length == 0) {
                     b.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE)
