@@ -166,7 +166,10 @@ final class UnalignedRequests {
         runHolding(start, end, go);
     }
 
-    /** Runs {@code go} once a hold on the export's bytes [start, end) is granted, whatever else is held (a read-modify-write); as {@link #runWrite}. */
+    /**
+     * Runs {@code go} once a hold on the export's bytes [start, end) is granted, even while
+     * nothing else is held (a read-modify-write); {@code go} releases it as with {@link #runWrite}.
+     */
     void runHolding(long start, long end, Consumer<Hold> go) {
         Hold h = new Hold(start, end, go);
         synchronized (this) {
