@@ -518,8 +518,10 @@ class HostileClientTest extends ServerTestBase {
     }
 
     @Test
-    void misalignedRequestsAreInvalid() throws Exception {
-        try (WireClient c = connected("disk", true)) {
+    void misalignedRequestsFromAClientThatAskedForBlockSizesAreInvalid() throws Exception {
+        try (WireClient c = client().start()) {
+            c.structuredReplies();
+            assertEquals(512, c.go("disk", Nbd.INFO_BLOCK_SIZE).minBlock(), "asked, and told 512");
             c.sendRequest(0, Nbd.CMD_READ, 1, 100, 4096);
             expectChunkError(c, 1, Nbd.EINVAL, "minimum block size 512");
             c.write(2, 0, new byte[1000]);
@@ -528,6 +530,46 @@ class HostileClientTest extends ServerTestBase {
             expectChunkError(c, 3, Nbd.EINVAL, "minimum block size");
             assertInSync(c, 4);
         }
+        assertGoodClientServed();
+    }
+
+    @Test
+    void aClientThatDidNotAskForBlockSizesMayUseAnyAlignment() throws Exception {
+        byte[] model = new byte[8192];
+        new Random(41).nextBytes(model);
+        devices.device("disk").memory.duplicate().put(model);
+        try (WireClient c = client().start()) {
+            c.structuredReplies();
+            WireClient.Export e = c.go("disk", Nbd.INFO_NAME);
+            assertEquals(List.of(1, 4096, 32 << 20), List.of(e.minBlock(), e.preferredBlock(), e.maxBlock()),
+                    "told the default minimum of 1");
+            c.sendRequest(0, Nbd.CMD_READ, 1, 100, 4096);
+            WireClient.Chunk read = c.readChunk();
+            assertEquals(Nbd.REPLY_TYPE_OFFSET_DATA, read.type());
+            assertEquals(100, ByteBuffer.wrap(read.payload()).getLong(0), "the chunk's offset is the request's");
+            assertArrayEquals(Arrays.copyOfRange(model, 100, 4196), Arrays.copyOfRange(read.payload(), 8, read.payload().length));
+            byte[] data = new byte[1000];
+            new Random(42).nextBytes(data);
+            c.write(2, 1, data);
+            System.arraycopy(data, 0, model, 1, data.length);
+            assertEquals(new WireClient.SimpleReply(0, 2), c.readSimpleReply());
+            // Advisory: only the whole sectors inside are trimmed (this device zeroes them), or nothing.
+            c.sendRequest(0, Nbd.CMD_TRIM, 3, 1500, 3000);
+            Arrays.fill(model, 1536, 4096, (byte) 0);
+            assertEquals(new WireClient.SimpleReply(0, 3), c.readSimpleReply());
+            c.sendRequest(0, Nbd.CMD_TRIM, 4, 5000, 100);
+            assertEquals(new WireClient.SimpleReply(0, 4), c.readSimpleReply());
+            c.sendRequest(Nbd.CMD_FLAG_NO_HOLE, Nbd.CMD_WRITE_ZEROES, 5, 6000, 7);
+            Arrays.fill(model, 6000, 6007, (byte) 0);
+            assertEquals(new WireClient.SimpleReply(0, 5), c.readSimpleReply());
+            // Still byte-exact: the end of the export, and the maximum size.
+            c.sendRequest(0, Nbd.CMD_READ, 6, DISK_BYTES - 1, 2);
+            expectChunkError(c, 6, Nbd.EINVAL, "beyond the end of the export");
+            c.sendRequest(0, Nbd.CMD_READ, 7, 1, (32 << 20) + 1);
+            expectChunkError(c, 7, Nbd.EINVAL, "exceeds the maximum block size");
+            assertInSync(c, 8);
+        }
+        assertArrayEquals(model, devices.device("disk").bytes(0, 8192));
         assertGoodClientServed();
     }
 

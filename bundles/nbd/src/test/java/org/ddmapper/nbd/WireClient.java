@@ -120,9 +120,14 @@ public final class WireClient implements AutoCloseable {
         return b.array();
     }
 
-    /** Sends NBD_OPT_GO and reads its replies through the ACK. */
+    /** Sends NBD_OPT_GO asking for block sizes (so it must keep to them) and reads its replies through the ACK. */
     public Export go(String name) throws IOException {
-        sendOption(Nbd.OPT_GO, infoRequest(name, Nbd.INFO_BLOCK_SIZE));
+        return go(name, Nbd.INFO_BLOCK_SIZE);
+    }
+
+    /** Sends NBD_OPT_GO with these information requests and reads its replies through the ACK. */
+    public Export go(String name, int... infos) throws IOException {
+        sendOption(Nbd.OPT_GO, infoRequest(name, infos));
         long size = -1;
         int flags = -1;
         int min = 0, pref = 0, max = 0;

@@ -38,9 +38,14 @@ public final class BufferPool {
         return 1 << MAX_SHIFT;
     }
 
-    /** A buffer with position 0 and limit {@code bytes} (at most {@link #maxBytes()}); give it back with {@link #release}. */
+    /**
+     * A buffer with position 0 and limit {@code bytes}; give it back with {@link #release}. Above
+     * {@link #maxBytes()} (the covering blocks of a maximum-size request at a byte offset) it is
+     * allocated for the caller alone and left to the GC when given back.
+     */
     public ByteBuffer acquire(int bytes) {
-        if (bytes < 0 || bytes > maxBytes()) throw new IllegalArgumentException("buffer of " + bytes + " bytes");
+        if (bytes < 0) throw new IllegalArgumentException("buffer of " + bytes + " bytes");
+        if (bytes > maxBytes()) return ByteBuffer.allocateDirect(bytes + ALIGN_BYTES).alignedSlice(ALIGN_BYTES).limit(bytes).slice();
         int cls = sizeClass(bytes);
         ByteBuffer b = free[cls].poll();
         if (b != null) {

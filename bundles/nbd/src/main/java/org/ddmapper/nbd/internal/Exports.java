@@ -13,6 +13,7 @@ import org.ddmapper.api.DeviceRef;
  */
 public final class Exports {
     private final DeviceManager devices;
+    private final UnalignedRequests.Registry unaligned = new UnalignedRequests.Registry();
 
     public Exports(DeviceManager devices) {
         this.devices = devices;
@@ -48,6 +49,11 @@ public final class Exports {
     /** Opens the export's device instance for I/O (it counts as an opener until closed). */
     public DeviceManager.OpenDevice open(DeviceInfo export) {
         return devices.open(DeviceRef.id(export.id()));
+    }
+
+    /** What a connection that opened the device shares with the export's other connections (see {@link Session#close()}). */
+    public UnalignedRequests shared(DeviceManager.OpenDevice device) {
+        return unaligned.open(device.id());
     }
 
     /** The human-readable description sent with NBD_OPT_LIST and NBD_INFO_DESCRIPTION. */

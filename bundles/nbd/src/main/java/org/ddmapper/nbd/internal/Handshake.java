@@ -169,7 +169,9 @@ public final class Handshake {
             reply.putLong(size).putShort((short) flags).position(reply.capacity()).flip();
             transport.writeFully(reply, deadlineNanos);
             boolean contexts = baseAllocation && name.equals(metaExport);
-            return new Session(export.name(), device, size, flags, Exports.minimumBlockBytes(device), structured, contexts);
+            // No block sizes can be told here: the client is held to none (any alignment is served).
+            return new Session(export.name(), device, size, flags, 1, Exports.minimumBlockBytes(device), structured,
+                    contexts, exports.shared(device));
         } catch (IOException | RuntimeException e) {
             device.close();
             throw e;
@@ -247,13 +249,17 @@ public final class Handshake {
         try {
             long size = device.sizeSectors() << Bio.SECTOR_SHIFT;
             int flags = Exports.transmissionFlags(device.readOnly() || export.readOnly(), structured);
-            int minBlock = Exports.minimumBlockBytes(device);
+            int deviceBlock = Exports.minimumBlockBytes(device);
+            // A client that asks for block sizes in GO must keep to them, so it gets the device's
+            // block as minimum and misaligned requests are refused. One that does not ask may send
+            // any alignment (the specification's default minimum of 1), and is served on whole
+            // blocks (UnalignedRequests); it is told so, the same way (INFO answers as GO would).
+            int minBlock = requested.contains(Nbd.INFO_BLOCK_SIZE) ? deviceBlock : 1;
             ByteBuffer info = ByteBuffer.allocate(12);
             info.putShort((short) Nbd.INFO_EXPORT).putLong(size).putShort((short) flags);
             reply(option, Nbd.REP_INFO, info.array());
-            // Sent even when not asked for: we enforce these, and clients ignore what they did not ask for.
             ByteBuffer blockSize = ByteBuffer.allocate(14);
-            blockSize.putShort((short) Nbd.INFO_BLOCK_SIZE).putInt(minBlock).putInt(Math.max(4096, minBlock))
+            blockSize.putShort((short) Nbd.INFO_BLOCK_SIZE).putInt(minBlock).putInt(Math.max(4096, deviceBlock))
                     .putInt(limits.maxPayloadBytes());
             reply(option, Nbd.REP_INFO, blockSize.array());
             if (requested.contains(Nbd.INFO_NAME)) replyInfoString(option, Nbd.INFO_NAME, export.name());
@@ -268,7 +274,8 @@ public final class Handshake {
             reply(option, Nbd.REP_ACK, new byte[0]);
             boolean contexts = baseAllocation && name.equals(metaExport);
             handedOver = true;
-            return new Session(export.name(), device, size, flags, minBlock, structured, contexts);
+            return new Session(export.name(), device, size, flags, minBlock, deviceBlock, structured, contexts,
+                    exports.shared(device));
         } finally {
             if (!handedOver) device.close();
         }

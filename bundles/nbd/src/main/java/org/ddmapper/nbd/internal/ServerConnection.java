@@ -52,7 +52,7 @@ final class ServerConnection implements Runnable {
         } finally {
             negotiating = false;
             transport.release();
-            if (session != null && transmission == null) session.device().close();
+            if (session != null && transmission == null) session.close();
             server.ended(this);
         }
     }

@@ -60,6 +60,7 @@ public final class Transmission {
     private final OutputQueue out;
     private final Session session;
     private final DeviceManager.OpenDevice device;
+    private final UnalignedRequests unaligned;
     private final ServerLimits limits;
     private final BufferPool pool;
     private final MemoryBudget budget;
@@ -86,6 +87,7 @@ public final class Transmission {
         this.out = new OutputQueue(transport, this::wakeOwnerIfWaiting);
         this.session = session;
         this.device = session.device();
+        this.unaligned = session.unaligned();
         this.limits = limits;
         this.pool = pool;
         this.in = ByteBuffer.allocateDirect(IN_BUFFER_BYTES);
@@ -176,6 +178,10 @@ public final class Transmission {
             reply(r);
             return true;
         }
+        if (length != 0 && type != Nbd.CMD_BLOCK_STATUS && !UnalignedRequests.whole(offset, length, session.blockBytes())) {
+            submitUnaligned(r);
+            return true;
+        }
         switch (type) {
             case Nbd.CMD_READ, Nbd.CMD_CACHE -> submitRead(r);
             case Nbd.CMD_WRITE -> submitWrite(r);
@@ -252,7 +258,7 @@ public final class Transmission {
             reply(r);
             return;
         }
-        r.data = acquire(r.length);
+        acquire(r, r.length);
         if (r.type == Nbd.CMD_CACHE) r.kind = Request.SIMPLE_NO_DATA;
         submit(Bio.read(r.offset >>> Bio.SECTOR_SHIFT, r.data.duplicate(), r));
     }
@@ -263,29 +269,37 @@ public final class Transmission {
             reply(r);
             return;
         }
+        ByteBuffer data = receivePayload(r, r.length, 0);
+        submitWriting(r, Bio.write(r.offset >>> Bio.SECTOR_SHIFT, data.duplicate(), fua(r.flags), r), r.offset, r.end());
+    }
+
+    /**
+     * Takes a buffer of {@code bytes} for a WRITE and reads its payload into it at {@code at};
+     * returns the buffer (position 0, limit {@code bytes}).
+     */
+    private ByteBuffer receivePayload(Request r, int bytes, int at) throws IOException {
         awaitPayloadStart(r.length);
-        ByteBuffer data = acquire(r.length);
-        r.data = data;
+        ByteBuffer data = acquire(r, bytes);
+        ByteBuffer payload = data.duplicate().position(at).limit(at + r.length);
         try {
             int fromInput = Math.min(in.remaining(), r.length);
             if (fromInput > 0) {
                 ByteBuffer src = in.duplicate().limit(in.position() + fromInput);
-                data.put(src);
+                payload.put(src);
                 in.position(in.position() + fromInput);
             }
             long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
-            while (data.hasRemaining()) {
-                int n = transport.read(data);
+            while (payload.hasRemaining()) {
+                int n = transport.read(payload);
                 if (n < 0) throw new EOFException("connection closed in the middle of a " + r.length + "-byte WRITE payload");
-                if (n == 0) awaitPayload(deadline, r.length, data.position());
+                if (n == 0) awaitPayload(deadline, r.length, payload.position() - at);
                 if (stopping) throw new IOException("server stopping");
             }
         } catch (IOException | RuntimeException e) {
             release(r);
             throw e;
         }
-        data.flip();
-        submit(Bio.write(r.offset >>> Bio.SECTOR_SHIFT, data.duplicate(), fua(r.flags), r));
+        return data;
     }
 
     /**
@@ -322,7 +336,58 @@ public final class Transmission {
             return;
         }
         admit(0);
-        submit(Bio.of(op, r.offset >>> Bio.SECTOR_SHIFT, r.length >>> Bio.SECTOR_SHIFT, null, bioFlags, r));
+        submitWriting(r, Bio.of(op, r.offset >>> Bio.SECTOR_SHIFT, r.length >>> Bio.SECTOR_SHIFT, null, bioFlags, r),
+                r.offset, r.end());
+    }
+
+    /** Hands the device a bio that changes the export's bytes [start, end), ordered against read-modify-writes of them. */
+    private void submitWriting(Request r, Bio bio, long start, long end) {
+        unaligned.runWrite(start, end, hold -> {
+            r.hold = hold;
+            submit(bio);
+        });
+    }
+
+    /**
+     * A request not made of whole device blocks, from a client that did not ask for block sizes:
+     * served on the blocks that cover it ({@link UnalignedRequests}).
+     */
+    private void submitUnaligned(Request r) throws IOException {
+        UnalignedRequests.Span s = UnalignedRequests.span(r.offset, Integer.toUnsignedLong(r.length), session.blockBytes(),
+                session.sizeBytes());
+        switch (r.type) {
+            case Nbd.CMD_READ, Nbd.CMD_CACHE -> {
+                ByteBuffer data = acquire(r, s.coverBytes());
+                if (r.type == Nbd.CMD_CACHE) r.kind = Request.SIMPLE_NO_DATA;
+                ByteBuffer cover = data.duplicate();
+                data.limit(s.head() + r.length).position(s.head()); // the reply's payload
+                submit(Bio.read(s.startSector(), cover, r));
+            }
+            case Nbd.CMD_WRITE, Nbd.CMD_WRITE_ZEROES -> {
+                ByteBuffer data;
+                if (r.type == Nbd.CMD_WRITE) {
+                    data = receivePayload(r, s.readModifyWriteBytes(), s.head());
+                } else {
+                    data = acquire(r, s.readModifyWriteBytes());
+                    UnalignedRequests.zero(data, s.head(), r.length);
+                }
+                unaligned.runHolding(s.start(), s.end(), hold -> {
+                    r.hold = hold;
+                    UnalignedRequests.readModifyWrite(s, data, fua(r.flags), this::submit, r);
+                });
+            }
+            case Nbd.CMD_TRIM -> {
+                admit(0);
+                long from = s.innerStart(), to = s.innerEnd();
+                if (from >= to) {
+                    reply(r); // no whole block inside: a trim is only a hint
+                } else {
+                    submitWriting(r, Bio.of(BioOp.DISCARD, from >>> Bio.SECTOR_SHIFT, (to - from) >>> Bio.SECTOR_SHIFT, null,
+                            fua(r.flags), r), from, to);
+                }
+            }
+            default -> throw new IllegalStateException("unaligned command " + r.type);
+        }
     }
 
     /** Hands an admitted request's bio to the device; its completion replies. */
@@ -339,12 +404,14 @@ public final class Transmission {
         return (flags & Nbd.CMD_FLAG_FUA) != 0 ? Bio.FUA : 0;
     }
 
-    /** Admits a request of {@code bytes} (waiting while the connection or the server holds too much) and takes a buffer for it. */
-    private ByteBuffer acquire(int bytes) throws IOException {
+    /** Admits a request holding {@code bytes} (waiting while the connection or the server holds too much) and takes its buffer. */
+    private ByteBuffer acquire(Request r, int bytes) throws IOException {
         admit(bytes);
         for (int attempt = 0; ; attempt++) {
             try {
-                return pool.acquire(bytes);
+                r.data = pool.acquire(bytes);
+                r.heldBytes = bytes;
+                return r.data;
             } catch (OutOfMemoryError e) {
                 // Direct memory is short although the budget allowed this (something else holds it):
                 // wait for it to come back rather than drop the client.
@@ -405,7 +472,7 @@ public final class Transmission {
         r.data = null;
         if (data != null) {
             pool.release(data);
-            unadmit(r.length);
+            unadmit(r.heldBytes);
         } else {
             unadmit(0);
         }
@@ -523,7 +590,7 @@ public final class Transmission {
             Logger.debug("nbd: closing the event subscription failed: {}", e.getMessage());
         }
         try {
-            device.close();
+            session.close();
         } catch (RuntimeException e) {
             Logger.warn(e, "nbd: closing device {} failed", session.name());
         }
@@ -592,6 +659,9 @@ public final class Transmission {
         ByteBuffer data;
         /** BLOCK_STATUS: length and status flags of each descriptor, in turn. */
         int[] descriptors;
+        int heldBytes;
+        /** The write's hold on its bytes of the export (UnalignedRequests), released on completion. */
+        UnalignedRequests.Hold hold;
         int kind = SIMPLE;
         int error;
         String message;
@@ -604,6 +674,11 @@ public final class Transmission {
             this.length = length;
         }
 
+        /** Where the request's bytes end (its length is unsigned: a TRIM may ask for 4 GiB - 1). */
+        long end() {
+            return offset + Integer.toUnsignedLong(length);
+        }
+
         /** Marks the request refused; returns the reason. */
         String refuse(int wireError, String reason) {
             error = wireError;
@@ -614,6 +689,10 @@ public final class Transmission {
 
         @Override
         public void accept(IoStatus status) {
+            if (hold != null) {
+                unaligned.release(hold);
+                hold = null;
+            }
             if (!status.isOk()) {
                 Errno errno = status.isError() ? status.errno() : Errno.EIO;
                 if (errno == Errno.ENODEV) markGone();
