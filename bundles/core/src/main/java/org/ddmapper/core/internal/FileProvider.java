@@ -11,11 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashSet;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
@@ -30,15 +25,10 @@ import org.tinylog.Logger;
  * system's block size, which the device announces as its logical block.
  */
 public final class FileProvider implements BlockDeviceProvider, AutoCloseable {
-    private final ExecutorService io;
+    private final IoThreads io;
 
     public FileProvider(int threads) {
-        AtomicInteger n = new AtomicInteger();
-        this.io = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "ddmapper-io-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        this.io = new IoThreads(threads, "ddmapper-io-");
     }
 
     /** The reference prefix that asks for O_DIRECT. */
