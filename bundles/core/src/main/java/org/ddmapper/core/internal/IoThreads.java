@@ -4,6 +4,7 @@ import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -24,6 +25,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class IoThreads implements Executor {
     private final ConcurrentLinkedQueue<Runnable> requests = new ConcurrentLinkedQueue<>();
+    /** Requests queued and not yet taken (counted after they are queued). */
+    private final AtomicInteger queued = new AtomicInteger();
     /** Idle workers, most recently idle first. */
     private final ConcurrentLinkedDeque<Worker> idle = new ConcurrentLinkedDeque<>();
     private final Worker[] workers;
@@ -42,6 +45,13 @@ final class IoThreads implements Executor {
     public void execute(Runnable request) {
         if (shutdown) throw new RejectedExecutionException("the I/O threads are shut down");
         requests.offer(request);
+        // Only the first of a burst wakes a worker; a worker that takes a request and sees more
+        // behind it wakes the next one, so a burst of fast requests wakes no more threads than it
+        // needs. Counted after it is queued, so a worker may take it first (the count dips below 0).
+        if (queued.getAndIncrement() <= 0) wakeOne();
+    }
+
+    private void wakeOne() {
         Worker w = idle.pollFirst();
         if (w != null) LockSupport.unpark(w.thread);
     }
@@ -77,6 +87,7 @@ final class IoThreads implements Executor {
                     // unpark then only makes one later park return early.
                     idle.remove(this);
                 }
+                if (queued.getAndDecrement() > 1) wakeOne();
                 try {
                     r.run();
                 } catch (RuntimeException | Error e) {
