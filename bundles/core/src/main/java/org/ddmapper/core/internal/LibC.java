@@ -4,10 +4,11 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
+import com.sun.jna.Pointer;
 
 /**
- * The libc calls a file's holes need and Java lacks (lseek SEEK_DATA/SEEK_HOLE, fallocate
- * PUNCH_HOLE), by JNA direct mapping. Constants are Linux's; every symbol is exported by glibc
+ * The libc calls a file's holes and page-cache reads need and Java lacks (lseek
+ * SEEK_DATA/SEEK_HOLE, fallocate PUNCH_HOLE, preadv2 RWF_NOWAIT), by JNA direct mapping. Constants are Linux's; every symbol is exported by glibc
  * 2.28 and older. Failures throw {@link LastErrorException} carrying errno.
  */
 final class LibC {
@@ -22,6 +23,9 @@ final class LibC {
     static final int EINTR = 4;
     static final int ENOSYS = 38;
     static final int EOPNOTSUPP = 95;
+    static final int EAGAIN = 11;
+    /** preadv2 flag: fail with EAGAIN rather than wait for the disk (answer from the page cache only). */
+    static final int RWF_NOWAIT = 8;
 
     static {
         Native.register(LibC.class, NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
@@ -36,4 +40,7 @@ final class LibC {
     static native int fallocate64(int fd, int mode, long offset, long length) throws LastErrorException;
 
     static native int close(int fd) throws LastErrorException;
+
+    /** preadv2 with a 64-bit offset (glibc 2.26+): {@code iov} points at {@code iovcnt} struct iovec. */
+    static native long preadv64v2(int fd, Pointer iov, int iovcnt, long offset, int flags) throws LastErrorException;
 }

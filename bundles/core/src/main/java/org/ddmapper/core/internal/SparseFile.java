@@ -1,7 +1,10 @@
 package org.ddmapper.core.internal;
 
 import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.file.Path;
 import java.util.List;
@@ -85,6 +88,42 @@ final class SparseFile implements AutoCloseable {
                     throw new DmException(Errno.EIO, "'" + reference + "': lseek(" + (whence == LibC.SEEK_DATA ? "SEEK_DATA" : "SEEK_HOLE")
                             + ") at byte " + pos + " failed (errno " + e.getErrorCode() + ")");
             }
+        }
+    }
+
+    /** One struct iovec per thread for {@link #readCached}. */
+    private static final ThreadLocal<Memory> IOVEC = ThreadLocal.withInitial(() -> new Memory(16));
+    /** False once the file system refused RWF_NOWAIT (EOPNOTSUPP): every read then goes to the I/O threads. */
+    private volatile boolean nowait = true;
+
+    /**
+     * Reads into the direct buffer {@code into} (position to limit) from the page cache only
+     * (preadv2 RWF_NOWAIT), never waiting for the disk: true when it read all of it (and the
+     * buffer's position moved to its limit), false when some of it is not cached or the file
+     * system cannot say (the buffer is then untouched as far as the caller is concerned: its
+     * position did not move).
+     */
+    boolean readCached(ByteBuffer into, long pos) {
+        if (!nowait || !into.isDirect()) return false;
+        int want = into.remaining();
+        lock.readLock().lock();
+        try {
+            if (closed) return false;
+            Memory iov = IOVEC.get();
+            iov.setPointer(0, Native.getDirectBufferPointer(into).share(into.position()));
+            iov.setLong(8, want);
+            long n = LibC.preadv64v2(fd, iov, 1, pos, LibC.RWF_NOWAIT);
+            if (n != want) return false;
+            into.position(into.limit());
+            return true;
+        } catch (LastErrorException e) {
+            if (e.getErrorCode() == LibC.EOPNOTSUPP || e.getErrorCode() == LibC.ENOSYS) {
+                nowait = false;
+                Logger.info("'{}': the file system cannot read without waiting (RWF_NOWAIT); all reads go to the I/O threads", reference);
+            }
+            return false;
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
