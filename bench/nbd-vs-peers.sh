@@ -24,8 +24,9 @@
 # Usage: bench/nbd-vs-peers.sh [--seconds N] [--rounds N] [--size-mib N] [--transports "tcp unix"]
 #                              [--servers "ddmapper nbdkit qemu-none qemu-wb"] [--no-memory]
 #                              [--memory-seconds N] [--keep]
-# Environment: DDMAPPER_JAVA_OPTS is passed to the appliance (default -Xmx256m -XX:+UseSerialGC:
-# a small, collector-bounded heap; with G1 and no limit the JVM grows its heap to a quarter of RAM).
+# Environment: DDMAPPER_JAVA_OPTS is passed to the appliance (default: the launcher's own,
+# -Xmx256m -Xmn24m -XX:+UseSerialGC: a small, collector-bounded heap; with G1 and no limit the JVM
+# grows its heap to a quarter of RAM).
 set -euo pipefail
 
 seconds=10
@@ -46,12 +47,13 @@ while [ $# -gt 0 ]; do
         --no-memory) memory=no; shift ;;
         --memory-seconds) memory_seconds=$2; shift 2 ;;
         --keep) keep=yes; shift ;;
-        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) echo "nbd-vs-peers: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
 
 repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
+java_opts=${DDMAPPER_JAVA_OPTS:--Xmx256m -Xmn24m -XX:+UseSerialGC}
 dist=$repo/runtime/target/ddmapper
 for tool in fio nbdkit qemu-nbd python3; do
     command -v "$tool" >/dev/null || { echo "nbd-vs-peers: $tool is not installed" >&2; exit 1; }
@@ -86,7 +88,7 @@ sectors=$((size_mib * 2048))
 declare -A tcp_uri unix_uri
 start_ddmapper() {
     local port; port=$(free_port)
-    DDMAPPER_JAVA_OPTS=${DDMAPPER_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC} "$dist/bin/ddmapper" --no-console --home "$work/home" \
+    DDMAPPER_JAVA_OPTS=$java_opts "$dist/bin/ddmapper" --no-console --home "$work/home" \
         --nbd "127.0.0.1:$port" --nbd-socket "$work/ddmapper.sock" > "$work/ddmapper.log" 2>&1 &
     app_pid=$!
     for _ in $(seq 1 120); do grep -q '^ddmapper ready' "$work/ddmapper.log" && break; sleep 0.5; done
@@ -230,7 +232,7 @@ rss_run() { # label fio-arguments...
 }
 if [ "$memory" = yes ] && [ -n "$app_pid" ]; then
     echo "== resident memory of the appliance (pid $app_pid) with 100 NBD connections, ${memory_seconds} s each"
-    echo "   JVM options: ${DDMAPPER_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC}"
+    echo "   JVM options: $java_opts"
     rss_run "4k randread qd4" --rw=randread --bs=4k --iodepth=4
     rss_run "1M write qd16" --rw=write --bs=1M --iodepth=16
     if grep -q 'no memory\|OutOfMemoryError' "$work/ddmapper.log"; then

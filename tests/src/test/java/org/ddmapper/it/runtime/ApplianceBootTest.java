@@ -75,13 +75,13 @@ class ApplianceBootTest {
     void theLauncherDefaultsToASmallHeapAndTheSerialCollectorUnlessDdmapperJavaOptsSaysOtherwise() throws Exception {
         try (Appliance defaults = Appliance.builder().javaOpts(null).start()) {
             List<String> jvm = commandLine(defaults.pid());
-            assertTrue(jvm.contains("-Xmx256m") && jvm.contains("-XX:+UseSerialGC"), jvm.toString());
+            assertTrue(jvm.contains("-Xmx256m") && jvm.contains("-Xmn24m") && jvm.contains("-XX:+UseSerialGC"), jvm.toString());
             defaults.stop();
         }
         try (Appliance own = Appliance.builder().javaOpts("-Xmx300m").start()) {
             List<String> jvm = commandLine(own.pid());
             assertTrue(jvm.contains("-Xmx300m"), jvm.toString());
-            assertFalse(jvm.contains("-Xmx256m") || jvm.contains("-XX:+UseSerialGC"), "DDMAPPER_JAVA_OPTS replaces the defaults: " + jvm);
+            assertFalse(jvm.contains("-Xmx256m") || jvm.contains("-Xmn24m") || jvm.contains("-XX:+UseSerialGC"), "DDMAPPER_JAVA_OPTS replaces the defaults: " + jvm);
             own.stop();
         }
     }
