@@ -21,13 +21,13 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Small reads of a regular file that the page cache holds are answered on the caller's thread
- * (preadv2 RWF_NOWAIT); larger reads, heap buffers and O_DIRECT files go to the I/O threads. The
- * thread a completion runs on is what a caller sees of it, so that is what these tests check,
- * with the bytes.
+ * Small reads of a regular file that the page cache holds, and small buffered writes without FUA,
+ * run on the caller's thread; larger requests, FUA, heap buffers (reads) and O_DIRECT files go to
+ * the I/O threads. The thread a completion runs on is what a caller sees of it, so that is what
+ * these tests check, with the bytes.
  */
 @Timeout(30)
-class FileCachedReadTest {
+class FileInlineIoTest {
     @TempDir Path dir;
     final FileProvider files = new FileProvider(2);
 
@@ -68,12 +68,52 @@ class FileCachedReadTest {
         }
     }
 
+    /** Submits a write on this thread; returns the status and the name of the thread it completed on. */
+    private static String[] write(BlockDevice dev, long sector, ByteBuffer from, int flags) throws Exception {
+        CompletableFuture<String[]> done = new CompletableFuture<>();
+        dev.submit(Bio.write(sector, from, flags, status -> done.complete(new String[] {
+                status.isOk() ? "ok" : status.errno() + ": " + status.message(), Thread.currentThread().getName()})));
+        return done.get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void smallWritesRunOnTheCallersThreadFuaAndLargeOnesOnTheIoThreadsAndAllLand() throws Exception {
+        Path p = dir.resolve("write.img");
+        byte[] content = cachedFile(p);
+        byte[] small = new byte[8192];
+        new Random(11).nextBytes(small);
+        byte[] large = new byte[FileDevice.INLINE_MAX_BYTES + 4096];
+        new Random(12).nextBytes(large);
+        try (BlockDevice dev = files.open(p.toString(), false)) {
+            String[] r = write(dev, 40, ByteBuffer.allocateDirect(small.length).put(small).flip(), 0);
+            assertEquals("ok", r[0]);
+            assertEquals(Thread.currentThread().getName(), r[1], "an 8 KiB write ran on " + r[1]);
+            r = write(dev, 0, ByteBuffer.wrap(new byte[512]), Bio.FUA);
+            assertEquals("ok", r[0]);
+            assertTrue(r[1].startsWith("ddmapper-io-"), "a FUA write (it needs fdatasync) ran on " + r[1]);
+            r = write(dev, 512, ByteBuffer.wrap(large), 0);
+            assertEquals("ok", r[0]);
+            assertTrue(r[1].startsWith("ddmapper-io-"), "a write over the inline limit ran on " + r[1]);
+        }
+        System.arraycopy(small, 0, content, 40 * 512, small.length);
+        Arrays.fill(content, 0, 512, (byte) 0);
+        System.arraycopy(large, 0, content, 512 * 512, large.length);
+        assertArrayEquals(content, Files.readAllBytes(p));
+        try (BlockDevice direct = files.open("direct:" + p, false)) {
+            int block = direct.logicalBlockBytes();
+            ByteBuffer from = ByteBuffer.allocateDirect(block + 4096).alignedSlice(4096).limit(block);
+            String[] r = write(direct, 0, from, 0);
+            assertEquals("ok", r[0]);
+            assertTrue(r[1].startsWith("ddmapper-io-"), "an O_DIRECT write ran on " + r[1]);
+        }
+    }
+
     @Test
     void largeReadsHeapBuffersAndODirectGoToTheIoThreads() throws Exception {
         Path p = dir.resolve("big.img");
         byte[] content = cachedFile(p);
         try (BlockDevice dev = files.open(p.toString(), true)) {
-            ByteBuffer large = ByteBuffer.allocateDirect(FileDevice.INLINE_READ_MAX_BYTES + 512);
+            ByteBuffer large = ByteBuffer.allocateDirect(FileDevice.INLINE_MAX_BYTES + 512);
             String[] r = read(dev, 0, large);
             assertEquals("ok", r[0]);
             assertTrue(r[1].startsWith("ddmapper-io-"), "a read over the inline limit ran on " + r[1]);
