@@ -19,8 +19,8 @@ import org.tinylog.Logger;
 /**
  * A file or block device opened by path. Requests run on the shared I/O pool with positional
  * reads and writes (small buffered reads the page cache holds and small buffered writes complete
- * at once on the caller's thread, see {@link #INLINE_MAX_BYTES}); FLUSH is fdatasync (force(false)), FUA is a write followed by one. The size
- * is fixed at open.
+ * at once on the caller's thread, see {@link #INLINE_MAX_BYTES}); FLUSH is fdatasync
+ * (force(false)), FUA is a write followed by one. The size is fixed at open.
  *
  * <p>Holes. A regular file has a second descriptor of its own ({@link SparseFile}; null for block
  * devices and without JNA): allocation queries answer from lseek SEEK_DATA/SEEK_HOLE, DISCARD
