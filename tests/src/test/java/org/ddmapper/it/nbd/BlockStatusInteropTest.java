@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -58,17 +57,12 @@ class BlockStatusInteropTest {
             f.setLength(bytes);
             for (long[] d : data) {
                 f.seek(d[0]);
-                f.write(random((int) d[1], d[0]));
+                f.write(NbdFixture.random((int) d[1], d[0]));
             }
         }
         return file;
     }
 
-    private static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
 
     private List<Run> nbdinfoMap(String export) throws Exception {
         String json = Peers.ok(30, Peers.require("nbdinfo"), "--map", "--json", fx.uri(export));
@@ -154,7 +148,7 @@ class BlockStatusInteropTest {
         assertEquals(List.of(new Run(0, M, DATA), new Run(M, 512 * K, HOLE_ZERO), new Run(M + 512 * K, 3 * M / 2, DATA),
                 new Run(3 * M, 256 * K, HOLE_ZERO), new Run(3 * M + 256 * K, 768 * K, DATA)), nbdinfoMap("trim"));
         byte[] bytes = Files.readAllBytes(file);
-        byte[] original = random(4 * M, 0);
+        byte[] original = NbdFixture.random(4 * M, 0);
         for (int i = 0; i < 4 * M; i += 512) {
             boolean zero = (i >= M && i < M + 512 * K) || (i >= 2 * M && i < 2 * M + 64 * K) || (i >= 3 * M && i < 3 * M + 256 * K);
             assertEquals(zero ? 0 : original[i], bytes[i], "byte " + i);

@@ -68,4 +68,11 @@ final class NbdFixture implements AutoCloseable {
             // temp files
         }
     }
+
+    /** {@code n} bytes from a Random seeded with {@code seed}: the same bytes every time, to write and then compare. */
+    static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new java.util.Random(seed).nextBytes(b);
+        return b;
+    }
 }

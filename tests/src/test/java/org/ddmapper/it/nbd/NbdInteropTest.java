@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,11 +39,6 @@ class NbdInteropTest {
         if (fx != null) fx.close();
     }
 
-    private static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
 
     private static byte[] slice(Path file, long offset, int length) throws Exception {
         byte[] all = Files.readAllBytes(file);
@@ -112,7 +106,7 @@ class NbdInteropTest {
         String qemuImg = Peers.require("qemu-img");
         Path backing = fx.linearDevice("conv", DEVICE_BYTES);
         Path src = fx.dir.resolve("conv-src.img");
-        byte[] data = random((int) DEVICE_BYTES, 1);
+        byte[] data = NbdFixture.random((int) DEVICE_BYTES, 1);
         Arrays.fill(data, 10 << 20, 20 << 20, (byte) 0); // a zero run: qemu-img may write it as zeroes
         Files.write(src, data);
         Peers.ok(60, qemuImg, "convert", "-n", "-f", "raw", "-O", "raw", src.toString(), fx.uri("conv"));
@@ -147,7 +141,7 @@ class NbdInteropTest {
         String nbdcopy = Peers.require("nbdcopy");
         Path backing = fx.linearDevice("copy", 32 << 20);
         Path src = fx.dir.resolve("copy-src.img");
-        byte[] data = random(32 << 20, 2);
+        byte[] data = NbdFixture.random(32 << 20, 2);
         Files.write(src, data);
         Peers.ok(60, nbdcopy, "--connections=4", src.toString(), fx.uri("copy"));
         assertArrayEquals(data, Files.readAllBytes(backing));
@@ -185,7 +179,7 @@ class NbdInteropTest {
             for (int c = 0; c < connections; c++) {
                 for (int b = 0; b < blocks; b++) {
                     long offset = ((long) b * connections + c) * 4096;
-                    conns.get(c).send(RawNbd.CMD_WRITE, b, offset, 4096, random(4096, offset));
+                    conns.get(c).send(RawNbd.CMD_WRITE, b, offset, 4096, NbdFixture.random(4096, offset));
                 }
             }
             for (int c = 0; c < connections; c++) {
@@ -207,13 +201,13 @@ class NbdInteropTest {
                         byte[] got = new byte[4096];
                         reader.send(RawNbd.CMD_READ, 1000 + b, offset, 4096, null);
                         assertEquals(0, reader.reply(1000 + b, got));
-                        assertArrayEquals(random(4096, offset), got);
+                        assertArrayEquals(NbdFixture.random(4096, offset), got);
                     }
                 }
             }
             byte[] file = Files.readAllBytes(backing);
             for (long offset = 0; offset < (long) blocks * connections * 4096; offset += 4096) {
-                assertArrayEquals(random(4096, offset), Arrays.copyOfRange(file, (int) offset, (int) offset + 4096),
+                assertArrayEquals(NbdFixture.random(4096, offset), Arrays.copyOfRange(file, (int) offset, (int) offset + 4096),
                         "block at " + offset + " in the backing file");
             }
         } finally {

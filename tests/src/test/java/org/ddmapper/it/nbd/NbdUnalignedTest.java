@@ -44,16 +44,11 @@ class NbdUnalignedTest {
         if (fx != null) fx.close();
     }
 
-    private static byte[] random(int n, long seed) {
-        byte[] b = new byte[n];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
 
     /** A linear device over a file of random bytes; returns the file, whose bytes are the model's start. */
     private Path randomDevice(String name, long seed) throws Exception {
         Path file = fx.linearDevice(name, DEVICE_BYTES);
-        Files.write(file, random(DEVICE_BYTES, seed));
+        Files.write(file, NbdFixture.random(DEVICE_BYTES, seed));
         return file;
     }
 
@@ -73,7 +68,7 @@ class NbdUnalignedTest {
                 assertEquals(exportName ? 0 : 1, c.minBlock, "GO without a block size request is told minimum 1");
                 write(c, model, 7, new byte[] {(byte) 0xa5}, 0);
                 write(c, model, 510, new byte[] {1, 2, 3}, 0);                // across a sector boundary
-                write(c, model, 513, random(700, 2), RawNbd.FLAG_FUA);         // inside two sectors, durable
+                write(c, model, 513, NbdFixture.random(700, 2), RawNbd.FLAG_FUA);         // inside two sectors, durable
                 write(c, model, DEVICE_BYTES - 3, new byte[] {9, 8, 7}, 0);   // the export's last bytes
                 assertArrayEquals(new byte[] {(byte) 0xa5}, c.read(7, 1));
                 assertArrayEquals(new byte[] {1, 2, 3}, c.read(510, 3));
@@ -128,7 +123,7 @@ class NbdUnalignedTest {
                 fromA.get(60, TimeUnit.SECONDS);
                 fromB.get(60, TimeUnit.SECONDS);
                 for (List<long[]> list : writes) {
-                    for (long[] w : list) System.arraycopy(random((int) w[1], w[2]), 0, model, (int) w[0], (int) w[1]);
+                    for (long[] w : list) System.arraycopy(NbdFixture.random((int) w[1], w[2]), 0, model, (int) w[0], (int) w[1]);
                 }
                 assertArrayEquals(Arrays.copyOfRange(model, 0, 8192), b.read(0, 8192), "round " + round + ": read back");
             }
@@ -157,9 +152,9 @@ class NbdUnalignedTest {
                 byte[] disk = Files.readAllBytes(file);
                 for (int s = 0; s < sectors; s++) {
                     // Either order is right: the sector's write alone (it came last) or with the 3 bytes on it.
-                    byte[] sectorOnly = random(512, round * 1000L + s);
+                    byte[] sectorOnly = NbdFixture.random(512, round * 1000L + s);
                     byte[] both = sectorOnly.clone();
-                    System.arraycopy(random(3, round * 1000L + s + 500), 0, both, 100, 3);
+                    System.arraycopy(NbdFixture.random(3, round * 1000L + s + 500), 0, both, 100, 3);
                     byte[] got = Arrays.copyOfRange(disk, s * 512, s * 512 + 512);
                     if (!Arrays.equals(got, sectorOnly)) assertArrayEquals(both, got, "round " + round + ", sector " + s);
                 }
@@ -174,7 +169,7 @@ class NbdUnalignedTest {
         try {
             for (int i = 0; i < writes.size(); i++) {
                 long[] w = writes.get(i);
-                c.send(RawNbd.CMD_WRITE, i, w[0], (int) w[1], random((int) w[1], w[2]));
+                c.send(RawNbd.CMD_WRITE, i, w[0], (int) w[1], NbdFixture.random((int) w[1], w[2]));
             }
             for (int i = 0; i < writes.size(); i++) {
                 assertEquals(0x67446698, c.in.readInt(), "simple reply magic");
@@ -189,14 +184,14 @@ class NbdUnalignedTest {
     @Test
     void directBackingServesSectorAlignedRequestsOnWholeFileSystemBlocks() throws Exception {
         Path file = fx.dir.resolve("direct.img");
-        Files.write(file, random(DEVICE_BYTES, 6));
+        Files.write(file, NbdFixture.random(DEVICE_BYTES, 6));
         int block = (int) Math.max(512, Files.getFileStore(file).getBlockSize());
         fx.dm.create("direct", "0 " + DEVICE_BYTES / 512 + " linear direct:" + file + " 0");
         byte[] model = Files.readAllBytes(file);
         try (RawNbd c = RawNbd.go(fx.address, "direct", false)) {
             assertEquals(1, c.minBlock);
-            write(c, model, 512, random(512, 7), 0);
-            write(c, model, block - 512, random(1024, 8), RawNbd.FLAG_FUA);  // across a block boundary
+            write(c, model, 512, NbdFixture.random(512, 7), 0);
+            write(c, model, block - 512, NbdFixture.random(1024, 8), RawNbd.FLAG_FUA);  // across a block boundary
             write(c, model, block + 1, new byte[] {42}, 0);
             assertEquals(0, c.call(RawNbd.CMD_WRITE_ZEROES, 0, 2 * block + 512, 512, null));
             Arrays.fill(model, 2 * block + 512, 2 * block + 1024, (byte) 0);
