@@ -18,8 +18,9 @@ import org.tinylog.Logger;
 /**
  * A regular file's holes, through a descriptor of its own (Java can neither lseek with
  * SEEK_DATA/SEEK_HOLE nor punch holes): the allocation of a range of sectors, and punching a
- * hole (fallocate PUNCH_HOLE|KEEP_SIZE) for DISCARD and WRITE_ZEROES. The descriptor serves only
- * lseek and fallocate, which take their offsets as arguments, so concurrent callers do not
+ * hole (fallocate PUNCH_HOLE|KEEP_SIZE) for DISCARD and WRITE_ZEROES; also reads from the page
+ * cache alone (preadv2 RWF_NOWAIT, {@link #readCached}). The descriptor serves only lseek,
+ * fallocate and preadv2, which take their offsets as arguments, so concurrent callers do not
  * disturb each other; a read-write lock keeps {@link #close} from freeing the descriptor number
  * (for another file to reuse) under a call.
  */

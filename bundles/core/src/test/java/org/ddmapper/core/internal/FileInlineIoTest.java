@@ -11,6 +11,8 @@ import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.Errno;
@@ -43,12 +45,16 @@ class FileInlineIoTest {
         return content;
     }
 
-    /** Submits a read on this thread; returns the status and the name of the thread it completed on. */
-    private static String[] read(BlockDevice dev, long sector, ByteBuffer into) throws Exception {
+    /** Submits a bio on this thread; returns its status ("ok" or errno: message) and the name of the thread it completed on. */
+    private static String[] submit(BlockDevice dev, Function<Consumer<IoStatus>, Bio> bio) throws Exception {
         CompletableFuture<String[]> done = new CompletableFuture<>();
-        dev.submit(Bio.read(sector, into, status -> done.complete(new String[] {
+        dev.submit(bio.apply(status -> done.complete(new String[] {
                 status.isOk() ? "ok" : status.errno() + ": " + status.message(), Thread.currentThread().getName()})));
         return done.get(10, TimeUnit.SECONDS);
+    }
+
+    private static String[] read(BlockDevice dev, long sector, ByteBuffer into) throws Exception {
+        return submit(dev, c -> Bio.read(sector, into, c));
     }
 
     @Test
@@ -68,12 +74,8 @@ class FileInlineIoTest {
         }
     }
 
-    /** Submits a write on this thread; returns the status and the name of the thread it completed on. */
     private static String[] write(BlockDevice dev, long sector, ByteBuffer from, int flags) throws Exception {
-        CompletableFuture<String[]> done = new CompletableFuture<>();
-        dev.submit(Bio.write(sector, from, flags, status -> done.complete(new String[] {
-                status.isOk() ? "ok" : status.errno() + ": " + status.message(), Thread.currentThread().getName()})));
-        return done.get(10, TimeUnit.SECONDS);
+        return submit(dev, c -> Bio.write(sector, from, flags, c));
     }
 
     @Test

@@ -614,7 +614,7 @@ public final class Transmission {
      * than the request (the device's run limit): the client asks again from where it ends.
      */
     private void answerBlockStatus(Request r) {
-        long end = r.offset + Integer.toUnsignedLong(r.length);
+        long end = r.end();
         try {
             long first = r.offset >>> Bio.SECTOR_SHIFT;
             long last = (end + Bio.SECTOR_BYTES - 1) >>> Bio.SECTOR_SHIFT;
