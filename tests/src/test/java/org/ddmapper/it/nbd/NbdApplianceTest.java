@@ -48,6 +48,9 @@ class NbdApplianceTest {
             Peers.ok(90, fio, "--name=verify", "--ioengine=nbd", "--uri=" + app.nbdUri("nbdit"), "--rw=randwrite",
                     "--bs=4k", "--iodepth=16", "--size=16M", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1",
                     "--verify_state_save=0", "--numjobs=2", "--offset_increment=16M", "--group_reporting");
+            // bin/ddmapper opens the JDK's socket descriptors to the nbd bundle, for corked reply headers.
+            String log = Files.readString(app.log());
+            assertTrue(log.contains("TCP replies of 65536 bytes and more go out header first, with MSG_MORE"), log);
 
             Appliance.Exit stopped = app.stop();
             assertEquals(0, stopped.code(), stopped.toString());

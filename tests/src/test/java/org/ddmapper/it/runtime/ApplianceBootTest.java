@@ -82,6 +82,9 @@ class ApplianceBootTest {
             List<String> jvm = commandLine(own.pid());
             assertTrue(jvm.contains("-Xmx300m"), jvm.toString());
             assertFalse(jvm.contains("-Xmx256m") || jvm.contains("-Xmn24m") || jvm.contains("-XX:+UseSerialGC"), "DDMAPPER_JAVA_OPTS replaces the defaults: " + jvm);
+            int export = jvm.indexOf("--add-exports");
+            assertTrue(export >= 0 && jvm.get(export + 1).equals("java.base/sun.nio.ch=ALL-UNNAMED"),
+                    "the export for corked NBD reply headers stays whatever the options: " + jvm);
             own.stop();
         }
     }

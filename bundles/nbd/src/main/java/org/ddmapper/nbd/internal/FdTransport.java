@@ -20,6 +20,7 @@ public final class FdTransport implements Transport {
     private final int fd;
     private final int wakeFd;
     private final String peer;
+    private final boolean tcp;
     private final Memory pollFds = new Memory(16);
     private final Memory iov = new Memory(16L * IOV_MAX);
     private final Memory one = new Memory(8);
@@ -29,8 +30,9 @@ public final class FdTransport implements Transport {
     private volatile boolean open = true;
     private boolean released;
 
-    private FdTransport(int fd, int wakeFd, String peer) {
+    private FdTransport(int fd, int wakeFd, String peer, boolean tcp) {
         this.fd = fd;
+        this.tcp = tcp;
         this.wakeFd = wakeFd;
         this.peer = peer;
         one.setLong(0, 1);
@@ -50,14 +52,15 @@ public final class FdTransport implements Transport {
             length.setInt(0, 4);
             LibC.getsockopt(fd, LibC.SOL_SOCKET, LibC.SO_DOMAIN, value, length);
             int domain = value.getInt(0);
-            if (domain == LibC.AF_INET || domain == LibC.AF_INET6) {
+            boolean tcp = domain == LibC.AF_INET || domain == LibC.AF_INET6;
+            if (tcp) {
                 value.setInt(0, 1);
                 LibC.setsockopt(fd, LibC.IPPROTO_TCP, LibC.TCP_NODELAY, value, 4);
             }
             int fl = LibC.fcntl(fd, LibC.F_GETFL, 0);
             LibC.fcntl(fd, LibC.F_SETFL, fl | LibC.O_NONBLOCK);
             int wake = LibC.eventfd(0, LibC.EFD_NONBLOCK | LibC.EFD_CLOEXEC);
-            return new FdTransport(fd, wake, peer);
+            return new FdTransport(fd, wake, peer, tcp);
         } catch (LastErrorException e) {
             throw new IOException("descriptor " + fd + ": " + describe(e), e);
         }
@@ -138,6 +141,14 @@ public final class FdTransport implements Transport {
             left -= step;
         }
         return written;
+    }
+
+    /** Over TCP, a send with MSG_MORE (see {@link NioTransport#writeCorked}). */
+    @Override
+    public long writeCorked(ByteBuffer src) throws IOException {
+        if (!open) throw new ClosedChannelException();
+        if (!tcp || !src.isDirect() || !src.hasRemaining()) return Transport.super.writeCorked(src);
+        return CorkedSend.send(fd, src, peer);
     }
 
     @Override

@@ -6,7 +6,7 @@ import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
 
-/** The few libc calls a passed socket descriptor needs, by JNA direct mapping (cheapest per call). */
+/** The few libc calls a passed socket descriptor (and a corked reply header) needs, by JNA direct mapping (cheapest per call). */
 final class LibC {
     static final int EINTR = 4;
     static final int EAGAIN = 11;
@@ -29,6 +29,9 @@ final class LibC {
     static final int AF_INET6 = 10;
     static final int IPPROTO_TCP = 6;
     static final int TCP_NODELAY = 1;
+    static final int MSG_DONTWAIT = 0x40;
+    static final int MSG_NOSIGNAL = 0x4000;
+    static final int MSG_MORE = 0x8000;
 
     static {
         Native.register(LibC.class, NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
@@ -40,6 +43,8 @@ final class LibC {
     static native long read(int fd, Pointer buf, long count) throws LastErrorException;
 
     static native long writev(int fd, Pointer iov, int iovcnt) throws LastErrorException;
+
+    static native long send(int fd, Pointer buf, long len, int flags) throws LastErrorException;
 
     static native long write(int fd, Pointer buf, long count) throws LastErrorException;
 

@@ -11,12 +11,18 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 
-/** A {@link Transport} over a java.nio socket channel (TCP or Unix domain) with its own selector. */
+/**
+ * A {@link Transport} over a java.nio socket channel (TCP or Unix domain) with its own selector.
+ * On TCP, {@link #writeCorked} sends through the channel's descriptor with MSG_MORE when the JDK
+ * lets us see the descriptor (see {@link CorkedSend}).
+ */
 public final class NioTransport implements Transport {
     private final SocketChannel channel;
     private final Selector selector;
     private final SelectionKey key;
     private final String peer;
+    /** The descriptor for corked sends; -1 for Unix sockets, where the JDK hides it, and once closed. Guarded by this. */
+    private int corkFd;
     private volatile boolean open = true;
 
     public NioTransport(SocketChannel channel) throws IOException {
@@ -34,9 +40,20 @@ public final class NioTransport implements Transport {
         if (channel.supportedOptions().contains(StandardSocketOptions.TCP_NODELAY)) {
             // One reply per write only helps if Nagle does not hold the write back (qemu 7.2 stalls otherwise).
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            corkFd = corkDescriptor(channel);
+        } else {
+            corkFd = -1;
         }
         this.selector = Selector.open();
         this.key = channel.register(selector, 0);
+    }
+
+    private static int corkDescriptor(SocketChannel channel) {
+        try {
+            return CorkedSend.descriptorOf(channel);
+        } catch (LinkageError e) {
+            return -1; // no JNA here (an optional import)
+        }
     }
 
     @Override
@@ -47,6 +64,30 @@ public final class NioTransport implements Transport {
     @Override
     public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
         return channel.write(srcs, offset, length);
+    }
+
+    /**
+     * Over TCP, the header sent alone with MSG_MORE and the payload next (as nbdkit does) instead
+     * of one writev of both: on this loopback with BBR, 1 MiB reads at queue depth 1 went from
+     * 2091 to 2497 MB/s. With the writev, most segments left later from ACK processing, arrived
+     * out of order, and were retransmitted in vain (about 60 in 5 s), which kept BBR's bandwidth
+     * estimate low; a plain writev, one joined buffer, or two sends without MSG_MORE all do that.
+     */
+    @Override
+    public long writeCorked(ByteBuffer src) throws IOException {
+        if (!src.isDirect() || !src.hasRemaining()) return Transport.super.writeCorked(src);
+        synchronized (this) {
+            if (corkFd < 0) return Transport.super.writeCorked(src);
+            if (!open) throw new ClosedChannelException();
+            return CorkedSend.send(corkFd, src, peer);
+        }
+    }
+
+    /** Whether {@link #writeCorked} really sends with MSG_MORE on this connection. */
+    public boolean sendsCorked() {
+        synchronized (this) {
+            return corkFd >= 0;
+        }
     }
 
     @Override
@@ -74,7 +115,11 @@ public final class NioTransport implements Transport {
 
     @Override
     public void close() {
-        open = false;
+        synchronized (this) {
+            // After this no corked send can reach the descriptor number, which may be reused once closed.
+            open = false;
+            corkFd = -1;
+        }
         try {
             // A registered channel closes only once its selector lets go; shut it down now so the peer sees it.
             channel.shutdownInput();

@@ -16,6 +16,10 @@ import java.util.ArrayDeque;
  * #wantsWritable}, {@link #onWritable}) instead of blocking: a client that stops reading can
  * never hold a device's completion thread. Message headers are encoded into one per-connection
  * direct buffer, so a batch allocates no direct memory.
+ *
+ * <p>The header before a large payload ({@link #LARGE_PAYLOAD_BYTES} and more) is sent on its
+ * own, corked ({@link Transport#writeCorked}), and the payload next, so a large reply starts in
+ * one segment with its header, as nbdkit sends it (see {@link NioTransport}).
  */
 public final class OutputQueue {
 
@@ -38,12 +42,16 @@ public final class OutputQueue {
     public static final int MAX_HEADER_BYTES = 32 + Nbd.MAX_STRING_BYTES;
     private static final int ARENA_BYTES = 16 * 1024;
     private static final int MAX_BATCH = 64;
+    /** Payloads from this size on have their header sent corked, ahead of them. */
+    static final int LARGE_PAYLOAD_BYTES = 64 * 1024;
 
     private final Transport transport;
     private final Runnable onIdle;
     private final ArrayDeque<Message> queue = new ArrayDeque<>();
     private final ByteBuffer arena = ByteBuffer.allocateDirect(ARENA_BYTES);
     private final ByteBuffer[] iov = new ByteBuffer[2 * MAX_BATCH + 1];
+    /** Whether iov[i] is a header run to send corked, a large payload following it. */
+    private final boolean[] corked = new boolean[2 * MAX_BATCH + 1];
     private final Message[] batch = new Message[MAX_BATCH];
     private int iovStart;
     private int iovEnd;
@@ -136,9 +144,15 @@ public final class OutputQueue {
                 onIdle.run();
                 return;
             }
+            // One write call per segment: a corked header alone, or everything up to the next one.
+            int segmentEnd = iovStart + 1;
+            if (!corked[iovStart]) {
+                while (segmentEnd < iovEnd && !corked[segmentEnd]) segmentEnd++;
+            }
             long written;
             try {
-                written = transport.write(iov, iovStart, iovEnd - iovStart);
+                written = corked[iovStart] ? transport.writeCorked(iov[iovStart])
+                        : transport.write(iov, iovStart, segmentEnd - iovStart);
             } catch (IOException e) {
                 fail(e);
                 return;
@@ -148,8 +162,12 @@ public final class OutputQueue {
                 return;
             }
             if (written > 0) progressNanos = System.nanoTime();
-            while (iovStart < iovEnd && !iov[iovStart].hasRemaining()) iov[iovStart++] = null;
-            if (iovStart < iovEnd) {
+            while (iovStart < iovEnd && !iov[iovStart].hasRemaining()) {
+                corked[iovStart] = false;
+                iov[iovStart++] = null;
+            }
+            if (iovStart < segmentEnd) {
+                // The socket took less than it was given: it is full.
                 synchronized (queue) {
                     writing = false;
                     if (closed) {
@@ -162,6 +180,7 @@ public final class OutputQueue {
                 transport.wakeup();
                 return;
             }
+            if (iovStart < iovEnd) continue;
             finishBatch();
         }
     }
@@ -184,12 +203,17 @@ public final class OutputQueue {
                 m.encodeHeader(arena);
                 ByteBuffer payload = m.payload();
                 if (payload != null && payload.hasRemaining()) {
+                    corked[iovEnd] = payload.remaining() >= LARGE_PAYLOAD_BYTES;
                     iov[iovEnd++] = arena.duplicate().position(runStart).limit(arena.position());
                     runStart = arena.position();
+                    corked[iovEnd] = false;
                     iov[iovEnd++] = payload;
                 }
             }
-            if (arena.position() > runStart) iov[iovEnd++] = arena.duplicate().position(runStart).limit(arena.position());
+            if (arena.position() > runStart) {
+                corked[iovEnd] = false;
+                iov[iovEnd++] = arena.duplicate().position(runStart).limit(arena.position());
+            }
             return true;
         }
     }
@@ -204,7 +228,10 @@ public final class OutputQueue {
     }
 
     private void dropBatch() {
-        for (int i = iovStart; i < iovEnd; i++) iov[i] = null;
+        for (int i = iovStart; i < iovEnd; i++) {
+            iov[i] = null;
+            corked[i] = false;
+        }
         iovStart = iovEnd = 0;
         finishBatch();
     }

@@ -26,6 +26,15 @@ public interface Transport extends AutoCloseable {
     long write(ByteBuffer[] srcs, int offset, int length) throws IOException;
 
     /**
+     * Writes what the socket takes now from {@code src}, telling the kernel that more bytes follow
+     * at once (MSG_MORE): a reply header sent this way leaves in the same segment as the start of
+     * the payload written next. Where the transport cannot say so, a plain {@link #write}.
+     */
+    default long writeCorked(ByteBuffer src) throws IOException {
+        return write(new ByteBuffer[] {src}, 0, 1);
+    }
+
+    /**
      * Waits until one of the {@code interest} conditions holds, {@link #wakeup} is called, or
      * {@code timeoutMillis} pass (negative: no limit). Returns the conditions that hold (0 when
      * woken or timed out). Owner thread only.
