@@ -81,7 +81,8 @@ class OutputQueueTest {
              SocketChannel client = SocketChannel.open(listener.getLocalAddress());
              SocketChannel accepted = listener.accept()) {
             NioTransport transport = new NioTransport(accepted);
-            assertTrue(transport.sendsCorked(), "TCP replies should be corked here (surefire passes the launcher's --add-exports)");
+            assertTrue(transport.sendsCorked(),
+                    "TCP replies should be corked here (surefire passes the launcher's --add-exports)");
             OutputQueue queue = new OutputQueue(transport, () -> { });
 
             // Three completion threads queue their replies while the peer does not read yet: the socket
@@ -99,9 +100,8 @@ class OutputQueueTest {
             Thread owner = new Thread(() -> {
                 try {
                     while (!queued.get() || !queue.isIdle()) {
-                        if ((transport.await(queue.wantsWritable() ? Transport.WRITABLE : 0, 20) & Transport.WRITABLE) != 0) {
-                            queue.onWritable();
-                        }
+                        int interest = queue.wantsWritable() ? Transport.WRITABLE : 0;
+                        if ((transport.await(interest, 20) & Transport.WRITABLE) != 0) queue.onWritable();
                     }
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);

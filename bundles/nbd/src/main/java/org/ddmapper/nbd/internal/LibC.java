@@ -6,7 +6,10 @@ import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
 
-/** The few libc calls a passed socket descriptor (and a corked reply header) needs, by JNA direct mapping (cheapest per call). */
+/**
+ * The few libc calls a passed socket descriptor (and a corked reply header) needs, by JNA direct
+ * mapping (cheapest per call).
+ */
 final class LibC {
     static final int EINTR = 4;
     static final int EAGAIN = 11;

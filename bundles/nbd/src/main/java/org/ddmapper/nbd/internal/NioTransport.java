@@ -21,7 +21,7 @@ public final class NioTransport implements Transport {
     private final Selector selector;
     private final SelectionKey key;
     private final String peer;
-    /** The descriptor for corked sends; -1 for Unix sockets, where the JDK hides it, and once closed. Guarded by this. */
+    /** Descriptor for corked sends; -1 on Unix sockets, where the JDK hides it, and once closed. Guarded by this. */
     private int corkFd;
     private volatile boolean open = true;
 
