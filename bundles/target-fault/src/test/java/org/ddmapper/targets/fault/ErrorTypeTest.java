@@ -1,0 +1,70 @@
+package org.ddmapper.targets.fault;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Set;
+import org.ddmapper.api.Bio;
+import org.ddmapper.api.Errno;
+import org.ddmapper.api.IoStatus;
+import org.ddmapper.spi.StatusType;
+import org.ddmapper.spi.TableException;
+import org.ddmapper.spi.Target;
+import org.ddmapper.spi.TargetFeature;
+import org.ddmapper.spi.testkit.Completion;
+import org.ddmapper.spi.testkit.FakeTargetContext;
+import org.ddmapper.spi.testkit.MemoryDevice;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+@Timeout(10)
+class ErrorTypeTest {
+    private final MemoryDevice disk = new MemoryDevice("/dev/disk", 256);
+    private final FakeTargetContext context = new FakeTargetContext(128, disk);
+
+    private Target create(String words) {
+        return new ErrorType().create(context, context.args("error", words));
+    }
+
+    @Test
+    void everyKindOfRequestFailsWithEio() {
+        Target error = create("/dev/disk 64");
+        List<Bio> requests = List.of(
+                Bio.read(0, ByteBuffer.allocate(512), new Completion()),
+                Bio.write(3, ByteBuffer.allocate(1024), Bio.FUA, new Completion()),
+                Bio.flush(new Completion()),
+                Bio.discard(0, 128, new Completion()),
+                Bio.writeZeroes(5, 5, 0, new Completion()));
+        for (Bio bio : requests) {
+            Completion done = new Completion();
+            error.map(bio.withCompletion(done));
+            assertEquals(IoStatus.error(Errno.EIO, "error target: every I/O fails"), done.get(), bio.toString());
+        }
+        assertEquals(List.of(), disk.requests(), "nothing reaches the named device");
+    }
+
+    @Test
+    void isAWildcardThatTakesNoFlushesWithEmptyInfoAndItsTableRepeated() {
+        assertEquals(Set.of(TargetFeature.WILDCARD, TargetFeature.NO_FLUSH), new ErrorType().features());
+        assertEquals("", create("").status(StatusType.TABLE));
+        assertEquals("", create("").status(StatusType.INFO));
+        assertEquals("/dev/disk 64", create("/dev/disk 64").status(StatusType.TABLE));
+        assertEquals("", create("/dev/disk 64").status(StatusType.INFO));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "/dev/disk          | error: not enough arguments: missing offset",
+            "/dev/disk 1x       | error: invalid offset '1x'",
+            "/dev/disk 0 extra  | error: too many arguments: unexpected 'extra'",
+            "/dev/nope 0        | error: '/dev/nope': no such device",
+            "/dev/disk 200      | error: device '/dev/disk' too small: offset 200 + length 128 > size 256 sectors",
+    })
+    void refusesBadArguments(String words, String error) {
+        assertEquals(error, assertThrows(TableException.class, () -> create(words)).getMessage());
+    }
+}

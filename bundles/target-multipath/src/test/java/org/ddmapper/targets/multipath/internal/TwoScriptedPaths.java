@@ -1,0 +1,30 @@
+package org.ddmapper.targets.multipath.internal;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+
+/** A map's surroundings for unit tests: a fake context and two scripted paths, /p/a and /p/b, over one 64-sector disk. */
+abstract class TwoScriptedPaths {
+    protected final byte[] disk = new byte[64 * 512];
+    protected FakeContext ctx;
+    protected ScriptedDevice a;
+    protected ScriptedDevice b;
+
+    @BeforeEach
+    void setUpPaths() {
+        ctx = new FakeContext(64);
+        a = new ScriptedDevice("/p/a", disk);
+        b = new ScriptedDevice("/p/b", disk);
+        ctx.device(a).device(b);
+    }
+
+    @AfterEach
+    void closeContext() { ctx.close(); }
+
+    /** A resumed map built from {@code args} over the two paths. */
+    protected MultipathTarget build(String args) {
+        MultipathTarget t = MultipathTarget.create(ctx, ctx.args(args), null);
+        t.resume();
+        return t;
+    }
+}
