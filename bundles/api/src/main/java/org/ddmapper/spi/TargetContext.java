@@ -46,4 +46,13 @@ public interface TargetContext {
      * @since 1.1
      */
     default boolean rebuiltForHandover() { return false; }
+
+    /**
+     * The copy engine for chunk and region copies (the kernel's kcopyd): a snapshot's copy-out,
+     * a mirror's resync. Keep the one you get; the core hands every target the same copier, so
+     * the bound on copy buffers is shared. Default: a copier of its own over {@link #scheduler()}.
+     *
+     * @since 1.3
+     */
+    default Copier copier() { return new Copier(scheduler()); }
 }

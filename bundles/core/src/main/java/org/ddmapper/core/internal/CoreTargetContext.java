@@ -9,6 +9,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.EventKind;
 import org.ddmapper.api.PassedFd;
+import org.ddmapper.spi.Copier;
 import org.ddmapper.spi.TargetContext;
 
 /** The core's side of one target: where it sits and how it reaches events, timers and devices. */
@@ -51,6 +52,8 @@ final class CoreTargetContext implements TargetContext {
     }
 
     @Override public ScheduledExecutorService scheduler() { return host.scheduler(); }
+
+    @Override public Copier copier() { return host.copier(); }
 
     @Override
     public BlockDevice openDevice(String reference) {

@@ -4,6 +4,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.PassedFd;
+import org.ddmapper.spi.Copier;
 import org.ddmapper.spi.TargetType;
 
 /** What a mapped device needs from the manager that owns it. */
@@ -20,6 +21,9 @@ interface DeviceHost {
 
     /** Timers for targets and requeues. */
     ScheduledExecutorService scheduler();
+
+    /** The copy engine every target shares. */
+    Copier copier();
 
     /** Delivers an event the device recorded to subscribers and whiteboard listeners. */
     void deliver(MappedDevice device, DeviceEvent event);

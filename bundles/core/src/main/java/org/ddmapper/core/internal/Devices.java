@@ -32,6 +32,7 @@ import org.ddmapper.api.TableLine;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.api.TargetStatus;
 import org.ddmapper.api.TargetTypeInfo;
+import org.ddmapper.spi.Copier;
 import org.ddmapper.spi.BlockDeviceProvider;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.TargetType;
@@ -64,6 +65,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     /** Devices that came from a boot table, with that file (their build errors name it). */
     private final Map<Long, Path> bootOrigins = new ConcurrentHashMap<>();
     private final ScheduledThreadPoolExecutor scheduler;
+    private final Copier copier;
     private final Object persistLock = new Object();
     private final Object unparkLock = new Object();
     /** Bundles being rolled back: their devices come back without a BUNDLE_SWAPPED (the upgrade raises BUNDLE_ROLLED_BACK). */
@@ -84,6 +86,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
             return t;
         });
         scheduler.setRemoveOnCancelPolicy(true);
+        copier = new Copier(scheduler);
     }
 
     // ================================================================== lifecycle
@@ -744,6 +747,9 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
 
     @Override
     public ScheduledExecutorService scheduler() { return scheduler; }
+
+    @Override
+    public Copier copier() { return copier; }
 
     @Override
     public void deliver(MappedDevice device, DeviceEvent event) {
