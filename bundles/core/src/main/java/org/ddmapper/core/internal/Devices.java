@@ -25,7 +25,7 @@ import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
-import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.Message;
 import org.ddmapper.api.PassedFd;
 import org.ddmapper.api.TableLine;
@@ -426,7 +426,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         if (reason.equals(d.inactiveReason())) return;
         Logger.error("device {}: {}", d.name(), reason);
         d.inactiveRefused(reason);
-        d.raise(EventKind.TARGET_TYPE_MISSING, -1, Map.of("type", typeNamedBy(spec, e.getMessage()), "reason", reason));
+        d.raise(new EventPayload.TargetTypeMissing(typeNamedBy(spec, e.getMessage()), reason));
     }
 
     /** The type of the line an error names ("line 2: …"), else the spec's first type. */
@@ -452,7 +452,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         if (reason.equals(d.parkReason())) return;
         Logger.error("device {}: {}", d.name(), reason);
         d.parkedBecause(reason);
-        d.raise(EventKind.TARGET_TYPE_MISSING, -1, Map.of("type", String.valueOf(d.parkedType()), "reason", reason));
+        d.raise(new EventPayload.TargetTypeMissing(String.valueOf(d.parkedType()), reason));
     }
 
     /** Throws (destroying the table) when a type it was built with is no longer the serving one (unregistered meanwhile). */
@@ -633,9 +633,9 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     }
 
     /** Raises a core event on a device (skipped when it was removed meanwhile). */
-    public void raise(long id, EventKind kind, Map<String, String> details) {
+    public void raise(long id, EventPayload payload) {
         MappedDevice d = byId.get(id);
-        if (d != null && !d.isRemoved()) d.raise(kind, -1, details);
+        if (d != null && !d.isRemoved()) d.raise(payload);
     }
 
     /** While on, devices rebuilt on this bundle's types raise no BUNDLE_SWAPPED (a rollback is under way). */
@@ -796,7 +796,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
                     throw e;
                 }
             }
-            d.raise(EventKind.CREATED, -1, Map.of());
+            d.raise(new EventPayload.Created());
             if (built != null) {
                 try {
                     d.installInactive(built);
@@ -804,7 +804,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
                 } catch (RuntimeException e) {
                     d.teardown("device '" + name + "' was not created");
                     unregister(d);
-                    d.raise(EventKind.REMOVED, -1, Map.of("force", "false", "failed", "0", "reason", e.getMessage()));
+                    d.raise(new EventPayload.Removed(false, 0, String.valueOf(e.getMessage())));
                     d.closeEvents();
                     throw e;
                 }
@@ -902,7 +902,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
                 throw new DmException(Errno.EBUSY, refusal + "; remove it with force to fail that I/O and remove it anyway");
             failed = d.teardown("device '" + d.name() + "' was removed" + (force ? " by force" : "") + " while the request waited");
             unregister(d);
-            d.raise(EventKind.REMOVED, -1, Map.of("force", Boolean.toString(force), "failed", Integer.toString(failed)));
+            d.raise(new EventPayload.Removed(force, failed, ""));
         } finally {
             d.control.unlock();
         }
@@ -933,7 +933,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
                 d.rename(newName);
                 byName.put(newName, d);
             }
-            d.raise(EventKind.RENAMED, -1, Map.of("from", old, "to", newName));
+            d.raise(new EventPayload.Renamed(old, newName));
         } finally {
             d.control.unlock();
         }

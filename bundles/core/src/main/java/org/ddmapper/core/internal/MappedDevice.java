@@ -3,7 +3,6 @@ package org.ddmapper.core.internal;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -15,7 +14,7 @@ import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
-import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.Extent;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.Message;
@@ -251,7 +250,7 @@ public final class MappedDevice {
         inactiveSpec = table.spec;
         inactiveReason = null;
         if (old != null) old.destroy(this);
-        raise(EventKind.TABLE_LOADED, -1, Map.of("targets", Integer.toString(table.spec.size())));
+        raise(new EventPayload.TableLoaded(table.spec.size()));
     }
 
     void clear() {
@@ -261,7 +260,7 @@ public final class MappedDevice {
         inactive = null;
         inactiveSpec = null;
         if (old != null) old.destroy(this);
-        raise(EventKind.TABLE_CLEARED, -1, Map.of());
+        raise(new EventPayload.TableCleared());
     }
 
     void suspend(boolean noflush) {
@@ -269,7 +268,7 @@ public final class MappedDevice {
         if (parkedType == null && !swapQuiesced) quiesce(noflush);
         swapQuiesced = false;
         suspended = true;
-        raise(EventKind.SUSPENDED, -1, Map.of("noflush", Boolean.toString(noflush), "held", Integer.toString(heldCount())));
+        raise(new EventPayload.Suspended(noflush, heldCount()));
     }
 
     /**
@@ -323,8 +322,8 @@ public final class MappedDevice {
         swapQuiesced = false;
         int replayed = unblock();
         if (next != null)
-            raise(EventKind.TABLE_LIVE, -1, Map.of("targets", Integer.toString(next.spec.size()), "size", Long.toString(next.sizeSectors)));
-        raise(EventKind.RESUMED, -1, Map.of("replayed", Integer.toString(replayed)));
+            raise(new EventPayload.TableLive(next.spec.size(), next.sizeSectors));
+        raise(new EventPayload.Resumed(replayed));
         if (old != null) old.destroy(this);
     }
 
@@ -467,7 +466,7 @@ public final class MappedDevice {
                         + " until they complete, and the device is rebuilt after that", name, inflight.get(), typeName);
                 draining = t;
             }
-            raise(EventKind.TARGET_TYPE_MISSING, -1, Map.of("type", typeName));
+            raise(new EventPayload.TargetTypeMissing(typeName, ""));
         }
     }
 
@@ -529,14 +528,12 @@ public final class MappedDevice {
         if (type != null && swapped && announce) {
             BundleName to = BundleName.parse(toBundle);
             BundleName was = BundleName.parse(from);
-            raise(EventKind.BUNDLE_SWAPPED, -1, Map.of("type", type, "bundle", to.symbolicName(),
-                    "from", was.symbolicName().equals(to.symbolicName()) ? was.version() : was.text(), "to", to.version(),
-                    "stall_ms", Long.toString(stallMillis), "replayed", Integer.toString(replayed)));
+            raise(new EventPayload.BundleSwapped(to.symbolicName(), was.symbolicName().equals(to.symbolicName()) ? was.version() : was.text(),
+                    to.version(), stallMillis, type, "", replayed));
         } else if (type != null && !swapped && rebuiltLive != null) {
             // a boot or restore: the table goes live as a resume would make it, nothing was swapped
-            raise(EventKind.TABLE_LIVE, -1, Map.of("targets", Integer.toString(rebuiltLive.spec.size()),
-                    "size", Long.toString(rebuiltLive.sizeSectors)));
-            if (!suspended) raise(EventKind.RESUMED, -1, Map.of("replayed", Integer.toString(replayed)));
+            raise(new EventPayload.TableLive(rebuiltLive.spec.size(), rebuiltLive.sizeSectors));
+            if (!suspended) raise(new EventPayload.Resumed(replayed));
         }
     }
 
@@ -761,8 +758,12 @@ public final class MappedDevice {
 
     // ------------------------------------------------------------------ events and openers
 
-    DeviceEvent raise(EventKind kind, int targetIndex, Map<String, String> details) {
-        DeviceEvent event = events.record(name, id, kind, targetIndex, details);
+    /** Records a core event (target index -1) and delivers it. */
+    DeviceEvent raise(EventPayload payload) { return raise(payload, -1); }
+
+    /** Records an event of target {@code targetIndex} (-1: the core's) and delivers it. */
+    DeviceEvent raise(EventPayload payload, int targetIndex) {
+        DeviceEvent event = events.record(name, id, payload, targetIndex);
         host.deliver(this, event);
         return event;
     }

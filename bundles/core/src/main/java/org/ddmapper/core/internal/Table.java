@@ -97,7 +97,8 @@ final class Table {
                 }
                 targets[i] = target;
                 opened.add(args.openedDevices());
-                if (states != null && i < states.size() && states.get(i).isPresent()) {
+                if (states != null && i < states.size() && states.get(i).isPresent()
+                        && types[i].features().contains(TargetFeature.STATE_HANDOVER)) {
                     try {
                         target.importState(states.get(i).get());
                     } catch (RuntimeException e) {
@@ -275,11 +276,15 @@ final class Table {
         }
     }
 
-    /** State each target offers its successor (live upgrade), per index. */
+    /** State each target of a {@link TargetFeature#STATE_HANDOVER} type offers its successor (live upgrade), per index. */
     List<Optional<TargetState>> exportStates(MappedDevice device) {
         List<Optional<TargetState>> out = new ArrayList<>();
         for (int i = 0; i < targets.length; i++) {
             Optional<TargetState> s = Optional.empty();
+            if (!types[i].features().contains(TargetFeature.STATE_HANDOVER)) {
+                out.add(s);
+                continue;
+            }
             try {
                 s = targets[i].exportState();
                 if (s == null) s = Optional.empty();

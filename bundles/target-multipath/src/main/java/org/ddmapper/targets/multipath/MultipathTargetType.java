@@ -23,7 +23,7 @@ public class MultipathTargetType implements TargetType {
 
     @Override
     public Set<TargetFeature> features() {
-        return Set.of(TargetFeature.MESSAGES, TargetFeature.QUEUES_IO, TargetFeature.STATE_HANDOVER);
+        return Set.of(TargetFeature.MESSAGES, TargetFeature.STATE_HANDOVER);
     }
 
     @Override

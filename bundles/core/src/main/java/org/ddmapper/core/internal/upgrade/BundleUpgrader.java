@@ -14,7 +14,7 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.ddmapper.api.BundleUpgrades;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
-import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.UpgradeReport;
 import org.ddmapper.core.internal.Devices;
 import org.osgi.framework.Bundle;
@@ -160,8 +160,7 @@ public final class BundleUpgrader implements BundleUpgrades {
             names.add(s.name());
             // only a device this upgrade parked stalled: one affected through its inactive table kept serving
             if (!checker && s.swapParks() != parksBefore.getOrDefault(id, 0L)) maxStall = Math.max(maxStall, s.lastStallMillis());
-            else devices.raise(id, EventKind.BUNDLE_SWAPPED, Map.of("bundle", symbolicName, "from", from, "to", to, "stall_ms", "0",
-                    "checker", String.join(",", before.checkers())));
+            else devices.raise(id, new EventPayload.BundleSwapped(symbolicName, from, to, 0, "", String.join(",", before.checkers()), 0));
         }
         long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         Logger.info("{}: done in {} ms, max stall {} ms", what, took, maxStall);
@@ -277,8 +276,7 @@ public final class BundleUpgrader implements BundleUpgrades {
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         for (long id : affected) {
             Devices.RebuildState s = devices.rebuildState(id);
-            devices.raise(id, EventKind.BUNDLE_ROLLED_BACK, Map.of("bundle", bundle.getSymbolicName(), "from", from, "to", to,
-                    "reason", reason, "stall_ms", Long.toString(s.done() ? s.lastStallMillis() : -1)));
+            devices.raise(id, new EventPayload.BundleRolledBack(bundle.getSymbolicName(), from, to, reason, s.done() ? s.lastStallMillis() : -1));
         }
         if (rollbackFailure != null) {
             Logger.error("{}: the rollback failed too: {}", what, rollbackFailure);

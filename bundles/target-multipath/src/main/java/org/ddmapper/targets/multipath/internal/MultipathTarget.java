@@ -3,9 +3,7 @@ package org.ddmapper.targets.multipath.internal;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -14,7 +12,7 @@ import org.ddmapper.api.Bio;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
-import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.Message;
 import org.ddmapper.spi.StatusType;
@@ -255,7 +253,7 @@ public final class MultipathTarget implements Target {
         currentGroup = g;
         PriorityGroup from = lastGroup;
         lastGroup = g;
-        if (from != null && from != g) event(EventKind.PG_SWITCHED, "from", from.number(), "to", g.number(), "reason", reason);
+        if (from != null && from != g) event(new EventPayload.PgSwitched(from.number(), g.number(), reason));
     }
 
     // ---------------------------------------------------------------- path state
@@ -280,9 +278,8 @@ public final class MultipathTarget implements Target {
         // what is still in flight here would wait for a path that is gone (a silent peer: up to the
         // I/O timeout): give up on it now and send it down another path, after the event says why
         List<PathIo> retry = path.claimAbandonable();
-        event(EventKind.PATH_FAILED, "path", path.reference(), "number", path.number(), "group",
-                path.group().number(), "reason", reason, "fail_count", path.failCount(), "valid_paths", validPaths,
-                "retried", retry.size());
+        event(new EventPayload.PathFailed(path.reference(), path.number(), path.group().number(), reason, path.failCount(),
+                validPaths, retry.size()));
         MapWatcher w = watcher;
         notice(() -> w.pathFailed(this, path, reason, byOperator));
         if (!retry.isEmpty()) {
@@ -301,8 +298,7 @@ public final class MultipathTarget implements Target {
         if (path.isActive() || path.device() == null) return false;
         path.active(true);
         if (validPaths++ == 0) kickQueue(fx);
-        event(EventKind.PATH_REINSTATED, "path", path.reference(), "number", path.number(), "group",
-                path.group().number(), "reason", reason, "valid_paths", validPaths);
+        event(new EventPayload.PathReinstated(path.reference(), path.number(), path.group().number(), reason, validPaths));
         MapWatcher w = watcher;
         notice(() -> w.pathReinstated(this, path, reason));
         return true;
@@ -411,8 +407,7 @@ public final class MultipathTarget implements Target {
             kick = !queue;
         }
         // the event first: whoever sees a queued request fail can already read why
-        if (changed) event(EventKind.QUEUE_MODE_CHANGED, "queue_if_no_path", queue ? 1 : 0, "reason", reason,
-                "queued", queued.size());
+        if (changed) event(new EventPayload.QueueModeChanged(queue, reason, queued.size()));
         if (kick) kickQueue(fx);
         return changed;
     }
@@ -434,8 +429,7 @@ public final class MultipathTarget implements Target {
             currentGroup = g;
             lastGroup = g;
             nextGroup = null;
-            if (from != g) event(EventKind.PG_SWITCHED, "from", from == null ? 0 : from.number(), "to", number,
-                    "reason", reason);
+            if (from != g) event(new EventPayload.PgSwitched(from == null ? 0 : from.number(), number, reason));
         } else {
             nextGroup = g;
             nextGroupReason = reason;
@@ -457,7 +451,7 @@ public final class MultipathTarget implements Target {
             g.bypassed(bypassed);
             currentGroup = null;
             if (bypassed && nextGroup == g) nextGroup = null;
-            event(EventKind.PG_BYPASSED, "group", number, "bypassed", bypassed ? 1 : 0, "reason", reason);
+            event(new EventPayload.PgBypassed(number, bypassed, reason));
         }
     }
 
@@ -689,22 +683,20 @@ public final class MultipathTarget implements Target {
     }
 
     /** Raises an event for this map (monitor: PATH_DAMPED and the like). */
-    public void raise(EventKind kind, Object... keyValues) {
+    public void raise(EventPayload event) {
         synchronized (lock) {
-            event(kind, keyValues);
+            event(event);
         }
         emitNotices();
     }
 
     /** Queues an event; called under the lock, so events come out in the order of the state changes. */
-    private void event(EventKind kind, Object... keyValues) {
-        Map<String, String> details = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < keyValues.length; i += 2) details.put((String) keyValues[i], String.valueOf(keyValues[i + 1]));
+    private void event(EventPayload event) {
         notice(() -> {
             try {
-                context.raiseEvent(kind, details);
+                context.raise(event);
             } catch (RuntimeException e) {
-                Logger.warn("multipath {}: could not raise {}: {}", name(), kind, e.getMessage());
+                Logger.warn("multipath {}: could not raise {}: {}", name(), event.kind(), e.getMessage());
             }
         });
     }

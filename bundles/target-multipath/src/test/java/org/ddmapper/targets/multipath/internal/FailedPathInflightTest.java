@@ -26,6 +26,8 @@ import org.ddmapper.api.Message;
 import org.ddmapper.spi.StatusType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ddmapper.spi.testkit.MemoryDevice;
+import org.ddmapper.api.EventPayload;
 
 /**
  * What happens to requests in flight on a path that fails, to a device replaced under a path,
@@ -36,9 +38,9 @@ class FailedPathInflightTest extends TwoScriptedPaths {
     /** Sends a request while only /p/a is active, so it is in flight (hung) on /p/a; then /p/b is back. */
     private CompletableFuture<IoStatus> hungOnA(MultipathTarget t, java.util.function.Supplier<CompletableFuture<IoStatus>> send) {
         t.message(Message.of("fail_path", "/p/b"));
-        a.hangNext();
+        a.holdNext();
         CompletableFuture<IoStatus> f = send.get();
-        assertEquals(1, a.hungCount());
+        assertEquals(1, a.heldCount());
         t.message(Message.of("reinstate_path", "/p/b"));
         return f;
     }
@@ -54,10 +56,10 @@ class FailedPathInflightTest extends TwoScriptedPaths {
         t.message(Message.of("fail_path", "/p/a"));
         assertEquals(IoStatus.OK, w.get(5, TimeUnit.SECONDS));
         assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
-        FakeContext.Event failed = ctx.events(EventKind.PATH_FAILED).get(1);
-        assertEquals("/p/a", failed.get("path"));
-        assertEquals("fail_path message", failed.get("reason"));
-        assertEquals("1", failed.get("retried"));
+        EventPayload failed = ctx.events(EventKind.PATH_FAILED).get(1);
+        assertEquals("/p/a", failed.details().get("path"));
+        assertEquals("fail_path message", failed.details().get("reason"));
+        assertEquals("1", failed.details().get("retried"));
         assertEquals(0, t.paths().get(0).inflightCount());
         // the data is on the storage (written through /p/b)
         ByteBuffer back = ByteBuffer.allocate(4096);
@@ -102,7 +104,7 @@ class FailedPathInflightTest extends TwoScriptedPaths {
         MultipathTarget t = build("2 path_io_timeout_msecs 0 0 1 1 round-robin 0 2 0 /p/a /p/b");
         CompletableFuture<IoStatus> r = hungOnA(t, () -> read(t, 0, ByteBuffer.allocate(512)));
         t.message(Message.of("fail_path", "/p/a"));
-        assertEquals("0", ctx.events(EventKind.PATH_FAILED).get(1).get("retried"));
+        assertEquals("0", ctx.events(EventKind.PATH_FAILED).get(1).details().get("retried"));
         assertFalse(r.isDone());
         a.release();
         assertEquals(IoStatus.OK, get(r));
@@ -111,9 +113,9 @@ class FailedPathInflightTest extends TwoScriptedPaths {
     @Test
     void aReplacedDeviceIsClosedOnceItsLastRequestEnds() throws Exception {
         MultipathTarget t = build("2 path_io_timeout_msecs 0 0 1 1 round-robin 0 1 0 /p/a");
-        a.hangNext();
+        a.holdNext();
         CompletableFuture<IoStatus> r = read(t, 0, ByteBuffer.allocate(512));
-        ScriptedDevice fresh = new ScriptedDevice("/p/a", disk);
+        MemoryDevice fresh = new MemoryDevice("/p/a", disk);
         t.replaceDevice(t.paths().get(0), fresh, true, "test reconnect");
         assertFalse(a.isClosed(), "a request is still in flight on it");
         assertEquals(1, t.paths().get(0).retiringCount());
@@ -122,7 +124,7 @@ class FailedPathInflightTest extends TwoScriptedPaths {
         assertTrue(a.isClosed());
         assertEquals(0, t.paths().get(0).retiringCount());
         // and a device whose requests were retried elsewhere when its path failed goes at once
-        ScriptedDevice third = new ScriptedDevice("/p/a", disk);
+        MemoryDevice third = new MemoryDevice("/p/a", disk);
         t.failPath(t.paths().get(0), "test", false);
         t.replaceDevice(t.paths().get(0), third, true, "test reconnect");
         assertTrue(fresh.isClosed());
@@ -137,13 +139,13 @@ class FailedPathInflightTest extends TwoScriptedPaths {
         CountDownLatch failedRaising = new CountDownLatch(1);
         CountDownLatch letGo = new CountDownLatch(1);
         AtomicBoolean first = new AtomicBoolean(true);
-        ctx.beforeRecord = e -> {
+        ctx.beforeRecord(e -> {
             // the thread that failed the path is held between its state change and its event
             if (e.kind() == EventKind.PATH_FAILED && first.getAndSet(false)) {
                 failedRaising.countDown();
                 await(letGo);
             }
-        };
+        });
         List<String> notices = new java.util.concurrent.CopyOnWriteArrayList<>();
         t.watcher(new MapWatcher() {
             @Override public void pathFailed(MultipathTarget m, Path p, String reason, boolean byOperator) { notices.add("failed"); }
@@ -174,10 +176,10 @@ class FailedPathInflightTest extends TwoScriptedPaths {
     void aReconnectThatASuspendOvertakesIsRefusedAndChangesNothing() throws Exception {
         MultipathTarget t = build("0 0 1 1 round-robin 0 2 0 /p/a /p/b");
         t.message(Message.of("fail_path", "/p/b"));
-        ScriptedDevice adopted = new ScriptedDevice("/p/b", disk);
-        ctx.adopted = adopted;
+        MemoryDevice adopted = new MemoryDevice("/p/b", disk);
+        ctx.adopting(adopted);
         // the suspend comes while the message does its slow part (the handshake on the socket)
-        ctx.duringAdopt = () -> t.presuspend(true);
+        ctx.duringAdopt(() -> t.presuspend(true));
         DmException e = assertThrows(DmException.class, () -> t.message(new Message(List.of("reconnect_path", "2"), null,
                 List.of(MessagesTest.fakeFd(new AtomicBoolean())), 0)));
         assertEquals(Errno.EBUSY, e.errno());

@@ -12,7 +12,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.ddmapper.api.BlockDevice;
-import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.spi.BlockDeviceProvider;
 import org.ddmapper.spi.CheckResult;
 import org.ddmapper.spi.PathChecker;
@@ -471,8 +471,8 @@ public final class MonitorEngine implements MapRegistry.Listener, MapWatcher {
         pw.heldUntil = now + policy.flapHoldMillis();
         String reason = "failed " + pw.failures.size() + " times in " + seconds(window) + " s (more than san_path_err_threshold "
                 + policy.flapThreshold() + "); held out for " + seconds(policy.flapHoldMillis()) + " s";
-        ms.map.raise(EventKind.PATH_DAMPED, "path", pw.path.reference(), "number", pw.path.number(), "failures",
-                pw.failures.size(), "window", seconds(window), "hold", seconds(policy.flapHoldMillis()), "reason", reason);
+        ms.map.raise(new EventPayload.PathDamped(pw.path.reference(), pw.path.number(), pw.failures.size(), window,
+                policy.flapHoldMillis(), reason));
         return true;
     }
 
