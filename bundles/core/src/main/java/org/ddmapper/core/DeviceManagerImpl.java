@@ -44,7 +44,7 @@ public final class DeviceManagerImpl implements DeviceManager, BundleUpgrades {
     @Activate
     void activate(BundleContext context) {
         devices.start(config(context));
-        upgrader = new BundleUpgrader(context, devices, number(context, BundleUpgrader.TIMEOUT, BundleUpgrader.DEFAULT_TIMEOUT_MILLIS));
+        upgrader = new BundleUpgrader(context, devices.upgrades(), number(context, BundleUpgrader.TIMEOUT, BundleUpgrader.DEFAULT_TIMEOUT_MILLIS));
         Logger.info("device-mapper core started, home {}", devices.home());
     }
 

@@ -23,14 +23,14 @@ final class CoreTargetContext implements TargetContext {
     /** Devices opened through this context and not closed yet. */
     private final Set<TrackedDevice> opened = ConcurrentHashMap.newKeySet();
 
-    CoreTargetContext(DeviceHost host, MappedDevice device, int index, long startSector, long lengthSectors) {
+    CoreTargetContext(DeviceHost host, MappedDevice device, int index, long startSector, long lengthSectors, boolean handover) {
         this.host = host;
         this.device = device;
         this.deviceName = device.name();
         this.index = index;
         this.startSector = startSector;
         this.lengthSectors = lengthSectors;
-        this.handover = device.rebuilding();
+        this.handover = handover;
     }
 
     @Override public String deviceName() { return deviceName; }

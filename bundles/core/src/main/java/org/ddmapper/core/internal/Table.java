@@ -13,6 +13,7 @@ import org.ddmapper.api.ExtentList;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.TableLine;
 import org.ddmapper.spi.BioJoin;
+import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.TableArgs;
 import org.ddmapper.spi.Target;
 import org.ddmapper.spi.TargetFeature;
@@ -62,9 +63,10 @@ final class Table {
     /**
      * Builds every target of {@code spec} for {@code device}. On any failure closes everything
      * opened so far, destroys the targets built so far and throws a DmException naming the line.
-     * {@code states}, when given, holds state exported by a previous version per target index.
+     * {@code states}, when given, holds state exported by a previous version per target index;
+     * {@code handover} tells the targets that they rebuild a table that was live or loaded before.
      */
-    static Table build(DeviceHost host, MappedDevice device, TableSpec spec, List<Optional<TargetState>> states) {
+    static Table build(DeviceHost host, MappedDevice device, TableSpec spec, List<Optional<TargetState>> states, boolean handover) {
         int n = spec.size();
         TargetType[] types = new TargetType[n];
         for (int i = 0; i < n; i++) {
@@ -84,7 +86,7 @@ final class Table {
                 SourceLine s = spec.lines().get(i);
                 TableLine l = s.line();
                 TableArgs args = new TableArgs(l.type(), l.args(), ref -> host.openReference(device, ref));
-                CoreTargetContext ctx = new CoreTargetContext(host, device, i, l.startSector(), l.lengthSectors());
+                CoreTargetContext ctx = new CoreTargetContext(host, device, i, l.startSector(), l.lengthSectors(), handover);
                 contexts[i] = ctx;
                 Target target;
                 try {
@@ -228,6 +230,16 @@ final class Table {
         } catch (RuntimeException e) {
             Logger.warn(e, "target {} ({}) threw from map", index, types[index].name());
             child.complete(IoStatus.error(Errno.EIO, "target " + index + " (" + types[index].name() + ") failed: " + e));
+        }
+    }
+
+    /** Target {@code index}'s status text; a target that throws answers "status failed: ..." (and is logged). */
+    String status(MappedDevice device, int index, StatusType type) {
+        try {
+            return targets[index].status(type);
+        } catch (RuntimeException e) {
+            Logger.warn(e, "device {}: target {} ({}) status failed", device.name(), index, types[index].name());
+            return "status failed: " + e;
         }
     }
 

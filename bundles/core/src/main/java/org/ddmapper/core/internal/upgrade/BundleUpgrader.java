@@ -16,7 +16,7 @@ import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.UpgradeReport;
-import org.ddmapper.core.internal.Devices;
+import org.ddmapper.core.internal.UpgradeSupport;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -54,14 +54,16 @@ public final class BundleUpgrader implements BundleUpgrades {
     private static final long POLL_MILLIS = 2;
 
     private final BundleContext context;
-    private final Devices devices;
+    private final UpgradeSupport devices;
+    private final UpgradeQuiesce quiesce;
     private final long timeoutMillis;
     private final ReentrantLock oneAtATime = new ReentrantLock();
     private volatile String running;
 
-    public BundleUpgrader(BundleContext context, Devices devices, long timeoutMillis) {
+    public BundleUpgrader(BundleContext context, UpgradeSupport devices, long timeoutMillis) {
         this.context = context;
         this.devices = devices;
+        this.quiesce = new UpgradeQuiesce(devices);
         this.timeoutMillis = timeoutMillis;
     }
 
@@ -132,7 +134,7 @@ public final class BundleUpgrader implements BundleUpgrades {
         if (!checker) {
             // drain every affected device first: if I/O in flight does not complete, nothing is touched and no I/O is errored
             try {
-                devices.quiesceForUpgrade(affected, before.targetTypes(), Math.min(timeoutMillis, devices.drainTimeoutMillis()));
+                quiesce.quiesce(affected, before.targetTypes(), Math.min(timeoutMillis, devices.drainTimeoutMillis()));
             } catch (DmException e) {
                 throw new DmException(Errno.ETIMEDOUT, what + " refused: " + e.getMessage() + "; nothing was changed");
             }
@@ -150,12 +152,12 @@ public final class BundleUpgrader implements BundleUpgrades {
                 throw rollback(bundle, previous, before, affected, checker, what, from, to, f.getMessage());
             }
         } finally {
-            devices.releaseUpgradeQuiesce(affected);
+            quiesce.release(affected);
         }
         long maxStall = 0;
         List<String> names = new ArrayList<>();
         for (long id : affected) {
-            Devices.RebuildState s = devices.rebuildState(id);
+            UpgradeSupport.RebuildState s = devices.rebuildState(id);
             if (s.gone()) continue;
             names.add(s.name());
             // only a device this upgrade parked stalled: one affected through its inactive table kept serving
@@ -246,7 +248,7 @@ public final class BundleUpgrader implements BundleUpgrades {
         if (!checker && !devices.servedBy(before.targetTypes(), now.targetServiceIds()))
             return "its " + before.describe() + " did not reach the core";
         for (long id : affected) {
-            Devices.RebuildState s = devices.rebuildState(id);
+            UpgradeSupport.RebuildState s = devices.rebuildState(id);
             if (refusalFails && s.parkReason() != null)
                 throw new Failure("target '" + s.parkedType() + "' rejected the live table of device '" + s.name() + "': "
                         + s.parkReason().replaceFirst("^cannot rebuild its table: ", ""));
@@ -275,7 +277,7 @@ public final class BundleUpgrader implements BundleUpgrades {
         }
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         for (long id : affected) {
-            Devices.RebuildState s = devices.rebuildState(id);
+            UpgradeSupport.RebuildState s = devices.rebuildState(id);
             devices.raise(id, new EventPayload.BundleRolledBack(bundle.getSymbolicName(), from, to, reason, s.done() ? s.lastStallMillis() : -1));
         }
         if (rollbackFailure != null) {
