@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -86,7 +87,7 @@ class FailedPathInflightTest extends TwoScriptedPaths {
             }));
             return f;
         });
-        t.failPath(t.paths().get(0), "checker nbd: faulty", false); // what the monitor calls
+        t.failPath(t.paths().get(0), "checker nbd: faulty"); // what the monitor calls
         assertEquals(IoStatus.OK, r.get(5, TimeUnit.SECONDS));
         assertArrayEquals(data, buffer.array());
         byte[] reused = pattern(512, 77);
@@ -116,7 +117,7 @@ class FailedPathInflightTest extends TwoScriptedPaths {
         a.holdNext();
         CompletableFuture<IoStatus> r = read(t, 0, ByteBuffer.allocate(512));
         MemoryDevice fresh = new MemoryDevice("/p/a", disk);
-        t.replaceDevice(t.paths().get(0), fresh, true, "test reconnect");
+        t.replaceDevice(t.paths().get(0), fresh, true, "test reconnect", -1);
         assertFalse(a.isClosed(), "a request is still in flight on it");
         assertEquals(1, t.paths().get(0).retiringCount());
         a.release();
@@ -125,8 +126,8 @@ class FailedPathInflightTest extends TwoScriptedPaths {
         assertEquals(0, t.paths().get(0).retiringCount());
         // and a device whose requests were retried elsewhere when its path failed goes at once
         MemoryDevice third = new MemoryDevice("/p/a", disk);
-        t.failPath(t.paths().get(0), "test", false);
-        t.replaceDevice(t.paths().get(0), third, true, "test reconnect");
+        t.failPath(t.paths().get(0), "test");
+        t.replaceDevice(t.paths().get(0), third, true, "test reconnect", -1);
         assertTrue(fresh.isClosed());
         assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
         t.destroy();
@@ -135,7 +136,21 @@ class FailedPathInflightTest extends TwoScriptedPaths {
 
     @Test
     void eventsComeOutInTheOrderOfTheStateChangesWhenAFailureRacesAReinstate() throws Exception {
-        MultipathTarget t = build("0 0 1 1 round-robin 0 2 0 /p/a /p/b");
+        List<String> notices = new CopyOnWriteArrayList<>();
+        MapRegistry registry = new MapRegistry();
+        registry.watch(new MapWatcher() {
+            @Override public void mapAdded(MonitoredMap m) {}
+
+            @Override public void mapRemoved(MonitoredMap m) {}
+
+            @Override public void pathFailed(MonitoredMap m, Path p, String reason, boolean byOperator) { notices.add("failed"); }
+
+            @Override public void pathReinstated(MonitoredMap m, Path p, String reason) { notices.add("reinstated"); }
+
+            @Override public PathReport report(MonitoredMap m, Path p) { return PathReport.NONE; }
+        });
+        MultipathTarget t = MultipathTarget.create(ctx, ctx.args(MultipathTarget.TYPE, "0 0 1 1 round-robin 0 2 0 /p/a /p/b"), registry);
+        t.resume();
         CountDownLatch failedRaising = new CountDownLatch(1);
         CountDownLatch letGo = new CountDownLatch(1);
         AtomicBoolean first = new AtomicBoolean(true);
@@ -146,15 +161,7 @@ class FailedPathInflightTest extends TwoScriptedPaths {
                 await(letGo);
             }
         });
-        List<String> notices = new java.util.concurrent.CopyOnWriteArrayList<>();
-        t.watcher(new MapWatcher() {
-            @Override public void pathFailed(MultipathTarget m, Path p, String reason, boolean byOperator) { notices.add("failed"); }
-
-            @Override public void pathReinstated(MultipathTarget m, Path p, String reason) { notices.add("reinstated"); }
-
-            @Override public PathReport report(MultipathTarget m, Path p) { return PathReport.NONE; }
-        });
-        Thread io = new Thread(() -> t.failPath(t.paths().get(0), "write failed: ECONNRESET", false), "io");
+        Thread io = new Thread(() -> t.failPath(t.paths().get(0), "write failed: ECONNRESET"), "io");
         io.start();
         assertTrue(failedRaising.await(10, TimeUnit.SECONDS));
         // meanwhile an operator reinstates the path: its state change comes second

@@ -168,7 +168,7 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         a.holdNext();
         CompletableFuture<IoStatus> first = read(t, 0, ByteBuffer.allocate(512));
         MemoryDevice fresh = new MemoryDevice("/p/a", disk);
-        t.replaceDevice(t.paths().get(0), fresh, true, "test reconnect");
+        t.replaceDevice(t.paths().get(0), fresh, true, "test reconnect", -1);
         // the old device finally errors: the request is retried on the new device, the path stays active
         a.failAlways(Errno.ECONNRESET);
         a.close();

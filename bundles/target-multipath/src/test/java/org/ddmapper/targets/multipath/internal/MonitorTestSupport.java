@@ -11,7 +11,6 @@ import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.EventKind;
 import org.ddmapper.api.IoStatus;
-import org.ddmapper.targets.multipath.MapRegistry;
 import org.ddmapper.spi.testkit.FakeTargetContext;
 import org.ddmapper.spi.testkit.MemoryDevice;
 import org.ddmapper.api.EventPayload;

@@ -22,7 +22,7 @@ import org.ddmapper.spi.CheckResult;
 import org.ddmapper.spi.PathChecker;
 import org.ddmapper.spi.PathState;
 import org.ddmapper.spi.StatusType;
-import org.ddmapper.targets.multipath.MapRegistry;
+import org.ddmapper.targets.multipath.internal.MapRegistry;
 import org.ddmapper.targets.multipath.internal.MonitorTestSupport;
 import org.ddmapper.targets.multipath.internal.MultipathTarget;
 import org.junit.jupiter.api.AfterEach;
@@ -73,7 +73,7 @@ class MonitorEngineTest {
         assertTrue(config.problems().isEmpty(), config.problems().toString());
         engine = new MonitorEngine(() -> now, config, name -> name.equals("fake") ? checker : null, Runnable::run, () -> {});
         MapRegistry registry = new MapRegistry();
-        registry.listen(engine);
+        registry.watch(engine);
         return env.build(table, registry);
     }
 
@@ -335,8 +335,8 @@ class MonitorEngineTest {
         MemoryDevice fresh = env.device("/p/a");
         // while the monitor dials /p/a, an operator reinstates the path and I/O fails it again
         env.openWith("/p/a", ref -> {
-            t.reinstatePath(t.paths().get(0), "reinstate_path message");
-            t.failPath(t.paths().get(0), "read failed: ECONNRESET", false);
+            t.reinstatePath(t.paths().get(0), "reinstate_path message", -1);
+            t.failPath(t.paths().get(0), "read failed: ECONNRESET");
             return fresh;
         });
         advance(1000);
