@@ -9,6 +9,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.ddmapper.api.DmException;
@@ -39,7 +40,7 @@ final class Rebuilds {
     private final ScheduledExecutorService scheduler;
     private final LongSupplier typeWaitMillis;
     /** Gives up a device that never came up (bad boot table): tears it down and forgets it. */
-    private final java.util.function.Consumer<MappedDevice> discard;
+    private final Consumer<MappedDevice> discard;
     private final Object unparkLock = new Object();
     private final AtomicBoolean retryScheduled = new AtomicBoolean();
     /** Devices that came from a boot table, with that file (their build errors name it). */
@@ -49,7 +50,7 @@ final class Rebuilds {
     private volatile boolean running;
 
     Rebuilds(DeviceHost host, Topology topology, TargetTypeRegistry types, ScheduledExecutorService scheduler, LongSupplier typeWaitMillis,
-             java.util.function.Consumer<MappedDevice> discard) {
+             Consumer<MappedDevice> discard) {
         this.host = host;
         this.topology = topology;
         this.types = types;
