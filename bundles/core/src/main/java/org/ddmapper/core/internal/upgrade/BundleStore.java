@@ -29,7 +29,7 @@ import org.tinylog.Logger;
  * Per bundle the history replays to a stack of versions: {@code stored} puts a version on top (a
  * version stored again moves up), {@code reverted} drops it, {@code set-aside} marks it as one a boot
  * must not try again. {@code boot.list} has one line per version a boot may try, newest first:
- * {@code BUNDLE TAB IMAGE-VERSION TAB JAR-FILE}; the launcher starts the first whose image version is
+ * {@code BUNDLE TAB VERSION TAB IMAGE-VERSION TAB JAR-FILE}; the launcher starts the first whose image version is
  * the version of the bundle in the image it boots (a store made over another image does not apply to
  * a new one), falls back down the list when one does not start, and starts the image's own jar last.
  * Both files are rewritten whole on every change (new file, fsync, rename), after the jar they name.
@@ -132,10 +132,10 @@ public final class BundleStore {
         try {
             StringBuilder text = new StringBuilder("# ddmapper bundle store: every change, oldest first; rewritten whole by the core\n");
             for (StoreRecord r : history) text.append(r.line()).append('\n');
-            StringBuilder boot = new StringBuilder("# what a boot tries, newest first: BUNDLE<TAB>IMAGE-VERSION<TAB>JAR (derived from history)\n");
+            StringBuilder boot = new StringBuilder("# what a boot tries, newest first: BUNDLE<TAB>VERSION<TAB>IMAGE-VERSION<TAB>JAR (derived from history)\n");
             stacks().forEach((bundle, stack) -> {
                 for (Entry e : stack) {
-                    if (e.setAside == null) boot.append(bundle).append('\t').append(e.stored.image()).append('\t')
+                    if (e.setAside == null) boot.append(bundle).append('\t').append(e.stored.version()).append('\t').append(e.stored.image()).append('\t')
                             .append(jarFile(bundle, e.stored.version()).getFileName()).append('\n');
                 }
             });

@@ -46,8 +46,8 @@ class BundleStoreTest {
         BundleStore again = new BundleStore(dir, CLOCK);
         assertEquals(store.history(), again.history());
         assertEquals(List.of(LINEAR), again.bundles());
-        assertEquals("# what a boot tries, newest first: BUNDLE<TAB>IMAGE-VERSION<TAB>JAR (derived from history)\n"
-                + LINEAR + "\t0.1.0\t" + LINEAR + "-0.1.2.jar\n" + LINEAR + "\t0.1.0\t" + LINEAR + "-0.1.1.jar\n",
+        assertEquals("# what a boot tries, newest first: BUNDLE<TAB>VERSION<TAB>IMAGE-VERSION<TAB>JAR (derived from history)\n"
+                + LINEAR + "\t0.1.2\t0.1.0\t" + LINEAR + "-0.1.2.jar\n" + LINEAR + "\t0.1.1\t0.1.0\t" + LINEAR + "-0.1.1.jar\n",
                 Files.readString(dir.resolve(BundleStore.BOOT_LIST)));
         assertTrue(Files.readString(dir.resolve(BundleStore.HISTORY)).contains(
                 "2026-12-07T17:40:01Z stored " + LINEAR + " 0.1.2 from=0.1.1 image=0.1.0\n"));
@@ -62,7 +62,7 @@ class BundleStoreTest {
         List<StoredBundle.Version> v = store.versions(LINEAR, "0.1.0");
         assertEquals(List.of("0.1.2 SET_ASIDE", "0.1.1 CURRENT"), statuses(v));
         assertEquals("it does not start: missing requirement", v.get(0).reason());
-        assertEquals(List.of(LINEAR + "\t0.1.0\t" + LINEAR + "-0.1.1.jar"), bootLines(store));
+        assertEquals(List.of(LINEAR + "\t0.1.1\t0.1.0\t" + LINEAR + "-0.1.1.jar"), bootLines(store));
 
         store.reverted(LINEAR, "0.1.1");
         assertTrue(Files.notExists(store.jarFile(LINEAR, "0.1.1")));
