@@ -22,8 +22,9 @@ import org.osgi.util.tracker.ServiceTracker;
  * replaced by the newest version the home's bundle store holds of it over this image's version
  * ({@link StoredVersions}). A stored version that cannot be installed or started is set aside: the next
  * one down the store starts instead, the image's own jar last, so that a bad upgrade never stops a
- * boot. A stored version is installed under the image jar's location (the core finds the image's jar
- * there, and the running one in the store). Once the boot devices serve, {@link #report} hands what
+ * boot. Image jars are installed by reference (read in place, not copied into the framework's cache); a
+ * stored version is installed under the image jar's location (the core finds the image's jar there, and
+ * the running one in the store). Once the boot devices serve, {@link #report} hands what
  * was set aside to the core (recorded in the store, a BUNDLE_SET_ASIDE event on the devices built on
  * the bundle) and names it on stderr; the ready line names it too ({@link #readyField}).
  */
@@ -60,10 +61,9 @@ final class BootBundles {
         List<Bundle> bundles = new ArrayList<>();
         for (Path jar : jars) {
             Bundle bundle;
-            try (InputStream in = Files.newInputStream(jar)) {
-                bundle = context.installBundle(jar.toUri().toString(), in);
-            } catch (IOException e) {
-                throw LaunchFailure.failed(jar + ": cannot read: " + Describe.io(e));
+            try {
+                // reference: the framework reads the jar where it is instead of copying it into its cache
+                bundle = context.installBundle("reference:" + jar.toUri());
             } catch (BundleException e) {
                 throw LaunchFailure.failed(jar + ": cannot install: " + Describe.chain(e));
             }

@@ -58,6 +58,7 @@ public final class Main {
     private final PrintStream out;
     private final PrintStream err;
     private final Termination termination = new Termination();
+    private final BootTrace trace;
     private Framework framework;
     private Duration stopTimeout = DEFAULT_STOP_TIMEOUT;
     /** System.nanoTime() when the framework was seen stopping without a signal (the console's end, stop 0). */
@@ -66,6 +67,7 @@ public final class Main {
     Main(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
+        this.trace = BootTrace.of(err);
     }
 
     public static void main(String[] args) {
@@ -89,6 +91,7 @@ public final class Main {
 
     private int runUntilStopped(List<String> args) {
         try {
+            trace.step("launcher");
             // 1. The command line.
             Path distribution = distribution();
             Options options = Options.parse(args, distribution, Path.of("").toAbsolutePath(), System.getenv());
@@ -130,10 +133,12 @@ public final class Main {
             termination.attach(framework);
             framework.start();
             BundleContext context = framework.getBundleContext();
+            trace.step("framework started");
 
             // 5. Every bundle of bundle/, or the bundle store's newer version of it. A Gogo shell that owns the terminal waits.
             BootBundles boot = new BootBundles(context, StoredVersions.read(home.bundles(), err), err);
             List<Bundle> bundles = boot.install(distribution.resolve("bundle"));
+            trace.step("bundles installed");
             EtcFiles.checkMultipathConf(options.etc(), bundles, err);
             Bundle console = null;
             for (Bundle bundle : bundles) {
@@ -141,16 +146,20 @@ public final class Main {
                     console = bundle;
                 } else if (!isFragment(bundle) && !termination.requested()) {
                     boot.start(bundle);
+                    trace.step("started " + bundle.getSymbolicName());
                 }
             }
 
+            trace.step("bundles started");
             // 6. Endpoints, boot devices, --exec, the ready line.
             Map<String, String> addresses = Endpoints.await(context, Endpoints.expected(context, options),
                     readyTimeout, termination::requested);
             if (termination.requested()) {
                 return 0;
             }
+            trace.step("endpoints listen");
             BootDevices.await(context, readyTimeout, termination::requested, err);
+            trace.step("boot devices serve");
             if (termination.requested()) {
                 return 0;
             }
@@ -160,6 +169,7 @@ public final class Main {
                     + " control=" + addresses.getOrDefault("control", Endpoints.NONE)
                     + (addresses.containsKey("nbd-unix") ? " nbd-unix=" + addresses.get("nbd-unix") : "") + boot.readyField());
             out.flush();
+            trace.step("ready");
 
             // 7. The console, last. It owns the terminal: Ctrl-C interrupts its command from now on.
             if (console != null) {

@@ -24,7 +24,8 @@ final class BundleFiles {
     static Path locationFile(Bundle bundle) {
         String location = bundle.getLocation();
         try {
-            URI uri = URI.create(location.split("#", 2)[0]);
+            // the launcher installs by reference ("reference:file:/…/x.jar": read in place)
+            URI uri = URI.create(location.replaceFirst("^reference:", "").split("#", 2)[0]);
             if ("file".equals(uri.getScheme())) {
                 Path p = Path.of(uri);
                 if (Files.isRegularFile(p)) return p;
