@@ -49,7 +49,8 @@ record StoredVersions(List<Candidate> lines) {
                 continue;
             }
             String[] f = line.split("\t", -1);
-            if (f.length != 4 || f[0].isEmpty() || f[1].isEmpty() || f[3].isEmpty() || f[3].contains("/")) {
+            // the jar is a file name in the store: no folder, no NUL, nothing that leaves it
+            if (f.length != 4 || f[0].isEmpty() || f[1].isEmpty() || !f[3].matches("[^/\\x00]+\\.jar")) {
                 err.println("ddmapper: warning: " + file + ":" + (i + 1) + ": expected BUNDLE<TAB>VERSION<TAB>IMAGE-VERSION<TAB>JAR, got '"
                         + line + "'; skipped");
                 continue;
