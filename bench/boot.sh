@@ -51,6 +51,8 @@ boot() {
 if $once; then
   boot "$work/home"
   echo "ready $ready_ms ms"
+  # reaped here, so that a timer of this whole process counts the appliance's CPU up to its ready line
+  kill -KILL "$pid"; wait "$pid" 2>/dev/null || true; pid=
   exit 0
 fi
 
