@@ -85,7 +85,7 @@ mkfs.vfat -C -n DDESP "$work/esp.img" $((efi_mib * 1024)) >/dev/null
 mmd -i "$work/esp.img" ::EFI ::EFI/BOOT
 mcopy -i "$work/esp.img" "$work/BOOTX64.EFI" ::EFI/BOOT/BOOTX64.EFI
 rm -rf "$work/root/boot"/* "$work/root/var/cache/apt"/* "$work/root/var/lib/apt/lists"/*
-mksquashfs "$work/root" "$work/root.sqfs" -comp zstd -noappend -quiet >/dev/null
+mksquashfs "$work/root" "$work/root.sqfs" -comp zstd -Xcompression-level 6 -noappend -quiet >/dev/null
 root_mib=$(( $(stat -c %s "$work/root.sqfs") / 1048576 + 1 ))
 truncate -s ${home_mib}M "$work/home.img"
 mkfs.ext4 -q -F -L ddhome "$work/home.img"

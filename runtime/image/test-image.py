@@ -34,7 +34,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.realpath(__file__)),
 LINEAR = "org.ddmapper.target.linear"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
-USERSPACE = re.compile(rb"ddmapper-image: userspace starts, uptime ([\d.]+) s")
+USERSPACE = re.compile(rb"ddmapper-image: userspace starts, uptime ([\d.]*) s")
 READY = re.compile(rb"ddmapper ready: nbd=\S+ control=\S+[^\r\n]*")
 
 
@@ -151,9 +151,10 @@ def boot(serial, since, timeout, number):
     """Waits for the userspace stamp and the ready line; returns (host seconds between them, guest uptime at userspace, end)."""
     user, t_user = serial.wait(USERSPACE, since, timeout, "userspace stamp of boot %d" % number)
     ready, t_ready = serial.wait(READY, user.end(), timeout, "ready line of boot %d" % number)
-    print("boot %d: kernel %.2f s to userspace; userspace to ready %.2f s (host clock): %s"
-          % (number, float(user.group(1)), t_ready - t_user, ready.group().decode().strip()), flush=True)
-    return t_ready - t_user, float(user.group(1)), ready.end()
+    kernel = float(user.group(1)) if user.group(1) else None  # an image whose stamp printed no number (no cut in it)
+    print("boot %d: kernel %s s to userspace; userspace to ready %.2f s (host clock): %s"
+          % (number, "?" if kernel is None else "%.2f" % kernel, t_ready - t_user, ready.group().decode().strip()), flush=True)
+    return t_ready - t_user, kernel, ready.end()
 
 
 def guest_ready(serial, number):
@@ -230,8 +231,9 @@ def main():
         print("result: image %s: %.0f MiB (%.0f MiB allocated); Java runtime %.0f MiB; %s" %
               (a.image, size / 1048576, used / 1048576, java / 1048576, accel))
         for n, took, kernel, guest in ((1, took1, kernel1, guest1), (2, took2, kernel2, guest2)):
-            print("result: boot %d: userspace to ready %.2f s (host clock)%s; kernel before it %.2f s"
-                  % (n, took, "" if guest is None else ", %.2f s (guest clock)" % (guest - kernel), kernel))
+            print("result: boot %d: userspace to ready %.2f s (host clock)%s; kernel before it %s s"
+                  % (n, took, "" if guest is None or kernel is None else ", %.2f s (guest clock)" % (guest - kernel),
+                     "?" if kernel is None else "%.2f" % kernel))
         print("PASS")
     finally:
         if qemu and qemu.poll() is None:
