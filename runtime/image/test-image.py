@@ -157,6 +157,20 @@ def boot(serial, since, timeout, number):
     return t_ready - t_user, kernel, ready.end()
 
 
+def shell(serial, timeout):
+    """Waits for the serial console's root shell: a fresh prompt after an empty line (it may have come before the ready line)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        since = len(serial.text)
+        serial.send("\n")
+        try:
+            serial.wait(re.compile(rb"root@ddmapper:[^\r\n]*# "), since, 10, "the serial console's shell")
+            return
+        except SystemExit:
+            if time.monotonic() > deadline:
+                raise
+
+
 def guest_ready(serial, number):
     """The guest's own figure: the ready line's journal time (monotonic) minus the userspace stamp's uptime."""
     rc, out = serial.run("journalctl -b -o short-monotonic -u ddmapper --no-pager | grep -m1 'ddmapper ready'")
@@ -206,7 +220,7 @@ def main():
             qemu_io(port, "write -P 0x5a 0 1M")
             qemu_io(port, "read -P 0x5a 0 1M")
             print("step: the demo export answers on 127.0.0.1:%d (1 MiB written and read back)" % port, flush=True)
-            serial.wait(re.compile(rb"root@ddmapper:[^\r\n]*# "), end, a.boot_timeout, "the serial console's shell")
+            shell(serial, a.boot_timeout)
             guest1 = guest_ready(serial, 1)
             rc, out = serial.run("tar -xf /dev/vdb -C /tmp && ddsetup upgrade %s /tmp/target-linear-next.jar" % LINEAR)
             if rc != 0 or ("-> " + new_version) not in out:
@@ -215,7 +229,7 @@ def main():
             since = len(serial.text)
             serial.send("systemctl reboot\n")
             took2, kernel2, end = boot(serial, since, a.boot_timeout, 2)
-            serial.wait(re.compile(rb"root@ddmapper:[^\r\n]*# "), end, a.boot_timeout, "the serial console's shell")
+            shell(serial, a.boot_timeout)
             rc, out = serial.run("ddsetup upgrade --list")
             if rc != 0 or ("%s image %s running %s" % (LINEAR, base, new_version)) not in out:
                 raise SystemExit("test-image: after the reboot the upgraded version does not run: " + out)
