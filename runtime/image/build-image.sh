@@ -100,9 +100,9 @@ start=1MiB, size=${efi_mib}MiB, type=uefi, name=ddesp
 size=${root_mib}MiB, type=linux, name=ddroot
 size=${home_mib}MiB, type=linux, name=ddhome
 PARTS
-dd if="$work/esp.img" of="$out" bs=1M seek=1 conv=notrunc status=none
-dd if="$work/root.sqfs" of="$out" bs=1M seek=$((1 + efi_mib)) conv=notrunc status=none
-dd if="$work/home.img" of="$out" bs=1M seek=$((1 + efi_mib + root_mib)) conv=notrunc status=none
+dd if="$work/esp.img" of="$out" bs=1M seek=1 conv=notrunc,sparse status=none
+dd if="$work/root.sqfs" of="$out" bs=1M seek=$((1 + efi_mib)) conv=notrunc,sparse status=none
+dd if="$work/home.img" of="$out" bs=1M seek=$((1 + efi_mib + root_mib)) conv=notrunc,sparse status=none
 
 say "5/5 done in $(( $(date +%s) - t0 )) s: $out"
 say "  disk $(du -h --apparent-size "$out" | cut -f1) (EFI ${efi_mib} MiB, root ${root_mib} MiB squashfs, home ${home_mib} MiB);" \
