@@ -161,4 +161,64 @@ class StalledClientTest extends ServerTestBase {
         assertTrue(reader.closedByServer(15_000), "the client that reads no replies is dropped");
         assertGoodClientServed();
     }
+
+    @Test
+    void clientsThatHangUpWhileWaitingForRoomLeaveWithinASecond() throws Exception {
+        int declared = 32 << 20;
+        stalledWriter(1, declared, 64 * 1024);
+        stalledWriter(2, declared, 64 * 1024);
+        // 72 MiB (the budget less the quarter kept for small requests) holds both: a third large request waits.
+        await("two stalled writers hold 64 MiB", () -> server.budget().usedBytes() == 2L * declared);
+        devices.add("held", 1 << 20, false);
+        bystander.verify();
+        ProcessBaseline baseline = ProcessBaseline.take();
+        int logMark = LogRecorder.mark();
+
+        List<WireClient> waiting = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            // a large read that queues for memory; the client then hangs up with nothing more sent
+            WireClient c = connected("big", false);
+            c.sendRequest(0, Nbd.CMD_READ, i, 0, declared);
+            waiting.add(c);
+        }
+        for (int i = 0; i < 10; i++) {
+            // the same, with 84 KiB of requests after it: the connection's input buffer is full when it hangs up
+            WireClient c = connected("big", false);
+            c.sendRequest(0, Nbd.CMD_READ, i, 0, declared);
+            java.io.ByteArrayOutputStream more = new java.io.ByteArrayOutputStream();
+            java.io.DataOutputStream d = new java.io.DataOutputStream(more);
+            for (int k = 0; k < 3000; k++) {
+                d.writeInt(Nbd.REQUEST_MAGIC);
+                d.writeShort(0);
+                d.writeShort(Nbd.CMD_FLUSH);
+                d.writeLong(100 + k);
+                d.writeLong(0);
+                d.writeInt(0);
+            }
+            c.out.write(more.toByteArray());
+            c.out.flush();
+            waiting.add(c);
+        }
+        devices.suspend(org.ddmapper.api.DeviceRef.of("held"), false);
+        for (int i = 0; i < 2; i++) {
+            // every in-flight slot taken by reads the suspended device holds, and more requests behind them
+            WireClient c = connected("held", false);
+            for (int k = 0; k < ServerLimits.DEFAULTS.maxInFlightRequests() + 50; k++) c.sendRequest(0, Nbd.CMD_READ, k, 0, 4096);
+            waiting.add(c);
+        }
+        await("twenty connections wait for memory", () -> server.budget().waiting() == 20);
+        Thread.sleep(200); // the held device's connections reach their request limit
+
+        for (WireClient c : waiting) c.close();
+        long closed = System.nanoTime();
+        await("nobody waits for memory", () -> server.budget().waiting() == 0);
+        baseline.assertRestoredWithin(1_000);
+        long millis = (System.nanoTime() - closed) / 1_000_000;
+        assertTrue(millis < 1_500, "their threads and descriptors were back after " + millis + " ms");
+        devices.resume(org.ddmapper.api.DeviceRef.of("held"));
+        await("only the stalled writers hold memory once the held reads completed",
+                () -> server.budget().usedBytes() == 2L * declared);
+        assertGoodClientServed();
+        assertEquals(List.of(), LogRecorder.serverBugsSince(logMark), "no server error logged");
+    }
 }

@@ -7,8 +7,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
@@ -35,9 +33,12 @@ import org.tinylog.Logger;
  * <p>Memory: request payloads and read data live in pooled direct buffers. A connection holds at
  * most {@code maxInFlightBytes} of them (in requests and unsent replies) and at most
  * {@code maxInFlightRequests} requests, and all connections together at most the server's
- * {@link MemoryBudget}; past either the reader stops reading until bytes come back
+ * {@link MemoryBudget}; past either the reader stops taking requests until bytes come back
  * (back-pressure through TCP), so a client that sends without reading replies costs a bounded
- * amount of memory, and no connection is dropped because others hold memory.
+ * amount of memory, and no connection is dropped because others hold memory. Each request's
+ * share is one {@link Admission.Lease}, closed exactly once when the request ends, on every path
+ * (see {@link Admission} for who owns it when). While it waits, the reader keeps watching the
+ * client, so a client that hangs up is noticed at once.
  *
  * <p>Deadlines: a WRITE's payload must arrive within {@code payloadMillis} of the server starting
  * to read it (the buffer is taken before the payload comes, so a client that declares large
@@ -53,6 +54,8 @@ public final class Transmission {
     private static final int HEADER_BYTES = 28;
     private static final int IN_BUFFER_BYTES = 64 * 1024;
     private static final long STALL_CHECK_MILLIS = 1_000;
+    /** How often a reader waiting with a full input buffer asks whether its client hung up. */
+    private static final long HANGUP_CHECK_MILLIS = 500;
     /** Most descriptors in one BLOCK_STATUS reply (its header must fit an output header). */
     private static final int MAX_DESCRIPTORS = (OutputQueue.MAX_HEADER_BYTES - 24) / 8;
 
@@ -62,14 +65,9 @@ public final class Transmission {
     private final DeviceManager.OpenDevice device;
     private final UnalignedRequests unaligned;
     private final ServerLimits limits;
-    private final BufferPool pool;
-    private final MemoryBudget budget;
-    private final Runnable wakeup;
+    private final Admission admission;
     private final Executor queries;
     private final ByteBuffer in;
-    private final AtomicInteger inFlight = new AtomicInteger();
-    private final AtomicLong inFlightBytes = new AtomicLong();
-    private final AtomicLong maxInFlightBytesSeen = new AtomicLong();
     private volatile boolean ownerWaiting;
     private volatile boolean gone;
     private volatile boolean stopping;
@@ -82,14 +80,12 @@ public final class Transmission {
                         MemoryBudget budget, DeviceManager devices, Executor queries) {
         this.transport = transport;
         this.queries = queries;
-        this.budget = budget;
-        this.wakeup = transport::wakeup;
+        this.admission = new Admission(limits, budget, pool, transport::wakeup, this::released);
         this.out = new OutputQueue(transport, this::wakeOwnerIfWaiting);
         this.session = session;
         this.device = session.device();
         this.unaligned = session.unaligned();
         this.limits = limits;
-        this.pool = pool;
         this.in = ByteBuffer.allocateDirect(IN_BUFFER_BYTES);
         try {
             subscription = devices.subscribe(DeviceRef.id(device.id()), this::onDeviceEvent);
@@ -121,7 +117,7 @@ public final class Transmission {
                 in.flip();
                 if (n < 0) return;
                 if (n == 0) {
-                    if (!gone || inFlight.get() != 0) {
+                    if (!gone || admission.inFlight() != 0) {
                         idleSinceNanos = 0;
                         waitIo(Transport.READABLE, -1);
                         continue;
@@ -153,7 +149,7 @@ public final class Transmission {
 
     /** The most data bytes this connection held at once (for tests of the memory bound). */
     public long maxInFlightBytesSeen() {
-        return maxInFlightBytesSeen.get();
+        return admission.maxInFlightBytesSeen();
     }
 
     /** Handles one request at the head of the input; false when it was NBD_CMD_DISC. */
@@ -171,33 +167,47 @@ public final class Transmission {
 
         if (type == Nbd.CMD_DISC) return false;
         Request r = new Request(handle, type, flags, offset, (int) length);
-        String refusal = check(type, flags, offset, length, r);
-        if (refusal != null) {
-            if (type == Nbd.CMD_WRITE) skipPayload(length);
-            admit(0);
+        try {
+            dispatch(r, check(type, flags, offset, length, r) != null);
+        } catch (IOException | RuntimeException | Error e) {
+            r.abandon();
+            throw e;
+        }
+        return true;
+    }
+
+    /**
+     * Takes a request's lease and hands the request on (to the device, the query pool, or the
+     * reply queue when it is refused or has nothing to do). Whatever it throws, the caller gives
+     * the lease back unless the request was handed on.
+     */
+    private void dispatch(Request r, boolean refused) throws IOException {
+        if (refused) {
+            if (r.type == Nbd.CMD_WRITE) skipPayload(Integer.toUnsignedLong(r.length));
+            r.lease = admission.admit(0, this::awaitAdmission);
             reply(r);
-            return true;
+            return;
         }
-        if (length != 0 && type != Nbd.CMD_BLOCK_STATUS && !UnalignedRequests.whole(offset, length, session.blockBytes())) {
+        if (r.length != 0 && r.type != Nbd.CMD_BLOCK_STATUS
+                && !UnalignedRequests.whole(r.offset, Integer.toUnsignedLong(r.length), session.blockBytes())) {
             submitUnaligned(r);
-            return true;
+            return;
         }
-        switch (type) {
+        switch (r.type) {
             case Nbd.CMD_READ, Nbd.CMD_CACHE -> submitRead(r);
             case Nbd.CMD_WRITE -> submitWrite(r);
             case Nbd.CMD_FLUSH -> {
-                admit(0);
-                submit(Bio.flush(r));
+                r.lease = admission.admit(0, this::awaitAdmission);
+                submit(r, Bio.flush(r));
             }
-            case Nbd.CMD_TRIM -> submitRange(r, BioOp.DISCARD, fua(flags));
-            case Nbd.CMD_WRITE_ZEROES -> writeZeroes(r, flags);
+            case Nbd.CMD_TRIM -> submitRange(r, BioOp.DISCARD, fua(r.flags));
+            case Nbd.CMD_WRITE_ZEROES -> writeZeroes(r, r.flags);
             case Nbd.CMD_BLOCK_STATUS -> {
-                admit(0);
+                r.lease = admission.admit(0, this::awaitAdmission);
                 blockStatus(r);
             }
-            default -> throw new IllegalStateException("unchecked command " + type);
+            default -> throw new IllegalStateException("unchecked command " + r.type);
         }
-        return true;
     }
 
     /**
@@ -253,19 +263,19 @@ public final class Transmission {
     }
 
     private void submitRead(Request r) throws IOException {
+        r.lease = admission.admit(r.length, this::awaitAdmission);
         if (r.length == 0) {
-            admit(0);
             reply(r);
             return;
         }
-        acquire(r, r.length);
+        r.data = r.lease.buffer();
         if (r.type == Nbd.CMD_CACHE) r.kind = Request.SIMPLE_NO_DATA;
-        submit(Bio.read(r.offset >>> Bio.SECTOR_SHIFT, r.data.duplicate(), r));
+        submit(r, Bio.read(r.offset >>> Bio.SECTOR_SHIFT, r.data.duplicate(), r));
     }
 
     private void submitWrite(Request r) throws IOException {
         if (r.length == 0) {
-            admit(0);
+            r.lease = admission.admit(0, this::awaitAdmission);
             reply(r);
             return;
         }
@@ -274,30 +284,27 @@ public final class Transmission {
     }
 
     /**
-     * Takes a buffer of {@code bytes} for a WRITE and reads its payload into it at {@code at};
-     * returns the buffer (position 0, limit {@code bytes}).
+     * Takes the lease of a WRITE with a buffer of {@code bytes} and reads its payload into it at
+     * {@code at}; returns the buffer (position 0, limit {@code bytes}). On failure the caller
+     * gives the lease back.
      */
     private ByteBuffer receivePayload(Request r, int bytes, int at) throws IOException {
         awaitPayloadStart(r.length);
-        ByteBuffer data = acquire(r, bytes);
+        r.lease = admission.admit(bytes, this::awaitAdmission);
+        ByteBuffer data = r.lease.buffer();
         ByteBuffer payload = data.duplicate().position(at).limit(at + r.length);
-        try {
-            int fromInput = Math.min(in.remaining(), r.length);
-            if (fromInput > 0) {
-                ByteBuffer src = in.duplicate().limit(in.position() + fromInput);
-                payload.put(src);
-                in.position(in.position() + fromInput);
-            }
-            long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
-            while (payload.hasRemaining()) {
-                int n = transport.read(payload);
-                if (n < 0) throw new EOFException("connection closed in the middle of a " + r.length + "-byte WRITE payload");
-                if (n == 0) awaitPayload(deadline, r.length, payload.position() - at);
-                if (stopping) throw new IOException("server stopping");
-            }
-        } catch (IOException | RuntimeException e) {
-            release(r);
-            throw e;
+        int fromInput = Math.min(in.remaining(), r.length);
+        if (fromInput > 0) {
+            ByteBuffer src = in.duplicate().limit(in.position() + fromInput);
+            payload.put(src);
+            in.position(in.position() + fromInput);
+        }
+        long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
+        while (payload.hasRemaining()) {
+            int n = transport.read(payload);
+            if (n < 0) throw new EOFException("connection closed in the middle of a " + r.length + "-byte WRITE payload");
+            if (n == 0) awaitPayload(deadline, r.length, payload.position() - at);
+            if (stopping) throw new IOException("server stopping");
         }
         return data;
     }
@@ -330,21 +337,21 @@ public final class Transmission {
     }
 
     private void submitRange(Request r, BioOp op, int bioFlags) throws IOException {
+        r.lease = admission.admit(0, this::awaitAdmission);
         if (r.length == 0) {
-            admit(0);
             reply(r);
             return;
         }
-        admit(0);
         submitWriting(r, Bio.of(op, r.offset >>> Bio.SECTOR_SHIFT, r.length >>> Bio.SECTOR_SHIFT, null, bioFlags, r),
                 r.offset, r.end());
     }
 
     /** Hands the device a bio that changes the export's bytes [start, end), ordered against read-modify-writes of them. */
     private void submitWriting(Request r, Bio bio, long start, long end) {
+        r.handedOff = true;
         unaligned.runWrite(start, end, hold -> {
             r.hold = hold;
-            submit(bio);
+            submit(r, bio);
         });
     }
 
@@ -357,27 +364,34 @@ public final class Transmission {
                 session.sizeBytes());
         switch (r.type) {
             case Nbd.CMD_READ, Nbd.CMD_CACHE -> {
-                ByteBuffer data = acquire(r, s.coverBytes());
+                r.lease = admission.admit(s.coverBytes(), this::awaitAdmission);
                 if (r.type == Nbd.CMD_CACHE) r.kind = Request.SIMPLE_NO_DATA;
-                ByteBuffer cover = data.duplicate();
-                data.limit(s.head() + r.length).position(s.head()); // the reply's payload
-                submit(Bio.read(s.startSector(), cover, r));
+                ByteBuffer cover = r.lease.buffer().duplicate();
+                r.data = r.lease.buffer().duplicate().limit(s.head() + r.length).position(s.head()); // the reply's payload
+                submit(r, Bio.read(s.startSector(), cover, r));
             }
             case Nbd.CMD_WRITE, Nbd.CMD_WRITE_ZEROES -> {
                 ByteBuffer data;
                 if (r.type == Nbd.CMD_WRITE) {
                     data = receivePayload(r, s.readModifyWriteBytes(), s.head());
                 } else {
-                    data = acquire(r, s.readModifyWriteBytes());
+                    r.lease = admission.admit(s.readModifyWriteBytes(), this::awaitAdmission);
+                    data = r.lease.buffer();
                     UnalignedRequests.zero(data, s.head(), r.length);
                 }
+                r.handedOff = true;
                 unaligned.runHolding(s.start(), s.end(), hold -> {
                     r.hold = hold;
-                    UnalignedRequests.readModifyWrite(s, data, fua(r.flags), this::submit, r);
+                    try {
+                        UnalignedRequests.readModifyWrite(s, data, fua(r.flags), bio -> submit(r, bio), r);
+                    } catch (RuntimeException e) {
+                        Logger.error(e, "nbd: {}: read-modify-write of {} failed", transport.peer(), s);
+                        r.accept(IoStatus.error(Errno.EIO, "read-modify-write failed: " + e));
+                    }
                 });
             }
             case Nbd.CMD_TRIM -> {
-                admit(0);
+                r.lease = admission.admit(0, this::awaitAdmission);
                 long from = s.innerStart(), to = s.innerEnd();
                 if (from >= to) {
                     reply(r); // no whole block inside: a trim is only a hint
@@ -390,8 +404,9 @@ public final class Transmission {
         }
     }
 
-    /** Hands an admitted request's bio to the device; its completion replies. */
-    private void submit(Bio bio) {
+    /** Hands an admitted request's bio to the device (the request is handed on from here); its completion replies. */
+    private void submit(Request r, Bio bio) {
+        r.handedOff = true;
         try {
             device.submit(bio);
         } catch (RuntimeException e) {
@@ -404,81 +419,11 @@ public final class Transmission {
         return (flags & Nbd.CMD_FLAG_FUA) != 0 ? Bio.FUA : 0;
     }
 
-    /** Admits a request holding {@code bytes} (waiting while the connection or the server holds too much) and takes its buffer. */
-    private ByteBuffer acquire(Request r, int bytes) throws IOException {
-        admit(bytes);
-        for (int attempt = 0; ; attempt++) {
-            try {
-                r.data = pool.acquire(bytes);
-                r.heldBytes = bytes;
-                return r.data;
-            } catch (OutOfMemoryError e) {
-                // Direct memory is short although the budget allowed this (something else holds it):
-                // wait for it to come back rather than drop the client.
-                if (attempt == 0) Logger.warn("nbd: {}: no direct memory for a {}-byte buffer; waiting", transport.peer(), bytes);
-                try {
-                    waitIo(0, 20);
-                    if (stopping) throw new IOException("server stopping");
-                } catch (IOException | RuntimeException failure) {
-                    unadmit(bytes);
-                    throw failure;
-                }
-            }
-        }
-    }
-
-    /** Takes {@code bytes} of the server's budget, waiting (not reading) while it is spent. */
-    private void takeBudget(long bytes) throws IOException {
-        if (budget.tryAcquire(bytes, inFlightBytes.get(), wakeup)) return;
-        try {
-            do {
-                waitIo(0, -1);
-                if (stopping) throw new IOException("server stopping");
-            } while (!budget.tryAcquire(bytes, inFlightBytes.get(), wakeup));
-        } catch (IOException | RuntimeException e) {
-            budget.cancel(wakeup);
-            throw e;
-        }
-    }
-
-    private void admit(long bytes) throws IOException {
-        while (inFlight.get() >= limits.maxInFlightRequests()
-                || (inFlight.get() > 0 && inFlightBytes.get() + bytes > limits.maxInFlightBytes())) {
-            ownerWaiting = true;
-            try {
-                if (inFlight.get() >= limits.maxInFlightRequests()
-                        || (inFlight.get() > 0 && inFlightBytes.get() + bytes > limits.maxInFlightBytes())) {
-                    waitIo(0, -1);
-                }
-            } finally {
-                ownerWaiting = false;
-            }
-            if (stopping) throw new IOException("server stopping");
-        }
-        if (bytes > 0) takeBudget(bytes);
-        inFlight.incrementAndGet();
-        long now = inFlightBytes.addAndGet(bytes);
-        if (now > maxInFlightBytesSeen.get()) maxInFlightBytesSeen.set(now);
-    }
-
-    private void unadmit(long bytes) {
-        inFlightBytes.addAndGet(-bytes);
-        inFlight.decrementAndGet();
-        if (bytes > 0) budget.release(bytes);
-    }
-
-    private void release(Request r) {
-        ByteBuffer data = r.data;
-        r.data = null;
-        if (data != null) {
-            pool.release(data);
-            unadmit(r.heldBytes);
-        } else {
-            unadmit(0);
-        }
+    /** Runs after a lease was given back: wakes a reader draining or lingering, closes the device once all ended. */
+    private void released() {
         // The owner also lingers on a removed device only from the moment nothing is in flight.
-        if (ownerWaiting || (gone && inFlight.get() == 0)) transport.wakeup();
-        if (finished && inFlight.get() == 0) closeDeviceWhenIdle();
+        if (ownerWaiting || (gone && admission.inFlight() == 0)) transport.wakeup();
+        if (finished && admission.inFlight() == 0) closeDeviceWhenIdle();
     }
 
     /** Reads and drops a refused WRITE's payload so the next request is found where it should be. */
@@ -518,11 +463,33 @@ public final class Transmission {
             IOException failure = out.failure();
             throw failure != null ? failure : new EOFException("connection closed");
         }
-        if (held && out.wantsWritable() && out.stalledMillis() >= limits.payloadMillis() && budget.othersWait(wakeup)) {
+        if (held && out.wantsWritable() && out.stalledMillis() >= limits.payloadMillis() && admission.othersWait()) {
             throw new StalledClientException("took no reply bytes for " + out.stalledMillis() + " ms while holding "
-                    + inFlightBytes.get() + " bytes other connections wait for");
+                    + admission.inFlightBytes() + " bytes other connections wait for");
         }
         return ready;
+    }
+
+    /**
+     * The {@link Admission.Waiter} of this connection: waits for room (a lease coming back, a
+     * reply going out) while watching the client. With room in the input buffer it reads ahead
+     * into it, so a client that hangs up is seen at once; with the buffer full it asks the socket
+     * every {@value #HANGUP_CHECK_MILLIS} ms whether the client hung up.
+     */
+    private void awaitAdmission(long maxMillis) throws IOException {
+        if (stopping) throw new IOException("server stopping");
+        boolean room = in.remaining() < in.capacity();
+        long timeout = room || (maxMillis >= 0 && maxMillis < HANGUP_CHECK_MILLIS) ? maxMillis : HANGUP_CHECK_MILLIS;
+        int ready = waitIo(room ? Transport.READABLE : 0, timeout);
+        if (room && (ready & Transport.READABLE) != 0) {
+            in.compact();
+            int n = transport.read(in);
+            in.flip();
+            if (n < 0) throw new EOFException("the client hung up while its request waited for room");
+        } else if (!room && transport.peerClosed()) {
+            throw new EOFException("the client hung up while its request waited for room");
+        }
+        if (stopping) throw new IOException("server stopping");
     }
 
     /** Waits for more of a WRITE payload; past the deadline the client is dropped. */
@@ -547,15 +514,15 @@ public final class Transmission {
     /** After DISC or on stop: let requests in flight finish and their replies go out, then return. */
     private void drainInFlight(long graceMillis) throws IOException {
         long deadline = graceMillis < 0 ? Long.MAX_VALUE : System.nanoTime() + graceMillis * 1_000_000;
-        while (inFlight.get() > 0 || !out.isIdle()) {
+        while (admission.inFlight() > 0 || !out.isIdle()) {
             long left = deadline == Long.MAX_VALUE ? -1 : (deadline - System.nanoTime()) / 1_000_000;
             if (deadline != Long.MAX_VALUE && left <= 0) {
-                Logger.info("nbd: {}: closing with {} requests still in flight", transport.peer(), inFlight.get());
+                Logger.info("nbd: {}: closing with {} requests still in flight", transport.peer(), admission.inFlight());
                 return;
             }
             ownerWaiting = true;
             try {
-                if (inFlight.get() > 0 || !out.isIdle()) waitIo(0, left < 0 ? -1 : Math.max(1, left));
+                if (admission.inFlight() > 0 || !out.isIdle()) waitIo(0, left < 0 ? -1 : Math.max(1, left));
             } finally {
                 ownerWaiting = false;
             }
@@ -579,7 +546,7 @@ public final class Transmission {
 
     /** Closes the device and the event subscription once the connection ended and nothing is in flight. */
     private void closeDeviceWhenIdle() {
-        if (inFlight.get() != 0) return;
+        if (admission.inFlight() != 0) return;
         synchronized (closeLock) {
             if (deviceClosed) return;
             deviceClosed = true;
@@ -599,6 +566,7 @@ public final class Transmission {
     /** Hands an admitted BLOCK_STATUS to the query pool; its reply goes out when the answer is there. */
     private void blockStatus(Request r) {
         r.kind = Request.BLOCK_STATUS;
+        r.handedOff = true;
         try {
             queries.execute(() -> answerBlockStatus(r));
         } catch (RejectedExecutionException e) {
@@ -641,7 +609,9 @@ public final class Transmission {
         }
     }
 
+    /** Queues a request's reply (the request is handed on from here). */
     private void reply(Request r) {
+        r.handedOff = true;
         out.send(r);
     }
 
@@ -656,10 +626,14 @@ public final class Transmission {
         final int flags;
         final long offset;
         final int length;
+        /** Everything the request holds (slot, bytes, buffer); given back when its reply is written or dropped. */
+        Admission.Lease lease;
+        /** Whether the request went on to the device, the query pool or the reply queue (which then end it). */
+        boolean handedOff;
+        /** A READ's reply payload: the lease's buffer, or the requested bytes within the covering blocks. */
         ByteBuffer data;
         /** BLOCK_STATUS: length and status flags of each descriptor, in turn. */
         int[] descriptors;
-        int heldBytes;
         /** The write's hold on its bytes of the export (UnalignedRequests), released on completion. */
         UnalignedRequests.Hold hold;
         int kind = SIMPLE;
@@ -677,6 +651,11 @@ public final class Transmission {
         /** Where the request's bytes end (its length is unsigned: a TRIM may ask for 4 GiB - 1). */
         long end() {
             return offset + Integer.toUnsignedLong(length);
+        }
+
+        /** Gives the lease back when the request failed before it was handed on (else its end does). */
+        void abandon() {
+            if (!handedOff && lease != null) lease.close();
         }
 
         /** Marks the request refused; returns the reason. */
@@ -755,7 +734,8 @@ public final class Transmission {
 
         @Override
         public void sent() {
-            release(this);
+            data = null;
+            if (lease != null) lease.close();
         }
     }
 }
