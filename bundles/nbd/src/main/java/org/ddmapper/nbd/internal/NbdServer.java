@@ -215,9 +215,23 @@ public final class NbdServer implements AutoCloseable {
         evictOldestNegotiatingIfFull();
         ServerConnection c = new ServerConnection(this, transport, peer);
         connections.add(c);
-        Thread t = new Thread(null, c, "nbd " + transport.peer(), THREAD_STACK_BYTES);
-        t.setDaemon(true);
-        t.start();
+        if (!startThread(c, "nbd " + transport.peer())) {
+            connections.remove(c); // its slot is not kept by a connection that never ran
+            transport.release();
+        }
+    }
+
+    /** Starts a daemon thread with the server's stack size; false (logged) when the JVM cannot make one. */
+    private static boolean startThread(Runnable r, String name) {
+        try {
+            Thread t = new Thread(null, r, name, THREAD_STACK_BYTES);
+            t.setDaemon(true);
+            t.start();
+            return true;
+        } catch (OutOfMemoryError e) {
+            Logger.warn("nbd: cannot start a thread for {}: {}", name, e.getMessage());
+            return false;
+        }
     }
 
     /** Logs a refusal at WARN, at most one line per {@value #REFUSAL_LOG_MILLIS} ms (with how many were not logged). */
@@ -266,9 +280,10 @@ public final class NbdServer implements AutoCloseable {
                 refusing.decrementAndGet();
             }
         };
-        Thread t = new Thread(null, r, "nbd refuse " + transport.peer(), THREAD_STACK_BYTES);
-        t.setDaemon(true);
-        t.start();
+        if (!startThread(r, "nbd refuse " + transport.peer())) {
+            transport.release();
+            refusing.decrementAndGet();
+        }
     }
 
     private void evictOldestNegotiatingIfFull() {
