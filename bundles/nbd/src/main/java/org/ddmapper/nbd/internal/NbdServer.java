@@ -164,9 +164,16 @@ public final class NbdServer implements AutoCloseable {
         return max;
     }
 
-    /** Stops listening, stops every connection (letting in-flight requests finish briefly) and waits for them. */
+    /**
+     * Stops listening and closes every connection gracefully (see {@link Transmission}: requests in
+     * flight get the grace period, everything else is answered ESHUTDOWN), and waits for them.
+     */
     @Override
     public void close() {
+        if (!closed) {
+            Logger.info("nbd: stopping: {} connections get up to {} ms to finish the requests in flight",
+                    connections.size(), limits.shutdownGraceMillis());
+        }
         closed = true;
         for (Listener l : listeners) l.close();
         for (ServerConnection c : connections) c.shutdown("server stopping");

@@ -5,8 +5,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
@@ -49,6 +52,17 @@ import org.tinylog.Logger;
  * <p>Bad requests are answered with the specification's error and never disturb the stream: a
  * refused WRITE's payload is read and dropped. Only a bad request magic (the stream is no longer
  * framed) drops the connection.
+ *
+ * <p>Closing ({@link Closing}): when the server stops, the export's device is removed, or the
+ * client sends DISC, the connection stops taking requests. Requests in flight get the grace
+ * period to finish; every other request — one whose WRITE payload is only partly read, one
+ * waiting for memory, one arriving meanwhile — is answered {@code NBD_ESHUTDOWN} (after DISC
+ * nothing more is read, as the specification says). At the end of the grace period whatever is
+ * still at the device is answered {@code NBD_ESHUTDOWN} too, the replies are flushed and the
+ * connection is closed, so no request is left unanswered unless the client stopped reading. A
+ * stopping server closes a connection once nothing is in flight and no request came for
+ * {@value #STOP_QUIET_MILLIS} ms; one whose device was removed lingers answering {@code
+ * ESHUTDOWN} until it has been idle for {@code goneLingerMillis}.
  */
 public final class Transmission {
     private static final int HEADER_BYTES = 28;
@@ -56,6 +70,13 @@ public final class Transmission {
     private static final long STALL_CHECK_MILLIS = 1_000;
     /** How often a reader waiting with a full input buffer asks whether its client hung up. */
     private static final long HANGUP_CHECK_MILLIS = 500;
+    /**
+     * How long a stopping connection with nothing in flight waits for another request before it
+     * closes: a request the client sent as the last reply reached it is answered, not cut off.
+     */
+    private static final long STOP_QUIET_MILLIS = 100;
+    /** How long replies still get to go out once the grace period is over (a client may have stopped reading). */
+    private static final long FLUSH_AFTER_GRACE_MILLIS = 1_000;
     /** Most descriptors in one BLOCK_STATUS reply (its header must fit an output header). */
     private static final int MAX_DESCRIPTORS = (OutputQueue.MAX_HEADER_BYTES - 24) / 8;
 
@@ -68,9 +89,13 @@ public final class Transmission {
     private final Admission admission;
     private final Executor queries;
     private final ByteBuffer in;
+    /** Requests the device (or the query pool) holds: answered ESHUTDOWN if still there when a grace period ends. */
+    private final Set<Request> atDevice = ConcurrentHashMap.newKeySet();
     private volatile boolean ownerWaiting;
-    private volatile boolean gone;
-    private volatile boolean stopping;
+    /** Null while serving; set once by {@link #closeGracefully} and only tightened after. */
+    private volatile Closing closing;
+    /** Bytes of a WRITE payload the stream still holds after closing cut its reading short (the reader's). */
+    private long payloadToSkip;
     private volatile boolean finished;
     private final Object closeLock = new Object();
     private boolean deviceClosed;
@@ -94,44 +119,21 @@ public final class Transmission {
         }
     }
 
-    /** Serves requests until the client disconnects (DISC or hang-up) or the server stops. */
+    /** Serves requests until the client hangs up, or the connection has closed (DISC, a stop, a removed device). */
     public void run() throws IOException {
         in.clear().flip();
-        long idleSinceNanos = 0; // while the device is gone and nothing is in flight: since when
         try {
             for (;;) {
-                if (stopping) {
-                    drainInFlight(limits.shutdownGraceMillis());
+                if (closing != null) {
+                    finishClosing();
                     return;
                 }
                 if (in.remaining() >= HEADER_BYTES) {
-                    idleSinceNanos = 0;
-                    if (!handleRequest()) {
-                        drainInFlight(-1);
-                        return;
-                    }
+                    handleRequest();
                     continue;
                 }
-                in.compact();
-                int n = transport.read(in);
-                in.flip();
-                if (n < 0) return;
-                if (n == 0) {
-                    if (!gone || admission.inFlight() != 0) {
-                        idleSinceNanos = 0;
-                        waitIo(Transport.READABLE, -1);
-                        continue;
-                    }
-                    // Measured, not inferred from a wait returning: a wake-up may end a wait early.
-                    long now = System.nanoTime();
-                    if (idleSinceNanos == 0) idleSinceNanos = now;
-                    long leftMillis = limits.goneLingerMillis() - (now - idleSinceNanos) / 1_000_000;
-                    if (leftMillis <= 0) {
-                        Logger.info("nbd: {}: device {} was removed; closing the idle connection", transport.peer(), session.name());
-                        return;
-                    }
-                    waitIo(Transport.READABLE, leftMillis);
-                }
+                if (fill() < 0) return;
+                if (in.remaining() < HEADER_BYTES && closing == null) waitIo(Transport.READABLE, -1);
             }
         } finally {
             finished = true;
@@ -141,10 +143,19 @@ public final class Transmission {
         }
     }
 
-    /** Asks the loop to finish: stop reading, let in-flight requests complete for a grace period, close. */
+    /** The server stops: close as {@link Closing} says, within the grace period. Any thread. */
     public void stop() {
-        stopping = true;
-        transport.wakeup();
+        closeGracefully(new Closing("the server is stopping", deadline(limits.shutdownGraceMillis()), STOP_QUIET_MILLIS, false));
+    }
+
+    /** Reads what the socket has into the input buffer (keeping what is unread); the byte count, -1 at the end. */
+    private int fill() throws IOException {
+        in.compact();
+        try {
+            return transport.read(in);
+        } finally {
+            in.flip();
+        }
     }
 
     /** The most data bytes this connection held at once (for tests of the memory bound). */
@@ -152,8 +163,8 @@ public final class Transmission {
         return admission.maxInFlightBytesSeen();
     }
 
-    /** Handles one request at the head of the input; false when it was NBD_CMD_DISC. */
-    private boolean handleRequest() throws IOException {
+    /** Handles one request at the head of the input (a DISC starts closing). */
+    private void handleRequest() throws IOException {
         int at = in.position();
         int magic = in.getInt(at);
         if (magic != Nbd.REQUEST_MAGIC)
@@ -165,15 +176,23 @@ public final class Transmission {
         long length = Integer.toUnsignedLong(in.getInt(at + 24));
         in.position(at + HEADER_BYTES);
 
-        if (type == Nbd.CMD_DISC) return false;
+        if (type == Nbd.CMD_DISC) {
+            closeGracefully(new Closing("the client disconnected", Long.MAX_VALUE, 0, true));
+            return;
+        }
         Request r = new Request(handle, type, flags, offset, (int) length);
         try {
             dispatch(r, check(type, flags, offset, length, r) != null);
+        } catch (ClosingNow e) {
+            // Closing began while the request waited for room or its payload: it is answered, not run,
+            // and what the stream still holds of its payload is dropped while closing.
+            r.abandon();
+            payloadToSkip = r.payloadLeft;
+            shutDown(r, closing.reason());
         } catch (IOException | RuntimeException | Error e) {
             r.abandon();
             throw e;
         }
-        return true;
     }
 
     /**
@@ -183,7 +202,7 @@ public final class Transmission {
      */
     private void dispatch(Request r, boolean refused) throws IOException {
         if (refused) {
-            if (r.type == Nbd.CMD_WRITE) skipPayload(Integer.toUnsignedLong(r.length));
+            if (r.type == Nbd.CMD_WRITE) skipPayload(r);
             r.lease = admission.admit(0, this::awaitAdmission);
             reply(r);
             return;
@@ -258,7 +277,8 @@ public final class Transmission {
         }
         if (type == Nbd.CMD_BLOCK_STATUS && length == 0)
             return r.refuse(Nbd.EINVAL, "BLOCK_STATUS of length 0");
-        if (gone) return r.refuse(Nbd.ESHUTDOWN, "device " + WireStrings.quote(session.name()) + " was removed");
+        Closing c = closing;
+        if (c != null) return r.refuse(Nbd.ESHUTDOWN, c.reason());
         return null;
     }
 
@@ -298,13 +318,17 @@ public final class Transmission {
             ByteBuffer src = in.duplicate().limit(in.position() + fromInput);
             payload.put(src);
             in.position(in.position() + fromInput);
+            r.payloadLeft -= fromInput;
         }
         long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
         while (payload.hasRemaining()) {
             int n = transport.read(payload);
             if (n < 0) throw new EOFException("connection closed in the middle of a " + r.length + "-byte WRITE payload");
-            if (n == 0) awaitPayload(deadline, r.length, payload.position() - at);
-            if (stopping) throw new IOException("server stopping");
+            r.payloadLeft -= n;
+            if (n == 0) {
+                cutIfClosing();
+                awaitPayload(deadline, r.length, payload.position() - at);
+            }
         }
         return data;
     }
@@ -323,8 +347,10 @@ public final class Transmission {
             while (in.position() < want) {
                 int n = transport.read(in);
                 if (n < 0) throw new EOFException("connection closed in the middle of a " + length + "-byte WRITE payload");
-                if (n == 0) awaitPayload(deadline, length, in.position());
-                if (stopping) throw new IOException("server stopping");
+                if (n == 0) {
+                    cutIfClosing();
+                    awaitPayload(deadline, length, in.position());
+                }
             }
         } finally {
             in.flip();
@@ -348,10 +374,10 @@ public final class Transmission {
 
     /** Hands the device a bio that changes the export's bytes [start, end), ordered against read-modify-writes of them. */
     private void submitWriting(Request r, Bio bio, long start, long end) {
-        r.handedOff = true;
+        r.toDevice();
         unaligned.runWrite(start, end, hold -> {
             r.hold = hold;
-            submit(r, bio);
+            submitBio(bio);
         });
     }
 
@@ -379,11 +405,11 @@ public final class Transmission {
                     data = r.lease.buffer();
                     UnalignedRequests.zero(data, s.head(), r.length);
                 }
-                r.handedOff = true;
+                r.toDevice();
                 unaligned.runHolding(s.start(), s.end(), hold -> {
                     r.hold = hold;
                     try {
-                        UnalignedRequests.readModifyWrite(s, data, fua(r.flags), bio -> submit(r, bio), r);
+                        UnalignedRequests.readModifyWrite(s, data, fua(r.flags), this::submitBio, r);
                     } catch (RuntimeException e) {
                         Logger.error(e, "nbd: {}: read-modify-write of {} failed", transport.peer(), s);
                         r.accept(IoStatus.error(Errno.EIO, "read-modify-write failed: " + e));
@@ -404,9 +430,14 @@ public final class Transmission {
         }
     }
 
-    /** Hands an admitted request's bio to the device (the request is handed on from here); its completion replies. */
+    /** Hands an admitted request's one bio to the device (the request is handed on from here); its completion replies. */
     private void submit(Request r, Bio bio) {
-        r.handedOff = true;
+        r.toDevice();
+        submitBio(bio);
+    }
+
+    /** Submits a bio of a request already handed to the device; a device that throws fails it. */
+    private void submitBio(Bio bio) {
         try {
             device.submit(bio);
         } catch (RuntimeException e) {
@@ -419,31 +450,70 @@ public final class Transmission {
         return (flags & Nbd.CMD_FLAG_FUA) != 0 ? Bio.FUA : 0;
     }
 
-    /** Runs after a lease was given back: wakes a reader draining or lingering, closes the device once all ended. */
+    /** Runs after a lease was given back: wakes a reader that waits for it, closes the device once all ended. */
     private void released() {
-        // The owner also lingers on a removed device only from the moment nothing is in flight.
-        if (ownerWaiting || (gone && admission.inFlight() == 0)) transport.wakeup();
+        if (ownerWaiting) transport.wakeup();
         if (finished && admission.inFlight() == 0) closeDeviceWhenIdle();
     }
 
-    /** Reads and drops a refused WRITE's payload so the next request is found where it should be. */
-    private void skipPayload(long length) throws IOException {
-        long left = length;
-        int fromInput = (int) Math.min(in.remaining(), left);
-        in.position(in.position() + fromInput);
-        left -= fromInput;
-        if (left == 0) return; // the payload was all buffered: what follows it (pipelined requests) stays
-        // The input buffer is empty now; read the rest of the payload into it, never past its end.
+    /**
+     * Reads and drops a refused WRITE's payload so the next request is found where it should be.
+     * When closing begins meanwhile, the rest is left to {@link #finishClosing} ({@link ClosingNow}).
+     */
+    private void skipPayload(Request r) throws IOException {
+        r.payloadLeft = skipBuffered(r.payloadLeft);
+        if (r.payloadLeft == 0) return; // the payload was all buffered: what follows it (pipelined requests) stays
+        long length = Integer.toUnsignedLong(r.length);
         long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
-        while (left > 0) {
-            in.clear().limit((int) Math.min(in.capacity(), left));
-            int n = transport.read(in);
+        while (r.payloadLeft > 0) {
+            int n = readSkipped(r.payloadLeft);
             if (n < 0) throw new EOFException("connection closed in the middle of a refused WRITE payload");
-            if (n == 0) awaitPayload(deadline, length, length - left);
-            if (stopping) throw new IOException("server stopping");
-            left -= n;
+            r.payloadLeft -= n;
+            if (n == 0) {
+                cutIfClosing();
+                awaitPayload(deadline, length, length - r.payloadLeft);
+            }
         }
-        in.clear().flip();
+    }
+
+    /** Drops up to {@code bytes} from the input buffer; returns how many are left to drop from the socket. */
+    private long skipBuffered(long bytes) {
+        int fromInput = (int) Math.min(in.remaining(), bytes);
+        in.position(in.position() + fromInput);
+        return bytes - fromInput;
+    }
+
+    /**
+     * With the input buffer empty, reads at most {@code bytes} (of a payload being dropped) into it
+     * and drops them; the byte count, -1 at the end of the stream.
+     */
+    private int readSkipped(long bytes) throws IOException {
+        in.clear().limit((int) Math.min(in.capacity(), bytes));
+        try {
+            return transport.read(in);
+        } finally {
+            in.clear().flip();
+        }
+    }
+
+    /** Where a payload read stops for closing (what is left of the payload is dropped by {@link #finishClosing}). */
+    private void cutIfClosing() throws ClosingNow {
+        if (closing != null) throw ClosingNow.INSTANCE;
+    }
+
+    /** Closing began: the request being read is answered ESHUTDOWN instead of run. A signal, without a trace. */
+    private static final class ClosingNow extends IOException {
+        private static final long serialVersionUID = 1L;
+        static final ClosingNow INSTANCE = new ClosingNow();
+
+        private ClosingNow() {
+            super("closing");
+        }
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
     }
 
     /**
@@ -477,7 +547,7 @@ public final class Transmission {
      * every {@value #HANGUP_CHECK_MILLIS} ms whether the client hung up.
      */
     private void awaitAdmission(long maxMillis) throws IOException {
-        if (stopping) throw new IOException("server stopping");
+        if (closing != null) throw ClosingNow.INSTANCE;
         boolean room = in.remaining() < in.capacity();
         long timeout = room || (maxMillis >= 0 && maxMillis < HANGUP_CHECK_MILLIS) ? maxMillis : HANGUP_CHECK_MILLIS;
         int ready = waitIo(room ? Transport.READABLE : 0, timeout);
@@ -489,7 +559,7 @@ public final class Transmission {
         } else if (!room && transport.peerClosed()) {
             throw new EOFException("the client hung up while its request waited for room");
         }
-        if (stopping) throw new IOException("server stopping");
+        if (closing != null) throw ClosingNow.INSTANCE;
     }
 
     /** Waits for more of a WRITE payload; past the deadline the client is dropped. */
@@ -511,18 +581,144 @@ public final class Transmission {
         }
     }
 
-    /** After DISC or on stop: let requests in flight finish and their replies go out, then return. */
-    private void drainInFlight(long graceMillis) throws IOException {
-        long deadline = graceMillis < 0 ? Long.MAX_VALUE : System.nanoTime() + graceMillis * 1_000_000;
-        while (admission.inFlight() > 0 || !out.isIdle()) {
-            long left = deadline == Long.MAX_VALUE ? -1 : (deadline - System.nanoTime()) / 1_000_000;
-            if (deadline != Long.MAX_VALUE && left <= 0) {
-                Logger.info("nbd: {}: closing with {} requests still in flight", transport.peer(), admission.inFlight());
+    /**
+     * How the connection closes. {@code reason} goes with every ESHUTDOWN it answers; requests in
+     * flight may finish until {@code graceEndNanos} (Long.MAX_VALUE: no end, after DISC); once
+     * idle, the connection closes after {@code lingerMillis}; {@code disconnected}: the client sent
+     * DISC, nothing more is read.
+     */
+    private record Closing(String reason, long graceEndNanos, long lingerMillis, boolean disconnected) {
+        /** The stricter of two: the earlier grace end and linger, DISC from either, the first reason other than DISC's. */
+        Closing and(Closing other) {
+            String why = disconnected && !other.disconnected ? other.reason : reason;
+            long graceEnd = graceEndNanos == Long.MAX_VALUE ? other.graceEndNanos
+                    : other.graceEndNanos == Long.MAX_VALUE || graceEndNanos - other.graceEndNanos < 0 ? graceEndNanos
+                    : other.graceEndNanos;
+            return new Closing(why, graceEnd, Math.min(lingerMillis, other.lingerMillis), disconnected || other.disconnected);
+        }
+
+        boolean graceOver(long nowNanos) {
+            return graceEndNanos != Long.MAX_VALUE && nowNanos - graceEndNanos >= 0;
+        }
+    }
+
+    private static long deadline(long millis) {
+        long d = System.nanoTime() + millis * 1_000_000;
+        return d == Long.MAX_VALUE ? d - 1 : d;
+    }
+
+    /** Starts closing, or makes a closing under way stricter. Any thread. */
+    private void closeGracefully(Closing c) {
+        synchronized (closeLock) {
+            closing = closing == null ? c : closing.and(c);
+        }
+        transport.wakeup();
+    }
+
+    /**
+     * The rest of a closing connection's life (see {@link Closing}): answers what it reads with
+     * ESHUTDOWN, lets requests in flight finish, answers what is left at the grace end, and returns
+     * once everything is answered and written (or the client stopped reading).
+     */
+    private void finishClosing() throws IOException {
+        long idleSinceNanos = 0;
+        for (;;) {
+            Closing c = closing;
+            long now = System.nanoTime();
+            if (c.graceOver(now)) {
+                int cut = shutDownAtDevice(c.reason());
+                if (cut > 0) Logger.info("nbd: {}: {}; answered ESHUTDOWN to {} requests still in flight", transport.peer(), c.reason(), cut);
+                flushReplies(deadline(FLUSH_AFTER_GRACE_MILLIS));
+                return;
+            }
+            if (!c.disconnected()) answerBuffered(c);
+            boolean idle = admission.inFlight() == 0 && out.isIdle() && payloadToSkip == 0
+                    && (c.disconnected() || in.remaining() < HEADER_BYTES);
+            if (!idle) {
+                idleSinceNanos = 0;
+            } else {
+                if (idleSinceNanos == 0) idleSinceNanos = now;
+                // Measured, not inferred from a wait returning: a wake-up may end a wait early.
+                if ((now - idleSinceNanos) / 1_000_000 >= c.lingerMillis()) {
+                    if (c.disconnected() || fill() <= 0) {
+                        if (c.lingerMillis() > 0) Logger.info("nbd: {}: {}; closing the idle connection", transport.peer(), c.reason());
+                        return;
+                    }
+                    continue; // a request came in just now: answer it first
+                }
+            }
+            long waitMillis = c.graceEndNanos() == Long.MAX_VALUE ? -1 : Math.max(1, (c.graceEndNanos() - now + 999_999) / 1_000_000);
+            if (idle) {
+                long lingerLeft = Math.max(1, c.lingerMillis() - (now - idleSinceNanos) / 1_000_000);
+                waitMillis = waitMillis < 0 ? lingerLeft : Math.min(waitMillis, lingerLeft);
+            }
+            boolean read = !c.disconnected() && !out.wantsWritable() && in.remaining() < in.capacity();
+            ownerWaiting = true;
+            try {
+                int ready = waitIo(read ? Transport.READABLE : 0, waitMillis);
+                if (read && (ready & Transport.READABLE) != 0 && fill() < 0) return;
+            } finally {
+                ownerWaiting = false;
+            }
+        }
+    }
+
+    /**
+     * Answers ESHUTDOWN to every whole request in the input buffer (dropping WRITE payloads), as
+     * long as replies go out; a DISC among them makes the closing {@code disconnected}.
+     */
+    private void answerBuffered(Closing c) throws IOException {
+        while (!out.wantsWritable()) {
+            if (payloadToSkip > 0) {
+                payloadToSkip = skipBuffered(payloadToSkip);
+                if (payloadToSkip > 0) return; // the rest is still on its way
+            }
+            if (in.remaining() < HEADER_BYTES) return;
+            int at = in.position();
+            int magic = in.getInt(at);
+            if (magic != Nbd.REQUEST_MAGIC) throw new ProtocolException("bad request magic 0x" + Integer.toHexString(magic));
+            int type = Short.toUnsignedInt(in.getShort(at + 6));
+            long length = Integer.toUnsignedLong(in.getInt(at + 24));
+            Request r = new Request(in.getLong(at + 8), type, Short.toUnsignedInt(in.getShort(at + 4)), in.getLong(at + 16),
+                    (int) length);
+            in.position(at + HEADER_BYTES);
+            if (type == Nbd.CMD_DISC) {
+                closeGracefully(new Closing(c.reason(), Long.MAX_VALUE, 0, true));
+                return;
+            }
+            shutDown(r, c.reason());
+            payloadToSkip = r.payloadLeft;
+        }
+    }
+
+    /**
+     * Answers a request of a closing connection at once: ESHUTDOWN, or the error it was refused
+     * with. It takes a slot without waiting (a closing connection reads only while replies go out).
+     */
+    private void shutDown(Request r, String reason) {
+        if (r.error == 0) r.refuse(Nbd.ESHUTDOWN, reason);
+        r.lease = admission.admitNow();
+        reply(r);
+    }
+
+    /** Answers ESHUTDOWN to every request the device still holds (it may complete them later, unanswered); returns how many. */
+    private int shutDownAtDevice(String reason) {
+        int n = 0;
+        for (Request r : atDevice) if (r.answerNow(reason)) n++;
+        return n;
+    }
+
+    /** Lets queued replies go out until {@code deadlineNanos}. */
+    private void flushReplies(long deadlineNanos) throws IOException {
+        while (!out.isIdle()) {
+            long left = (deadlineNanos - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                Logger.info("nbd: {}: closing with replies the client did not take", transport.peer());
                 return;
             }
             ownerWaiting = true;
             try {
-                if (admission.inFlight() > 0 || !out.isIdle()) waitIo(0, left < 0 ? -1 : Math.max(1, left));
+                if (!out.isIdle()) waitIo(0, left);
             } finally {
                 ownerWaiting = false;
             }
@@ -534,14 +730,15 @@ public final class Transmission {
     }
 
     private void onDeviceEvent(DeviceEvent event) {
-        if (event.kind() == EventKind.REMOVED) markGone();
+        if (event.kind() == EventKind.REMOVED) deviceGone();
     }
 
-    private void markGone() {
-        if (!gone) {
-            gone = true;
-            transport.wakeup();
-        }
+    /** The device was removed: close, answering ESHUTDOWN meanwhile, once idle for goneLingerMillis. */
+    private void deviceGone() {
+        Closing c = closing;
+        if (c != null && !c.disconnected() && c.lingerMillis() <= limits.goneLingerMillis()) return;
+        closeGracefully(new Closing("device " + WireStrings.quote(session.name()) + " was removed",
+                deadline(limits.shutdownGraceMillis()), limits.goneLingerMillis(), false));
     }
 
     /** Closes the device and the event subscription once the connection ended and nothing is in flight. */
@@ -566,7 +763,7 @@ public final class Transmission {
     /** Hands an admitted BLOCK_STATUS to the query pool; its reply goes out when the answer is there. */
     private void blockStatus(Request r) {
         r.kind = Request.BLOCK_STATUS;
-        r.handedOff = true;
+        r.toDevice();
         try {
             queries.execute(() -> answerBlockStatus(r));
         } catch (RejectedExecutionException e) {
@@ -611,15 +808,23 @@ public final class Transmission {
 
     /** Queues a request's reply (the request is handed on from here). */
     private void reply(Request r) {
-        r.handedOff = true;
-        out.send(r);
+        r.answer();
     }
 
-    /** One request in flight: its own completion and its own reply message. */
+    /**
+     * One request in flight: its own completion and its own reply message. It ends — and closes
+     * its lease — once its reply was written (or dropped) and the device no longer holds it;
+     * normally the reply follows the completion, but a closing connection may answer a request
+     * before the device completes it ({@link #answerNow}), and then the completion only ends it.
+     */
     private final class Request implements Consumer<IoStatus>, OutputQueue.Message {
         static final int SIMPLE = 0;
         static final int SIMPLE_NO_DATA = 1;
         static final int BLOCK_STATUS = 2;
+        /** {@link #state} bits: the device (or the query pool) holds it; its reply is decided; its reply was written or dropped. */
+        static final int AT_DEVICE = 1;
+        static final int ANSWERED = 2;
+        static final int REPLY_DONE = 4;
 
         final long handle;
         final int type;
@@ -639,6 +844,9 @@ public final class Transmission {
         int kind = SIMPLE;
         int error;
         String message;
+        private final AtomicInteger state = new AtomicInteger();
+        /** A WRITE's payload bytes not yet taken from the stream (the reader's). */
+        long payloadLeft;
 
         Request(long handle, int type, int flags, long offset, int length) {
             this.handle = handle;
@@ -646,6 +854,7 @@ public final class Transmission {
             this.flags = flags;
             this.offset = offset;
             this.length = length;
+            this.payloadLeft = type == Nbd.CMD_WRITE ? Integer.toUnsignedLong(length) : 0;
         }
 
         /** Where the request's bytes end (its length is unsigned: a TRIM may ask for 4 GiB - 1). */
@@ -666,20 +875,51 @@ public final class Transmission {
             return reason;
         }
 
+        /** Handed to the device or the query pool, whose completion ({@link #accept}) answers it. */
+        void toDevice() {
+            handedOff = true;
+            state.getAndUpdate(s -> s | AT_DEVICE);
+            atDevice.add(this);
+        }
+
+        /** Queues the reply as the request stands (refused, or nothing to do). */
+        void answer() {
+            handedOff = true;
+            state.getAndUpdate(s -> s | ANSWERED);
+            out.send(this);
+        }
+
+        /** Answers ESHUTDOWN now unless the reply is already decided; false if it was. */
+        boolean answerNow(String reason) {
+            int was = state.getAndUpdate(s -> s | ANSWERED);
+            if ((was & ANSWERED) != 0) return false;
+            error = Nbd.ESHUTDOWN;
+            message = reason;
+            out.send(this);
+            return true;
+        }
+
+        /** The device's completion: replies with it, unless the request was answered already. */
         @Override
         public void accept(IoStatus status) {
             if (hold != null) {
                 unaligned.release(hold);
                 hold = null;
             }
-            if (!status.isOk()) {
-                Errno errno = status.isError() ? status.errno() : Errno.EIO;
-                if (errno == Errno.ENODEV) markGone();
-                error = Nbd.wireError(errno);
-                message = Nbd.commandName(type) + " at offset " + Long.toUnsignedString(offset) + " length " + length
-                        + " failed: " + (status.message() == null ? errno.name() : errno.name() + ": " + status.message());
+            atDevice.remove(this);
+            Errno errno = status.isOk() ? null : status.isError() ? status.errno() : Errno.EIO;
+            if (errno == Errno.ENODEV) deviceGone();
+            int was = state.getAndUpdate(s -> (s & ~AT_DEVICE) | ANSWERED);
+            if ((was & ANSWERED) == 0) {
+                if (errno != null) {
+                    error = Nbd.wireError(errno);
+                    message = Nbd.commandName(type) + " at offset " + Long.toUnsignedString(offset) + " length " + length
+                            + " failed: " + (status.message() == null ? errno.name() : errno.name() + ": " + status.message());
+                }
+                out.send(this);
+            } else if ((was & REPLY_DONE) != 0) {
+                finish();
             }
-            out.send(this);
         }
 
         private boolean structuredRead() {
@@ -734,6 +974,12 @@ public final class Transmission {
 
         @Override
         public void sent() {
+            int was = state.getAndUpdate(s -> s | REPLY_DONE);
+            if ((was & AT_DEVICE) == 0) finish();
+        }
+
+        /** The request is over: its lease goes back. */
+        private void finish() {
             data = null;
             if (lease != null) lease.close();
         }
