@@ -39,7 +39,7 @@ class MaximumLengthRequestsTest extends ServerTestBase {
 
     @BeforeEach
     void bigDeviceAndBystander() throws IOException {
-        devices.add("big", BIG_BYTES, false);
+        for (int w = 0; w < WORKERS; w++) devices.add("big" + w, BIG_BYTES, false); // one per worker: each checks its writes
         connectBystander();
         bystander.verify(); // its I/O also starts the device's completion threads before the baseline
     }
@@ -57,7 +57,7 @@ class MaximumLengthRequestsTest extends ServerTestBase {
             Thread t = new Thread(() -> {
                 try {
                     for (int round = worker; round < ROUNDS; round += WORKERS) {
-                        for (int type : TYPES) session(round, type);
+                        for (int type : TYPES) session("big" + worker, round, type);
                     }
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
@@ -69,7 +69,7 @@ class MaximumLengthRequestsTest extends ServerTestBase {
         for (Thread t : workers) t.join(150_000);
         if (failure.get() != null) throw new AssertionError("a session failed", failure.get());
 
-        try (WireClient good = connected("big", false)) {
+        try (WireClient good = connected("big0", false)) {
             long start = System.nanoTime();
             good.sendRequest(0, Nbd.CMD_READ, 1, 0, MAX);
             assertEquals(new WireClient.SimpleReply(0, 1), good.readSimpleReply(), "a well-behaved 32 MiB read");
@@ -92,12 +92,12 @@ class MaximumLengthRequestsTest extends ServerTestBase {
      * reply, odd rounds hang up at once. WRITEs send their whole payload every fifth round and
      * only its first 64 KiB and a bit otherwise (then hang up).
      */
-    private void session(int round, int type) throws IOException {
+    private void session(String export, int round, int type) throws IOException {
         int length = MAX + (round % 3) - 1;
         boolean readReply = round % 2 == 0;
         boolean wholePayload = round % 5 == 0;
         try (WireClient c = client().start()) {
-            c.go("big", new int[0]);
+            c.go(export, new int[0]);
             long cookie = 1000L * round + type;
             c.sendRequest(0, type, cookie, 1, length);
             if (type == Nbd.CMD_WRITE) {
