@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -45,10 +44,8 @@ public final class NbdServer implements AutoCloseable {
     /** Threads answering BLOCK_STATUS queries (they may make system calls, so not on a connection's reader thread). */
     private static final int QUERY_THREADS = 4;
 
-    private final DeviceManager devices;
     private final Exports exports;
     private final ServerLimits limits;
-    private final BufferPool pool;
     private final MemoryBudget budget;
     private final ExecutorService queries;
     private final Set<ServerConnection> connections = ConcurrentHashMap.newKeySet();
@@ -57,12 +54,12 @@ public final class NbdServer implements AutoCloseable {
     private final AtomicLong lastRefusalLogNanos = new AtomicLong();
     private final AtomicInteger unloggedRefusals = new AtomicInteger();
     private volatile boolean closed;
+    /** What every connection gets from the server. */
+    private final ServerConnection.Context context;
 
     public NbdServer(DeviceManager devices, ServerLimits limits, BufferPool pool) {
-        this.devices = devices;
         this.exports = new Exports(devices);
         this.limits = limits;
-        this.pool = pool;
         this.budget = new MemoryBudget(limits.memoryBytes());
         AtomicInteger n = new AtomicInteger();
         ThreadPoolExecutor queryPool = new ThreadPoolExecutor(QUERY_THREADS, QUERY_THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -71,7 +68,9 @@ public final class NbdServer implements AutoCloseable {
             return t;
         });
         queryPool.allowCoreThreadTimeOut(true);
+        // Unbounded queue: each connection's in-flight request limit bounds what it can queue.
         this.queries = queryPool;
+        this.context = new ServerConnection.Context(limits, exports, pool, budget, devices, queries, connections::remove);
     }
 
     /** Listens on a TCP address; the listener's {@link Listener#address()} has the real port. */
@@ -127,26 +126,9 @@ public final class NbdServer implements AutoCloseable {
         return limits;
     }
 
-    Exports exports() {
-        return exports;
-    }
-
-    BufferPool pool() {
-        return pool;
-    }
-
     /** The data bytes all connections may hold together. */
     public MemoryBudget budget() {
         return budget;
-    }
-
-    DeviceManager devices() {
-        return devices;
-    }
-
-    /** Where connections run BLOCK_STATUS queries; the queue is bounded by each connection's in-flight request limit. */
-    Executor queries() {
-        return queries;
     }
 
     /** Open connections, negotiating or serving. */
@@ -220,7 +202,7 @@ public final class NbdServer implements AutoCloseable {
             return;
         }
         evictOldestNegotiatingIfFull();
-        ServerConnection c = new ServerConnection(this, transport, peer);
+        ServerConnection c = new ServerConnection(context, transport, peer);
         connections.add(c);
         if (!startThread(c, "nbd " + transport.peer())) {
             connections.remove(c); // its slot is not kept by a connection that never ran
@@ -302,10 +284,6 @@ public final class NbdServer implements AutoCloseable {
             if (oldest == null || c.acceptedNanos() - oldest.acceptedNanos() < 0) oldest = c;
         }
         if (oldest != null) oldest.shutdown(limits.maxHandshakes() + " connections still negotiating; dropped the oldest");
-    }
-
-    void ended(ServerConnection c) {
-        connections.remove(c);
     }
 
     private static void closeQuietly(SocketChannel ch) {
