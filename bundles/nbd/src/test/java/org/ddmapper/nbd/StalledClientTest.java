@@ -150,15 +150,38 @@ class StalledClientTest extends ServerTestBase {
     @Test
     void aClientLeavingRepliesUnreadIsDroppedOnceOthersWaitForMemory() throws Exception {
         restartServer(limits().withMemoryBytes(16 * MIB).withPayloadMillis(1500));
-        WireClient reader = connected("big", false);
+        // A small fixed receive buffer: the kernel cannot take the replies in for the client that reads none.
+        WireClient reader = new WireClient(address, null, 64 * 1024).start();
+        reader.go("big");
         hostile.add(reader);
         for (int i = 0; i < 40; i++) reader.sendRequest(0, Nbd.CMD_READ, i, (long) i << 20, 1 << 20);
         await("the unread replies hold the whole budget",
                 () -> server.budget().usedBytes() > 15 * MIB && server.budget().waiting() >= 1);
 
-        // The bystander's write waits for memory (it is not failed) until the reader is dropped.
+        // A client that reads its replies keeps asking for memory, so others wait for as long as the
+        // reader holds it: a bystander's few requests alone could be served by a reply the kernel
+        // still took in, and then nobody would be waiting any more.
+        WireClient hungry = connected("big", false);
+        hostile.add(hungry);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        java.util.Set<Long> answered = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        inThread("hungry reader", () -> {
+            for (int i = 0; i < 32; i++) { // in completion order
+                WireClient.SimpleReply r = hungry.readSimpleReply();
+                assertEquals(0, r.error(), "hungry read " + r.handle());
+                hungry.readBytes(1 << 20);
+                answered.add(r.handle());
+            }
+        }, failure);
+        int open = server.connectionCount();
+        for (int i = 0; i < 32; i++) hungry.sendRequest(0, Nbd.CMD_READ, 100 + i, (long) i << 20, 1 << 20);
+        // Watched from the server's side: reading the reader's socket here would take its replies.
+        await("a connection dropped", () -> server.connectionCount() == open - 1);
+        assertTrue(reader.closedByServer(5_000), "the client that reads no replies is the one dropped");
+        for (Thread t : threads) t.join(30_000);
+        assertEquals(null, failure.get(), "the waiting client is served, none of its requests failed");
+        assertEquals(32, answered.size(), "each of its reads answered once");
         bystander.verify();
-        assertTrue(reader.closedByServer(15_000), "the client that reads no replies is dropped");
         assertGoodClientServed();
     }
 
