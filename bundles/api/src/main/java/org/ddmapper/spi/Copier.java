@@ -7,12 +7,14 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.Errno;
 import org.ddmapper.api.IoStatus;
 
 /**
@@ -156,7 +158,11 @@ public final class Copier {
                 ByteBuffer slice = buffer.clear().limit((int) (piece.lengthSectors << Bio.SECTOR_SHIFT)).slice();
                 Piece started = piece;
                 if (delayNanos > 0) {
-                    scheduler.schedule(() -> started.read(this, buffer, slice), delayNanos, TimeUnit.NANOSECONDS);
+                    try {
+                        scheduler.schedule(() -> started.read(this, buffer, slice), delayNanos, TimeUnit.NANOSECONDS);
+                    } catch (RejectedExecutionException stopping) {
+                        started.read(this, buffer, slice); // no scheduler any more: the piece still runs, and ends
+                    }
                 } else {
                     started.read(this, buffer, slice);
                 }
@@ -234,7 +240,7 @@ public final class Copier {
                 end(copier, buffer);
                 return;
             }
-            from.device().submit(Bio.read(from.sector() + offsetSectors, slice.duplicate(), status -> {
+            submit(from.device(), Bio.read(from.sector() + offsetSectors, slice.duplicate(), status -> {
                 if (!status.isOk()) {
                     job.readFailed(status);
                     end(copier, buffer);
@@ -249,10 +255,19 @@ public final class Copier {
             for (int i = 0; i < to.size(); i++) {
                 int destination = i;
                 Place place = to.get(i);
-                place.device().submit(Bio.write(place.sector() + offsetSectors, slice.duplicate(), writeFlags, status -> {
+                submit(place.device(), Bio.write(place.sector() + offsetSectors, slice.duplicate(), writeFlags, status -> {
                     if (!status.isOk()) job.writeFailed(destination, status);
                     if (pendingWrites.decrementAndGet() == 0) end(copier, buffer);
                 }));
+            }
+        }
+
+        /** A device that throws instead of completing fails that request, so its piece still ends and gives its bytes back. */
+        private static void submit(BlockDevice device, Bio bio) {
+            try {
+                device.submit(bio);
+            } catch (RuntimeException e) {
+                bio.fail(Errno.EIO, device.reference() + " failed: " + e);
             }
         }
 
