@@ -2,8 +2,9 @@ package org.ddmapper.targets.fault;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.ddmapper.spi.testkit.TableFuzz;
+import org.ddmapper.targets.fault.logwrites.LogWritesType;
 
-/** Fuzzes the table lines of error, zero, delay and flakey (input: {@code <length> <args...>}; see {@link TableFuzz}). */
+/** Fuzzes the table lines of error, zero, delay, flakey and log-writes (input: {@code <length> <args...>}; see {@link TableFuzz}). */
 class TableFuzzTest {
 
     @FuzzTest
@@ -24,5 +25,10 @@ class TableFuzzTest {
     @FuzzTest
     void flakey(byte[] input) {
         TableFuzz.check(FlakeyType::new, input);
+    }
+
+    @FuzzTest
+    void logWrites(byte[] input) {
+        TableFuzz.check(LogWritesType::new, input);
     }
 }
