@@ -94,11 +94,17 @@ final class LogWrites implements Target {
         }));
     }
 
-    /** A write or discard finished: FUA goes to the log now, the rest waits for the next flush. */
+    /**
+     * A write or discard finished: FUA goes to the log now, the rest waits for the next flush. A FUA
+     * write first takes what it overwrites out of the writes still waiting (see {@link #supersede}).
+     */
     private void completed(Pending p, IoStatus status) {
         if (!status.isOk()) {
             heldBytes.addAndGet(-p.heldBytes());
         } else if (p.has(LogFormat.FUA)) {
+            synchronized (this) {
+                unflushed = supersede(unflushed, p);
+            }
             writer.append(List.of(p));
         } else {
             synchronized (this) {
@@ -122,6 +128,43 @@ final class LogWrites implements Target {
             }
             bio.complete(status);
         }));
+    }
+
+    /**
+     * The waiting writes without what {@code fua} overwrote. The kernel logs a FUA write when it
+     * completes and the writes that completed before it only at the next flush, after it: where they
+     * overlap, a replay would put the older data over the FUA write's. Here the overwritten sectors
+     * leave the waiting list (a write wholly covered is dropped, one partly covered keeps its other
+     * parts), so the log replays to what the device holds. Without such an overlap the log is the
+     * kernel's, byte for byte.
+     */
+    private List<Pending> supersede(List<Pending> waiting, Pending fua) {
+        long from = fua.sector(), to = fua.sector() + fua.lengthSectors();
+        List<Pending> kept = new ArrayList<>(waiting.size());
+        for (Pending q : waiting) {
+            long qEnd = q.sector() + q.lengthSectors();
+            if (qEnd <= from || q.sector() >= to) {
+                kept.add(q);
+                continue;
+            }
+            heldBytes.addAndGet(-q.heldBytes());
+            if (q.sector() < from) kept.add(part(q, q.sector(), from));
+            if (qEnd > to) kept.add(part(q, to, qEnd));
+        }
+        return kept;
+    }
+
+    /** The sectors {@code [from, to)} of a waiting write or discard (its data sliced, counted as held again). */
+    private Pending part(Pending q, long from, long to) {
+        ByteBuffer data = null;
+        if (q.data() != null) {
+            data = q.data().duplicate();
+            data.position((int) ((from - q.sector()) * Bio.SECTOR_BYTES)).limit((int) ((to - q.sector()) * Bio.SECTOR_BYTES));
+            data = data.slice();
+        }
+        Pending p = new Pending(q.flags(), from, to - from, data, null);
+        heldBytes.addAndGet(p.heldBytes());
+        return p;
     }
 
     private synchronized List<Pending> takeUnflushed() {

@@ -142,6 +142,27 @@ class LogWritesTest {
     }
 
     @Test
+    void aFuaWriteTakesWhatItOverwritesOutOfTheWritesWaitingForAFlush() throws Exception {
+        Target t = create();
+        write(t, 0, block(1, 8), 0);
+        write(t, 16, block(2, 2), 0);
+        write(t, 2, block(3, 2), Bio.FUA);
+        write(t, 16, block(4, 2), Bio.FUA);
+        flush(t);
+        t.destroy();
+        assertEquals(List.of("#0 write 2+2 fua", "#1 write 16+2 fua", "#2 write 0+2", "#3 write 4+4", "#4 flush",
+                "#5 mark 'dm-log-writes-end'"), described(entries()), "the kernel would log 0+8 and 16+2 after the FUA writes");
+        try (LogReader r = reader(); FileChannel image = FileChannel.open(dir.resolve("replay.img"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE, StandardOpenOption.READ)) {
+            LogReplay replay = new LogReplay(r, image, data.sizeSectors());
+            for (LogReader.Entry e : r.entries()) replay.apply(e);
+            ByteBuffer replayed = ByteBuffer.allocate(18 * 512);
+            image.read(replayed, 0);
+            assertArrayEquals(data.contents(0, 18), replayed.array(), "the replay gives the FUA writes' data, as the device holds");
+        }
+    }
+
+    @Test
     void discardsAndWriteZeroesAreLoggedAndFailedWritesAreNot() throws Exception {
         Target t = create();
         write(t, 0, block(7, 4), 0);
@@ -155,8 +176,8 @@ class LogWritesTest {
         assertTrue(write(t, 8, block(9, 1), 0).isError());
         flush(t);
         t.destroy();
-        assertEquals(List.of("#0 write 2+1 fua", "#1 write 0+4", "#2 discard 0+2", "#3 flush", "#4 mark 'dm-log-writes-end'"),
-                described(entries()));
+        assertEquals(List.of("#0 write 2+1 fua", "#1 write 0+2", "#2 write 3+1", "#3 discard 0+2", "#4 flush",
+                "#5 mark 'dm-log-writes-end'"), described(entries()), "the FUA write-zeroes took its sector out of the waiting write");
         try (LogReader r = reader()) {
             assertArrayEquals(new byte[512], r.data(r.entries().get(0)).array(), "write-zeroes logs zeros");
         }
