@@ -33,11 +33,11 @@ public final class FioInvariant implements InvariantChecker {
     @Override
     public List<String> check(CrashPoint point, FileChannel image) throws IOException {
         List<String> problems = new ArrayList<>();
-        ByteBuffer b = ByteBuffer.allocate(blockBytes).order(ByteOrder.LITTLE_ENDIAN);
+        ImageReader reader = new ImageReader(image);
+        byte[] block = new byte[blockBytes];
         for (long offset = 0; offset + blockBytes <= image.size(); offset += blockBytes) {
-            b.clear();
-            while (b.hasRemaining() && image.read(b, offset + b.position()) >= 0) { }
-            String problem = problem(b.array(), offset);
+            reader.read(offset, blockBytes).get(block);
+            String problem = problem(block, offset);
             if (problem != null) problems.add("block at byte " + offset + ": " + problem);
         }
         return problems;

@@ -30,8 +30,11 @@ import org.ddmapper.targets.fault.logwrites.LogReplay;
  */
 public final class PowerLoss {
 
-    /** Where to start and how hard to look. {@code base} is the device before logging began (null: zeros). */
-    public record Options(Path log, Path base, long deviceSectors, int randomPerBatch, long seed, Path workDir) {}
+    /**
+     * Where to start and how hard to look. {@code base} is the device before logging began (null: zeros);
+     * {@code expectFinal} (or null) the device after it ended, which the whole log must replay to.
+     */
+    public record Options(Path log, Path base, long deviceSectors, int randomPerBatch, long seed, Path workDir, Path expectFinal) {}
 
     /** What was checked and what was wrong, each violation naming its crash point. */
     public record Result(long entries, int flushPoints, int fuaPoints, int betweenPoints, List<String> violations) {
@@ -79,6 +82,7 @@ public final class PowerLoss {
                     else if (e.has(LogFormat.FLUSH)) check(img, new CrashPoint(e.index(), CrashPoint.Kind.FLUSH, lastMark, 0, 0));
                 }
                 finishBatch(log, img, replay, batch, entries.size());
+                if (options.expectFinal() != null) compareFinal(img);
             }
             return new Result(log.count(), flushPoints, fuaPoints, betweenPoints, List.copyOf(violations));
         } finally {
@@ -108,6 +112,27 @@ public final class PowerLoss {
         }
         for (LogReader.Entry e : batch) replay.apply(e);
         batch.clear();
+    }
+
+    /** The whole log must replay to the device as it was left: anything else means the log lost or garbled a write. */
+    private void compareFinal(FileChannel img) throws IOException {
+        try (FileChannel expected = FileChannel.open(options.expectFinal(), StandardOpenOption.READ)) {
+            ByteBuffer a = ByteBuffer.allocate(1 << 20), b = ByteBuffer.allocate(1 << 20);
+            for (long at = 0; at < options.deviceSectors() * 512; at += a.capacity()) {
+                a.clear();
+                b.clear();
+                img.read(a, at);
+                expected.read(b, at);
+                a.flip();
+                b.flip();
+                int differs = a.mismatch(b);
+                if (differs >= 0) {
+                    violations.add("the whole log replays to something else than " + options.expectFinal() + " (first difference at byte "
+                            + (at + differs) + ")");
+                    return;
+                }
+            }
+        }
     }
 
     private void check(FileChannel img, CrashPoint point) throws IOException {

@@ -1,7 +1,6 @@
 package org.ddmapper.tools.powerloss;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -36,10 +35,7 @@ public final class VerifierInvariant implements InvariantChecker {
             state = Journal.durable(journal, lines);
             states.put(lines, state);
         }
-        return VerifyCheck.check(state, (index, bytes) -> {
-            ByteBuffer b = ByteBuffer.allocate(bytes);
-            while (b.hasRemaining() && image.read(b, index * bytes + b.position()) >= 0) { }
-            return b.flip();
-        }).violations();
+        ImageReader reader = new ImageReader(image);
+        return VerifyCheck.check(state, (index, bytes) -> reader.read(index * bytes, bytes)).violations();
     }
 }

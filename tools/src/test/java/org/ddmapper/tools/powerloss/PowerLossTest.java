@@ -53,7 +53,9 @@ class PowerLossTest {
             lw.destroy();
         }
         Path logFile = Files.write(dir.resolve("log.img"), log.contents(0, log.sizeSectors()));
-        return new PowerLoss(new PowerLoss.Options(logFile, null, DATA_SECTORS, 3, 1, dir), List.of(new VerifierInvariant(journal))).run();
+        Path finalImage = Files.write(dir.resolve("final.img"), data.contents(0, DATA_SECTORS));
+        return new PowerLoss(new PowerLoss.Options(logFile, null, DATA_SECTORS, 3, 1, dir, finalImage), List.of(new VerifierInvariant(journal)))
+                .run();
     }
 
     @Test
