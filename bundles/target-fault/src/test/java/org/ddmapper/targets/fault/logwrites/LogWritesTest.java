@@ -77,6 +77,18 @@ class LogWritesTest {
         return LogReader.open(file);
     }
 
+    /** The first {@code sectors} of an image the whole log was replayed onto. */
+    private byte[] replayed(int sectors) throws IOException {
+        try (LogReader r = reader(); FileChannel image = FileChannel.open(dir.resolve("replay.img"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE, StandardOpenOption.READ)) {
+            LogReplay replay = new LogReplay(r, image, data.sizeSectors());
+            for (LogReader.Entry e : r.entries()) replay.apply(e);
+            ByteBuffer bytes = ByteBuffer.allocate(sectors * 512);
+            image.read(bytes, 0);
+            return bytes.array();
+        }
+    }
+
     private static List<String> described(List<LogReader.Entry> entries) {
         return entries.stream().map(LogReader.Entry::toString).toList();
     }
@@ -96,14 +108,7 @@ class LogWritesTest {
         List<String> all = described(entries());
         assertEquals(List.of("#0 write 0+1 fua", "#1 write 8+8", "#2 flush", "#3 mark 'after-flush'", "#4 write 16+2",
                 "#5 mark 'dm-log-writes-end'"), all, "teardown logs the unflushed write and the end mark");
-        try (LogReader r = reader(); FileChannel image = FileChannel.open(dir.resolve("replay.img"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE, StandardOpenOption.READ)) {
-            LogReplay replay = new LogReplay(r, image, data.sizeSectors());
-            for (LogReader.Entry e : r.entries()) replay.apply(e);
-            ByteBuffer replayed = ByteBuffer.allocate(18 * 512);
-            image.read(replayed, 0);
-            assertArrayEquals(data.contents(0, 18), replayed.array(), "the replay gives the device's contents");
-        }
+        assertArrayEquals(data.contents(0, 18), replayed(18), "the replay gives the device's contents");
     }
 
     @Test
@@ -152,14 +157,7 @@ class LogWritesTest {
         t.destroy();
         assertEquals(List.of("#0 write 2+2 fua", "#1 write 16+2 fua", "#2 write 0+2", "#3 write 4+4", "#4 flush",
                 "#5 mark 'dm-log-writes-end'"), described(entries()), "the kernel would log 0+8 and 16+2 after the FUA writes");
-        try (LogReader r = reader(); FileChannel image = FileChannel.open(dir.resolve("replay.img"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE, StandardOpenOption.READ)) {
-            LogReplay replay = new LogReplay(r, image, data.sizeSectors());
-            for (LogReader.Entry e : r.entries()) replay.apply(e);
-            ByteBuffer replayed = ByteBuffer.allocate(18 * 512);
-            image.read(replayed, 0);
-            assertArrayEquals(data.contents(0, 18), replayed.array(), "the replay gives the FUA writes' data, as the device holds");
-        }
+        assertArrayEquals(data.contents(0, 18), replayed(18), "the replay gives the FUA writes' data, as the device holds");
     }
 
     @Test
