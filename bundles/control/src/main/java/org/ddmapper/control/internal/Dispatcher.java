@@ -338,6 +338,7 @@ final class Dispatcher {
         String jar = p.text("jar path");
         p.expectEnd();
         if (jar.isEmpty()) throw p.invalid("missing jar path");
+        if (jar.chars().anyMatch(Character::isISOControl)) throw p.invalid("the jar path contains a control character");
         java.nio.file.Path path = java.nio.file.Path.of(jar);
         if (!path.isAbsolute()) throw p.invalid("the jar path '" + jar + "' is not absolute (the server resolves it, not the client)");
         text(c, Op.UPGRADE, tag, DmText.upgraded(upgrades().upgrade(bundle, path)));
