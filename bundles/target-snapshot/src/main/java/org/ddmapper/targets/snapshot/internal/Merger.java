@@ -234,7 +234,16 @@ final class Merger {
         s.notifyAll();
     }
 
+    /** Runs the next step from the scheduler; a step that throws stops the merge as failed instead of silently. */
     private void later(Runnable step) {
-        s.context.scheduler().execute(step);
+        s.context.scheduler().execute(() -> {
+            try {
+                step.run();
+            } catch (RuntimeException e) {
+                Logger.error(e, "{}: merge step failed", s);
+                e.printStackTrace();
+                fail("internal_error", "a merge step failed: " + e);
+            }
+        });
     }
 }

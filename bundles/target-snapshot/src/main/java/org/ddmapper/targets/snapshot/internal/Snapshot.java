@@ -48,6 +48,8 @@ public final class Snapshot {
     private final TreeMap<Long, Pending> outOfOrder = new TreeMap<>();
     private long startSequence;
     private long completeSequence;
+    /** Pending exceptions made and not released yet (a table going away waits for 0). */
+    private int unreleased;
     final ReadTracker reads = new ReadTracker();
     boolean valid = true;
     boolean overflowed;
@@ -161,6 +163,7 @@ public final class Snapshot {
         if (newChunk < 0) return null;
         Pending pe = new Pending(this, chunk, newChunk, startSequence++);
         pending.put(chunk, pe);
+        unreleased++;
         return pe;
     }
 
@@ -219,12 +222,17 @@ public final class Snapshot {
         if (!deferred) release(pe, error);
     }
 
-    /** Lets what waited for a pending exception go on, then forgets it. */
+    /**
+     * Forgets a pending exception and lets what waited for it go on. Taking the waiters and
+     * removing it from the pending map is one step under the lock, so that no origin write can
+     * join it after its waiters were taken.
+     */
     private void release(Pending pe, boolean error) {
         List<Bio> writes;
         List<OriginWait> waits;
         Bio full;
         synchronized (this) {
+            pending.remove(pe.oldChunk);
             writes = new ArrayList<>(pe.snapshotWrites);
             waits = new ArrayList<>(pe.originWaits);
             full = pe.fullWrite;
@@ -240,8 +248,7 @@ public final class Snapshot {
         }
         for (OriginWait w : waits) w.done();
         synchronized (this) {
-            pending.remove(pe.oldChunk);
-            if (pending.isEmpty()) notifyAll();
+            if (--unreleased == 0) notifyAll();
         }
     }
 
@@ -301,7 +308,7 @@ public final class Snapshot {
     public boolean awaitNoPending(long timeoutMillis) {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
         synchronized (this) {
-            while (!pending.isEmpty()) {
+            while (unreleased > 0) {
                 long left = (deadline - System.nanoTime()) / 1_000_000;
                 if (left <= 0) return false;
                 try {

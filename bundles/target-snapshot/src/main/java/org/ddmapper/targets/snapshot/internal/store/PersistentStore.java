@@ -29,7 +29,8 @@ import org.tinylog.Logger;
  * previous area (read from disk) when the current one is empty; {@link #commitMerge} zeroes the
  * merged entries and rewrites the area with a flush and FUA.
  *
- * <p>All state is guarded by this object; no I/O is started while holding it.
+ * <p>All state is guarded by this object; no I/O is started and no callback is run while holding it
+ * (a snapshot calls in holding its own lock: the order is snapshot, then store).
  */
 public final class PersistentStore implements ExceptionStore {
     private final BlockDevice cow;
@@ -240,17 +241,16 @@ public final class PersistentStore implements ExceptionStore {
     /** Finds the next run to merge (see {@link MergeRun}); reads the previous area when the current one is empty. */
     public void prepareMerge(Consumer<MergeRun> done, Consumer<String> failed) {
         long previous;
+        MergeRun now = null;
         synchronized (this) {
-            if (currentCommitted > 0) {
-                done.accept(lastRun());
-                return;
-            }
-            if (currentArea == 0) {
-                done.accept(MergeRun.NOTHING_LEFT);
-                return;
-            }
+            if (currentCommitted > 0) now = lastRun();
+            else if (currentArea == 0) now = MergeRun.NOTHING_LEFT;
             previous = currentArea - 1;
-            writing = true;
+            if (now == null) writing = true;
+        }
+        if (now != null) {
+            done.accept(now);
+            return;
         }
         ByteBuffer into = ByteBuffer.allocateDirect(layout.chunkBytes());
         cow.submit(Bio.read(layout.sectorOf(layout.areaChunk(previous)), into.duplicate(), status -> {
