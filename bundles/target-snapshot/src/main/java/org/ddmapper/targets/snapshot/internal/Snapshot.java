@@ -59,6 +59,9 @@ public final class Snapshot {
     private volatile boolean suspended;
     private String invalidEventDue;
     private boolean overflowEventDue;
+    /** Whether the invalid header is being written: what must not overtake it waits in {@link #afterDrop}. */
+    private boolean dropping;
+    private final List<Runnable> afterDrop = new ArrayList<>();
     int chunkShift;
 
     public Snapshot(SnapshotArgs args, boolean merging, TargetContext context) {
@@ -141,6 +144,10 @@ public final class Snapshot {
                     pe = newPending(chunk);
                     if (pe == null) {
                         invalidate("overflow", "the COW device is full");
+                        // the origin write must not land before the store says invalid on disk
+                        wait.add();
+                        waits++;
+                        afterDrop.add(wait::done);
                         break;
                     }
                 }
@@ -219,7 +226,20 @@ public final class Snapshot {
             }
         }
         afterLock();
-        if (!deferred) release(pe, error);
+        if (deferred) return;
+        if (error) whenDropped(() -> release(pe, true));
+        else release(pe, false);
+    }
+
+    /** Runs {@code action} once the invalid header is durable, or now when none is being written. */
+    private void whenDropped(Runnable action) {
+        synchronized (this) {
+            if (dropping) {
+                afterDrop.add(action);
+                return;
+            }
+        }
+        action.run();
     }
 
     /**
@@ -268,6 +288,8 @@ public final class Snapshot {
         if (!valid) return;
         valid = false;
         invalidEventDue = reason;
+        dropping = true;
+        unreleased++;
         Logger.error("snapshot {} (COW {}): invalidated: {}", context.deviceName(), args.cow().reference(), detail);
     }
 
@@ -294,7 +316,18 @@ public final class Snapshot {
             if (overflow && s != null) usage = s.usage();
         }
         if (invalid != null) {
-            if (s != null) s.drop();
+            Runnable dropped = () -> {
+                List<Runnable> waiting;
+                synchronized (this) {
+                    dropping = false;
+                    waiting = new ArrayList<>(afterDrop);
+                    afterDrop.clear();
+                    if (--unreleased == 0) notifyAll();
+                }
+                waiting.forEach(Runnable::run);
+            };
+            if (s != null) s.drop(dropped);
+            else dropped.run();
             raise(new EventPayload.SnapshotInvalid(invalid));
         }
         if (overflow && usage != null) raise(new EventPayload.SnapshotOverflow(usage.allocatedSectors(), usage.totalSectors()));
@@ -304,7 +337,7 @@ public final class Snapshot {
         context.raiseEvent(payload.kind(), payload.details());
     }
 
-    /** Waits until no exception is pending (a table going away must not close the COW under a copy). */
+    /** Waits until no exception is pending and no invalid header is being written (a table going away must not close the COW under them). */
     public boolean awaitNoPending(long timeoutMillis) {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
         synchronized (this) {

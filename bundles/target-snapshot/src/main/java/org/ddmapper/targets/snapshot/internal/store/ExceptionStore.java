@@ -23,8 +23,8 @@ public sealed interface ExceptionStore permits PersistentStore, TransientStore {
     /** Writes what {@link #commit} queued; call without holding the snapshot's lock. */
     void flushCommits();
 
-    /** Marks the store invalid, on disk for a persistent one (the kernel's drop_snapshot). */
-    void drop();
+    /** Marks the store invalid, on disk for a persistent one (the kernel's drop_snapshot); {@code done} runs once that is durable (or failed). */
+    void drop(Runnable done);
 
     Usage usage();
 

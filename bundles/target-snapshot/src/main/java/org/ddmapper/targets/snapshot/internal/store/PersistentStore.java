@@ -219,14 +219,13 @@ public final class PersistentStore implements ExceptionStore {
     }
 
     @Override
-    public void drop() {
-        int chunk;
+    public void drop(Runnable done) {
         synchronized (this) {
             valid = false;
-            chunk = layout.chunkBytes();
         }
-        cow.submit(Bio.write(0, DiskHeader.of(layout.chunkSectors(), false).toChunk(chunk), Bio.FUA, status -> {
+        cow.submit(Bio.write(0, DiskHeader.of(layout.chunkSectors(), false).toChunk(layout.chunkBytes()), Bio.FUA, status -> {
             if (!status.isOk()) Logger.error("snapshot store on {}: writing the invalid header failed: {}", cow.reference(), status);
+            done.run();
         }));
     }
 
