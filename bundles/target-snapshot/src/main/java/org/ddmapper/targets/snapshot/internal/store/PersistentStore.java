@@ -16,14 +16,16 @@ import org.tinylog.Logger;
  * The kernel's persistent exception store ({@code P}/{@code PO}, dm-snap-persistent.c) on a COW
  * device, byte for byte: see {@link StoreLayout} and {@link DiskHeader}.
  *
- * <p><b>Commits.</b> Exceptions are queued in the order their chunks were prepared and written
- * into the current area's buffer in that order. One round at a time: when the area just filled,
- * the next area is zeroed on disk first (so a reader always finds a terminator), then the COW is
- * flushed (the copied data becomes durable before the metadata that points at it) and the area is
- * written with FUA; then every exception of the round gets its callback, and the round after it
- * takes whatever queued meanwhile (group commit: under load one area write covers many
- * exceptions, as the kernel's batching does). A failed write, or a failed copy among the queued,
- * makes the store invalid: later rounds write nothing and every callback says false.
+ * <p><b>Commits.</b> Exceptions are queued in the order their chunks were prepared. The COW is
+ * flushed for them (their copied data becomes durable before the metadata that points at it: the
+ * kernel's REQ_PREFLUSH), then they are written into the current area's buffer in that order and
+ * the area is written with FUA; then every exception of the round gets its callback. One flush and
+ * one area write are under way at a time, overlapping: the exceptions that queue while a round's
+ * area is written are flushed meanwhile and make the next round (group commit: under load one area
+ * write covers many exceptions, as the kernel's batching does). When an area fills, the next one is
+ * zeroed on disk (with FUA) before it is written, so a reader always finds a terminator. A failed
+ * write or flush, or a failed copy among the queued, makes the store invalid: later rounds write
+ * nothing and every callback says false.
  *
  * <p><b>Merge.</b> {@link #prepareMerge} walks back from the last committed entry, stepping to the
  * previous area (read from disk) when the current one is empty; {@link #commitMerge} zeroes the
@@ -38,13 +40,18 @@ public final class PersistentStore implements ExceptionStore {
     private final boolean overflowAware;
     private final long cowSectors;
     private final ByteBuffer area;
+    /** Exceptions whose copy ended, in allocation order; their data is not known durable yet. */
     private final ArrayDeque<Entry> queue = new ArrayDeque<>();
+    /** Exceptions whose data a completed flush made durable, waiting for an area write. */
+    private final ArrayDeque<Entry> durable = new ArrayDeque<>();
     private boolean valid;
     private long nextFree;
     private long currentArea;
     private int currentCommitted;
     /** An area write (a commit round or a merge commit) is under way; the area buffer must not change. */
     private boolean writing;
+    /** A flush for queued exceptions is under way. */
+    private boolean flushing;
     private boolean kicking;
     private boolean kickAgain;
 
@@ -105,7 +112,12 @@ public final class PersistentStore implements ExceptionStore {
         queue.addLast(new Entry(oldChunk, newChunk, copyOk, done));
     }
 
-    /** One thread runs rounds; a call meanwhile (a round's callbacks, maybe on this very thread) asks it to look again. */
+    /**
+     * Moves queued exceptions on: a flush for those whose data is not known durable yet, an area
+     * write for those whose data is. The two overlap (while one round's area is written, the next
+     * round's data is flushed), so under load a round costs about one flush, not two. One thread at
+     * a time runs the loop; a call meanwhile (a callback, maybe on this very thread) asks it to look again.
+     */
     @Override
     public void flushCommits() {
         synchronized (this) {
@@ -116,10 +128,10 @@ public final class PersistentStore implements ExceptionStore {
             kicking = true;
         }
         while (true) {
-            Round round;
+            Runnable step;
             synchronized (this) {
-                round = writing ? null : nextRound();
-                if (round == null) {
+                step = nextStep();
+                if (step == null) {
                     if (!kickAgain) {
                         kicking = false;
                         return;
@@ -128,17 +140,35 @@ public final class PersistentStore implements ExceptionStore {
                     continue;
                 }
             }
-            round.start();
+            step.run();
         }
     }
 
-    /** Under the lock: puts the queued entries into the area (up to its end) and claims the area for writing. */
+    /** Under the lock: the next thing to start, or null. */
+    private Runnable nextStep() {
+        if (!flushing && !queue.isEmpty()) {
+            List<Entry> batch = new ArrayList<>(queue);
+            queue.clear();
+            flushing = true;
+            return () -> cow.submit(Bio.flush(status -> {
+                if (!status.isOk()) fail("flushing copied chunks before their metadata", status);
+                synchronized (this) {
+                    flushing = false;
+                    durable.addAll(batch);
+                }
+                flushCommits();
+            }));
+        }
+        if (!writing && !durable.isEmpty()) return nextRound()::start;
+        return null;
+    }
+
+    /** Under the lock: puts durable entries into the area (up to its end) and claims the area for writing. */
     private Round nextRound() {
-        if (queue.isEmpty()) return null;
         List<Entry> batch = new ArrayList<>();
         int perArea = layout.exceptionsPerArea();
-        while (!queue.isEmpty() && currentCommitted < perArea) {
-            Entry e = queue.pollFirst();
+        while (!durable.isEmpty() && currentCommitted < perArea) {
+            Entry e = durable.pollFirst();
             if (!e.copyOk) valid = false;
             int at = currentCommitted++ * StoreLayout.ENTRY_BYTES;
             area.putLong(at, e.oldChunk).putLong(at + 8, e.newChunk);
@@ -148,7 +178,7 @@ public final class PersistentStore implements ExceptionStore {
         return new Round(batch, currentCommitted == perArea, currentArea);
     }
 
-    /** One area write: zero the next area if this one filled, flush, write this one with FUA, then the callbacks. */
+    /** One area write: zero the next area (durably) if this one filled, then write this one with FUA, then the callbacks. */
     private final class Round {
         private final List<Entry> batch;
         private final boolean full;
@@ -161,9 +191,9 @@ public final class PersistentStore implements ExceptionStore {
         }
 
         void start() {
-            if (full) {
+            if (full && valid()) {
                 long next = layout.areaChunk(areaIndex + 1);
-                cow.submit(Bio.write(layout.sectorOf(next), ByteBuffer.allocateDirect(layout.chunkBytes()), 0, status -> {
+                cow.submit(Bio.write(layout.sectorOf(next), ByteBuffer.allocateDirect(layout.chunkBytes()), Bio.FUA, status -> {
                     if (!status.isOk()) fail("zeroing metadata area " + (areaIndex + 1), status);
                     writeArea();
                 }));
@@ -177,16 +207,9 @@ public final class PersistentStore implements ExceptionStore {
                 finish();
                 return;
             }
-            cow.submit(Bio.flush(flushed -> {
-                if (!flushed.isOk()) {
-                    fail("flushing before metadata area " + areaIndex, flushed);
-                    finish();
-                    return;
-                }
-                cow.submit(Bio.write(layout.sectorOf(layout.areaChunk(areaIndex)), area.duplicate().clear(), Bio.FUA, written -> {
-                    if (!written.isOk()) fail("writing metadata area " + areaIndex, written);
-                    finish();
-                }));
+            cow.submit(Bio.write(layout.sectorOf(layout.areaChunk(areaIndex)), area.duplicate().clear(), Bio.FUA, written -> {
+                if (!written.isOk()) fail("writing metadata area " + areaIndex, written);
+                finish();
             }));
         }
 
