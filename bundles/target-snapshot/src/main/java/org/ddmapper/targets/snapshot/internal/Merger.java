@@ -69,22 +69,10 @@ final class Merger {
 
     /** Asks the merge to stop and waits (bounded) for the run under way. */
     void stop() {
-        long deadline = System.nanoTime() + STOP_WAIT_MILLIS * 1_000_000;
         synchronized (s) {
             stopRequested = true;
-            while (running) {
-                long left = (deadline - System.nanoTime()) / 1_000_000;
-                if (left <= 0) {
-                    Logger.warn("{}: the merge step under way did not end within {} ms", s, STOP_WAIT_MILLIS);
-                    return;
-                }
-                try {
-                    s.wait(left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
+            if (!BoundedWait.until(s, () -> !running, STOP_WAIT_MILLIS))
+                Logger.warn("{}: the merge step under way did not end within {} ms", s, STOP_WAIT_MILLIS);
         }
     }
 

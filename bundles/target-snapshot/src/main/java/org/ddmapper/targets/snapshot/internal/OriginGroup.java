@@ -117,21 +117,9 @@ public final class OriginGroup {
     void activate(Snapshot s, Runnable underFreeze) {
         synchronized (this) {
             frozen++;
-            long deadline = System.nanoTime() + FREEZE_WAIT_MILLIS * 1_000_000;
-            while (writesInFlight > 0) {
-                long left = (deadline - System.nanoTime()) / 1_000_000;
-                if (left <= 0) {
-                    Logger.warn("origin {}: {} writes still in flight after {} ms; activating {} anyway", originKey, writesInFlight,
-                            FREEZE_WAIT_MILLIS, s);
-                    break;
-                }
-                try {
-                    wait(left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
+            if (!BoundedWait.until(this, () -> writesInFlight == 0, FREEZE_WAIT_MILLIS))
+                Logger.warn("origin {}: {} writes still in flight after {} ms; activating {} anyway", originKey, writesInFlight,
+                        FREEZE_WAIT_MILLIS, s);
         }
         List<HeldWrite> release;
         try {

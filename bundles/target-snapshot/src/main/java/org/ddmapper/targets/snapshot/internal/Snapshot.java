@@ -338,21 +338,8 @@ public final class Snapshot {
     }
 
     /** Waits until no exception is pending and no invalid header is being written (a table going away must not close the COW under them). */
-    public boolean awaitNoPending(long timeoutMillis) {
-        long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
-        synchronized (this) {
-            while (unreleased > 0) {
-                long left = (deadline - System.nanoTime()) / 1_000_000;
-                if (left <= 0) return false;
-                try {
-                    wait(left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
-            }
-            return true;
-        }
+    public synchronized boolean awaitNoPending(long timeoutMillis) {
+        return BoundedWait.until(this, () -> unreleased == 0, timeoutMillis);
     }
 
     // ------------------------------------------------------------------ status
