@@ -61,15 +61,18 @@ class SnapshotKillTest {
             ok(a.ddsetup("create", "snap", "--table", "0 " + SECTORS + " snapshot " + originFile + " " + cowFile + " P " + CHUNK));
             ok(a.ddsetup("create", "base", "--table", "0 " + SECTORS + " snapshot-origin " + originFile));
             for (int cycle = 0; cycle < cycles; cycle++) {
-                List<Write> toOrigin = writes(rnd, 300, false);
-                List<Write> toSnapshot = writes(rnd, 150, true);
-                Process o = qemuIo(qemuIo, a.nbdUri("base"), toOrigin);
-                Process s = qemuIo(qemuIo, a.nbdUri("snap"), toSnapshot);
-                Thread.sleep(200 + rnd.nextInt(1500));
-                a.close(); // SIGKILL, by pid: the appliance dies wherever it is
+                List<Write> toOrigin = writes(rnd, 2000, false);
+                List<Write> toSnapshot = writes(rnd, 1000, true);
+                Client o = new Client(qemuIo(qemuIo, a.nbdUri("base"), toOrigin));
+                Client s = new Client(qemuIo(qemuIo, a.nbdUri("snap"), toSnapshot));
+                int threshold = 5 + rnd.nextInt(200);
+                long deadline = System.nanoTime() + 120_000_000_000L;
+                while ((o.wrote() < threshold || s.wrote() < threshold) && o.running() && s.running() && System.nanoTime() < deadline)
+                    Thread.sleep(1);
+                a.close(); // SIGKILL, by pid: the appliance dies wherever it is, both clients writing
                 kills++;
-                int ackedO = acked(o, toOrigin);
-                int ackedS = acked(s, toSnapshot);
+                int ackedO = o.acked(toOrigin);
+                int ackedS = s.acked(toSnapshot);
                 if (ackedO < toOrigin.size() && ackedS < toSnapshot.size()) midWrite++;
                 a = Appliance.start(home); // the same devices come back from the home's state
                 String status = ok(a.ddsetup("status", "snap"));
@@ -86,7 +89,7 @@ class SnapshotKillTest {
             a.close();
         }
         assertEquals(cycles, kills);
-        assertTrue(midWrite * 2 >= cycles, "most kills hit both clients mid-run: " + midWrite + " of " + cycles);
+        assertTrue(midWrite * 10 >= cycles * 9, "kills hit both clients mid-run: " + midWrite + " of " + cycles);
         System.out.printf("snapshot kill -9: %d cycles (%d with both clients mid-run), every acknowledged write kept,"
                 + " no origin write seen by the snapshot%n", kills, midWrite);
     }
@@ -119,18 +122,46 @@ class SnapshotKillTest {
         return new ProcessBuilder(cmd).redirectErrorStream(true).start();
     }
 
-    /** How many writes qemu-io saw acknowledged (its "wrote" lines, in order); kills it if it is still there. */
-    static int acked(Process p, List<Write> writes) throws Exception {
-        if (!p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) Peers.kill(p);
-        String out = new String(p.getInputStream().readAllBytes());
-        Matcher m = WROTE.matcher(out);
-        int n = 0;
-        while (m.find()) {
-            Write w = writes.get(n);
-            assertEquals(w.sector * 512, Long.parseLong(m.group(2)), "qemu-io's acknowledgements come in order: " + out);
-            n++;
+    /** A running qemu-io whose output is read as it comes, so that the kill can wait for both clients to be writing. */
+    static final class Client {
+        final Process process;
+        final StringBuffer out = new StringBuffer();
+        final java.util.concurrent.atomic.AtomicInteger wrote = new java.util.concurrent.atomic.AtomicInteger();
+        final Thread reader;
+
+        Client(Process process) {
+            this.process = process;
+            this.reader = new Thread(() -> {
+                try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream()))) {
+                    for (String line; (line = in.readLine()) != null; ) {
+                        out.append(line).append('\n');
+                        if (line.startsWith("wrote ")) wrote.incrementAndGet();
+                    }
+                } catch (java.io.IOException e) {
+                    out.append("(output lost: ").append(e).append(")\n");
+                }
+            }, "qemu-io output");
+            reader.setDaemon(true);
+            reader.start();
         }
-        return n;
+
+        int wrote() { return wrote.get(); }
+
+        boolean running() { return process.isAlive(); }
+
+        /** How many writes qemu-io saw acknowledged (its "wrote" lines, in order), once it has ended (killed if it does not). */
+        int acked(List<Write> writes) throws Exception {
+            if (!process.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) Peers.kill(process);
+            reader.join(10_000);
+            Matcher m = WROTE.matcher(out);
+            int n = 0;
+            while (m.find()) {
+                Write w = writes.get(n);
+                assertEquals(w.sector * 512, Long.parseLong(m.group(2)), "qemu-io's acknowledgements come in order: " + out);
+                n++;
+            }
+            return n;
+        }
     }
 
     static byte[] readAll(String qemuImg, String uri, Path to) throws Exception {
