@@ -137,10 +137,11 @@ class MergeTest {
         cow.failNext(1, org.ddmapper.api.Errno.EIO); // the first merge read from the COW
         m.resume();
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!m.status(StatusType.INFO).equals("Merge failed")) {
+        while (rig.events(m).stream().noneMatch(e -> e.kind() == EventKind.SNAPSHOT_MERGE_FAILED)) { // raised just after the status changes
             assertTrue(System.nanoTime() < deadline, m.status(StatusType.INFO));
             Thread.onSpinWait();
         }
+        assertEquals("Merge failed", m.status(StatusType.INFO));
         FakeTargetContext.Raised failed = rig.events(m).stream().filter(e -> e.kind() == EventKind.SNAPSHOT_MERGE_FAILED).findFirst().orElseThrow();
         assertEquals("io_error", failed.details().get("reason"));
         assertTrue(Long.parseLong(failed.details().get("chunks_left")) > 0);
