@@ -45,6 +45,10 @@ public enum EventKind {
     SNAPSHOT_INVALID,
     /** A snapshot's COW store is full (details: allocated, total). */
     SNAPSHOT_OVERFLOW,
+    /** A snapshot-merge finished: every exception is back in the origin (details: chunks, elapsed_ms). */
+    SNAPSHOT_MERGE_COMPLETE,
+    /** A snapshot-merge stopped on an error (details: reason, chunks_left). */
+    SNAPSHOT_MERGE_FAILED,
     /** A target type this device uses went away; the device waits for it (details: type; reason when its table could not be rebuilt). */
     TARGET_TYPE_MISSING,
     /** A target or checker bundle was swapped under the device (details: bundle, from, to, stall_ms; type and replayed for a target type, checker for checkers). */

@@ -153,6 +153,18 @@ public sealed interface EventPayload {
         public Map<String, String> details() { return map("allocated", allocated, "total", total); }
     }
 
+    /** A snapshot-merge copied its last {@code chunks} back into the origin, {@code elapsedMillis} after it started. */
+    record SnapshotMergeComplete(long chunks, long elapsedMillis) implements EventPayload {
+        public EventKind kind() { return EventKind.SNAPSHOT_MERGE_COMPLETE; }
+        public Map<String, String> details() { return map("chunks", chunks, "elapsed_ms", elapsedMillis); }
+    }
+
+    /** A snapshot-merge stopped ({@code reason}) with {@code chunksLeft} chunks not merged; status shows "Merge failed". */
+    record SnapshotMergeFailed(String reason, long chunksLeft) implements EventPayload {
+        public EventKind kind() { return EventKind.SNAPSHOT_MERGE_FAILED; }
+        public Map<String, String> details() { return map("reason", reason, "chunks_left", chunksLeft); }
+    }
+
     /** A target type the device uses went away or could not rebuild its table ({@code reason} then set). */
     record TargetTypeMissing(String type, String reason) implements EventPayload {
         public EventKind kind() { return EventKind.TARGET_TYPE_MISSING; }

@@ -35,6 +35,8 @@ final class EventPayloadParser {
                 case MIRROR_LOG_FAILED -> new EventPayload.MirrorLogFailed(text(d, "device"));
                 case SNAPSHOT_INVALID -> new EventPayload.SnapshotInvalid(text(d, "reason"));
                 case SNAPSHOT_OVERFLOW -> new EventPayload.SnapshotOverflow(number(d, "allocated"), number(d, "total"));
+                case SNAPSHOT_MERGE_COMPLETE -> new EventPayload.SnapshotMergeComplete(number(d, "chunks"), number(d, "elapsed_ms"));
+                case SNAPSHOT_MERGE_FAILED -> new EventPayload.SnapshotMergeFailed(text(d, "reason"), number(d, "chunks_left"));
                 case TARGET_TYPE_MISSING -> new EventPayload.TargetTypeMissing(text(d, "type"), d.getOrDefault("reason", ""));
                 case BUNDLE_SWAPPED -> new EventPayload.BundleSwapped(text(d, "bundle"), text(d, "from"), text(d, "to"), number(d, "stall_ms"),
                         d.getOrDefault("type", ""), d.getOrDefault("checker", ""), optionalInt(d, "replayed"));

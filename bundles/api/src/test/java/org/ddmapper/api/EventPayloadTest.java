@@ -44,6 +44,8 @@ class EventPayloadTest {
             row(EventKind.MIRROR_LOG_FAILED, Map.of("device", "/dev/sdc"), new MirrorLogFailed("/dev/sdc")),
             row(EventKind.SNAPSHOT_INVALID, Map.of("reason", "COW full"), new SnapshotInvalid("COW full")),
             row(EventKind.SNAPSHOT_OVERFLOW, Map.of("allocated", "100", "total", "100"), new SnapshotOverflow(100, 100)),
+            row(EventKind.SNAPSHOT_MERGE_COMPLETE, Map.of("chunks", "512", "elapsed_ms", "340"), new SnapshotMergeComplete(512, 340)),
+            row(EventKind.SNAPSHOT_MERGE_FAILED, Map.of("reason", "io_error", "chunks_left", "17"), new SnapshotMergeFailed("io_error", 17)),
             row(EventKind.TARGET_TYPE_MISSING, Map.of("type", "linear"), new TargetTypeMissing("linear", "")),
             row(EventKind.TARGET_TYPE_MISSING, Map.of("type", "tstate", "reason", "cannot rebuild its table"),
                     new TargetTypeMissing("tstate", "cannot rebuild its table")),

@@ -38,7 +38,8 @@ public final class Ddsetup {
               wait NAME [EVENT_NR]    events NAME [--count N]    targets    version
               upgrade SYMBOLIC-NAME JAR                 (live upgrade of a target or checker bundle)
               upgrade --list | --revert SYMBOLIC-NAME    (the home's bundle store; undo its newest upgrade of one)
-              multipath [-ll | show topology | show paths] [NAME]   (every multipath map, or NAME)""";
+              multipath [-ll | show topology | show paths] [NAME]   (every multipath map, or NAME)
+              snapshots [NAME]                          (every snapshot as lvs shows it, or NAME's)""";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -188,6 +189,7 @@ public final class Ddsetup {
                 }
                 case "message" -> message(args);
                 case "multipath" -> multipath(args);
+                case "snapshots" -> simple(verb, Op.SNAPSHOTS, 0, PayloadWriter.of(optionalName(args)), args);
                 case "upgrade" -> {
                     if (!args.isEmpty() && args.get(0).equals("--list")) {
                         args.remove(0);

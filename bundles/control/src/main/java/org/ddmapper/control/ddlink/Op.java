@@ -50,6 +50,8 @@ public enum Op {
     UPGRADE_REVERT(22, false, 0),
     /** Every multipath map's topology ({@code multipath -ll}) or, with {@link Ddlink#FLAG_PATHS}, paths; or one map's. */
     MULTIPATH(20, true, Ddlink.FLAG_PATHS),
+    /** Every snapshot as {@code lvs} would show it (origin, COW, store, Data%, state), or those of one device. */
+    SNAPSHOTS(25, true, 0),
     /** Server to client on a link: one device event. */
     EVENT(64, true, 0),
     /** Server to client on a link: events were dropped because the link was not read. */

@@ -17,6 +17,7 @@ import org.ddmapper.api.TableLine;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.api.text.DmText;
 import org.ddmapper.api.text.MultipathText;
+import org.ddmapper.api.text.SnapshotText;
 import org.ddmapper.control.ddlink.Ddlink;
 import org.ddmapper.control.ddlink.Item;
 import org.ddmapper.control.ddlink.Op;
@@ -215,6 +216,7 @@ final class Dispatcher {
             case TABLE -> text(c, op, tag, DmText.table(manager, allDevicesOr(c, p), (item.target() & Ddlink.FLAG_INACTIVE) != 0));
             case DEPS -> text(c, op, tag, DmText.deps(manager, lastDevice(c, p)));
             case MULTIPATH -> text(c, op, tag, multipath(c, p, (item.target() & Ddlink.FLAG_PATHS) != 0));
+            case SNAPSHOTS -> text(c, op, tag, SnapshotText.render(manager, allDevicesOr(c, p)));
             case TARGETS -> {
                 p.expectEnd();
                 text(c, op, tag, DmText.targets(manager));
