@@ -19,6 +19,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.ddmapper.nbd.internal.BufferPool;
+import org.ddmapper.spi.testkit.MemoryDeviceManager;
 import org.ddmapper.nbd.internal.Nbd;
 import org.ddmapper.nbd.internal.NbdServer;
 import org.ddmapper.nbd.internal.ServerLimits;

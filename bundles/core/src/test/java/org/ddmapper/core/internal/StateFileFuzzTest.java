@@ -20,6 +20,7 @@ import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
+import org.ddmapper.spi.testkit.TestTargetTypes;
 
 /**
  * Fuzzes the state file, {@code HOME/state/devices.state} (see {@link StateStore}).
@@ -81,7 +82,7 @@ class StateFileFuzzTest {
 
     private static Devices start(Path home) {
         Devices devices = new Devices();
-        devices.addTargetType(new TestTargets.Linear(), "test", 1);
+        devices.addTargetType(new TestTargetTypes.Linear(), "test", 1);
         devices.start(CoreConfig.forHome(home).withTypeWaitMillis(60_000));
         return devices;
     }

@@ -2,6 +2,7 @@ package org.ddmapper.targets.multipath;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.ddmapper.spi.testkit.TableFuzz;
+import org.ddmapper.targets.multipath.internal.MapRegistry;
 
 /** Fuzzes multipath's table line (input: {@code <length> <args...>}; see {@link TableFuzz}). */
 class TableFuzzTest {

@@ -10,6 +10,8 @@ import org.ddmapper.api.DmException;
 import org.ddmapper.api.Message;
 import org.ddmapper.api.TableLine;
 import org.ddmapper.spi.StatusType;
+import org.ddmapper.spi.testkit.FakeTargetContext;
+import org.ddmapper.spi.testkit.MemoryDevice;
 import org.ddmapper.spi.testkit.TableFuzz;
 
 /**
@@ -28,9 +30,9 @@ class MessageFuzzTest {
             return;
         }
         byte[] disk = new byte[16 * 512];
-        try (FakeContext ctx = new FakeContext(16)) {
-            ctx.device(new ScriptedDevice("/p/a", disk)).device(new ScriptedDevice("/p/b", disk)).device(new ScriptedDevice("/p/c", disk));
-            MultipathTarget map = MultipathTarget.create(ctx, ctx.args("0 0 2 1 round-robin 0 2 0 /p/a /p/b round-robin 0 1 0 /p/c"), null);
+        try (FakeTargetContext ctx = new FakeTargetContext(16)) {
+            ctx.device(new MemoryDevice("/p/a", disk)).device(new MemoryDevice("/p/b", disk)).device(new MemoryDevice("/p/c", disk));
+            MultipathTarget map = MultipathTarget.create(ctx, ctx.args(MultipathTarget.TYPE, "0 0 2 1 round-robin 0 2 0 /p/a /p/b round-robin 0 1 0 /p/c"), null);
             try {
                 map.resume();
                 String before = map.status(StatusType.INFO);
@@ -43,7 +45,7 @@ class MessageFuzzTest {
                     return;
                 }
                 String table = map.status(StatusType.TABLE);
-                MultipathTarget again = MultipathTarget.create(ctx, ctx.args(table), null);
+                MultipathTarget again = MultipathTarget.create(ctx, ctx.args(MultipathTarget.TYPE, table), null);
                 assertEquals(table, again.status(StatusType.TABLE));
                 again.destroy();
             } finally {

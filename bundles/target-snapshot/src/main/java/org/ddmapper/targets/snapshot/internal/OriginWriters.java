@@ -87,8 +87,7 @@ final class OriginWriters {
         }
         group.giveUp(gone);
         for (int i = 0; i < gone.size(); i++) {
-            EventPayload p = new EventPayload.SnapshotInvalid("not_back_after_upgrade");
-            context.raiseEvent(p.kind(), p.details());
+            context.raise(new EventPayload.SnapshotInvalid("not_back_after_upgrade"));
         }
     }
 

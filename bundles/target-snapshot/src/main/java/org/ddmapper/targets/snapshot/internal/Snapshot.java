@@ -334,7 +334,7 @@ public final class Snapshot {
     }
 
     void raise(EventPayload payload) {
-        context.raiseEvent(payload.kind(), payload.details());
+        context.raise(payload);
     }
 
     /** Waits until no exception is pending and no invalid header is being written (a table going away must not close the COW under them). */

@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Random;
 import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.testkit.FakeTargetContext;
 import org.ddmapper.spi.testkit.MemoryDevice;
@@ -142,7 +143,7 @@ class MergeTest {
             Thread.onSpinWait();
         }
         assertEquals("Merge failed", m.status(StatusType.INFO));
-        FakeTargetContext.Raised failed = rig.events(m).stream().filter(e -> e.kind() == EventKind.SNAPSHOT_MERGE_FAILED).findFirst().orElseThrow();
+        EventPayload failed = rig.events(m).stream().filter(e -> e.kind() == EventKind.SNAPSHOT_MERGE_FAILED).findFirst().orElseThrow();
         assertEquals("io_error", failed.details().get("reason"));
         assertTrue(Long.parseLong(failed.details().get("chunks_left")) > 0);
         long firstEntry = ByteBuffer.wrap(cow.contents(8, 1)).order(ByteOrder.LITTLE_ENDIAN).getLong(8);

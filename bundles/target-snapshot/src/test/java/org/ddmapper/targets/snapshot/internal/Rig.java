@@ -1,5 +1,6 @@
 package org.ddmapper.targets.snapshot.internal;
 
+import org.ddmapper.api.EventPayload;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -97,7 +98,7 @@ final class Rig implements AutoCloseable {
         t.destroy();
     }
 
-    List<FakeTargetContext.Raised> events(Target t) { return contextOf.get(t).events(); }
+    List<EventPayload> events(Target t) { return contextOf.get(t).events(); }
 
     static IoStatus write(Target t, long sector, byte[] data) {
         Completion c = new Completion();
