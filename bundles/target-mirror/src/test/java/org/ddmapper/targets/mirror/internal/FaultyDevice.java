@@ -20,6 +20,8 @@ final class FaultyDevice implements BlockDevice {
     volatile Errno failFlushes;
     private boolean holdWrites;
     private final List<Bio> held = new ArrayList<>();
+    /** Writes submitted, failed ones included. */
+    final java.util.concurrent.atomic.AtomicInteger writesSubmitted = new java.util.concurrent.atomic.AtomicInteger();
 
     FaultyDevice(String reference, long sectors) {
         this.memory = new MemoryDevice(reference, sectors);
@@ -46,6 +48,7 @@ final class FaultyDevice implements BlockDevice {
     @Override
     public void submit(Bio bio) {
         BioOp op = bio.op();
+        if (op.isWrite()) writesSubmitted.incrementAndGet();
         Errno fail = op == BioOp.READ ? failReads : op == BioOp.FLUSH ? failFlushes : failWrites;
         if (fail != null) {
             bio.fail(fail, reference() + ": scripted " + op.name().toLowerCase() + " failure");
