@@ -68,6 +68,10 @@ class TableRoundTripTest {
         sample("flakey", "0 2048 flakey $A 8 1 2 8 random_read_corrupt 7 CORRUPT_BIO_BYTE 32 R 1 0 error_writes",
                 "0 2048 flakey $A 8 1 2 8 error_writes corrupt_bio_byte 32 r 1 0 random_read_corrupt 7");
         sample("multipath", "0 2048 multipath 0 0 1 1 round-robin 0 2 1 $A 1 $B 1");
+        sample("mirror", "0 2048 mirror core 1 1024 2 $A 0 $B 0");
+        sample("mirror", "0 2048 mirror disk 2 $C 8 2 $A 0 $B 2048 1 handle_errors");
+        sample("mirror", "0 2048 mirror core 2 0512 nosync 3 $A 0 $S 0 $B 8 2 keep_log handle_errors",
+                "0 2048 mirror core 2 512 nosync 3 $A 0 $S 0 $B 8 2 handle_errors keep_log");
         // a table of several types
         sample("linear", "0 64 zero\n64 2048 linear $A 0\n2112 2048 striped 2 8 $B 0 $C 0\n4160 100 error");
     }
