@@ -42,6 +42,11 @@ public final class Mirror implements Target {
     static final long TICK_MILLIS = 500;
     /** Bound on the blocking log I/O of preresume and postsuspend. */
     static final long LOG_IO_TIMEOUT_MILLIS = 30_000;
+    /**
+     * Bound on marking idle regions clean at a suspend (it flushes the legs first): an optimisation
+     * (a reload then resyncs less), so it never holds a suspend long when a leg does not answer.
+     */
+    static final long CLEAN_AT_SUSPEND_MILLIS = 2_000;
     /** Bytes of regions copied at once by the resync. */
     static final long RESYNC_WINDOW_BYTES = 8L << 20;
 
@@ -176,7 +181,7 @@ public final class Mirror implements Target {
             if (!resync.awaitIdle(LOG_IO_TIMEOUT_MILLIS))
                 Logger.warn("mirror {}: copies still in flight after {} ms", context.deviceName(), LOG_IO_TIMEOUT_MILLIS);
             stopTicker();
-            cleaner.round(true, LOG_IO_TIMEOUT_MILLIS);
+            cleaner.round(true, CLEAN_AT_SUSPEND_MILLIS);
             if (!log.awaitIdle(LOG_IO_TIMEOUT_MILLIS))
                 Logger.warn("mirror {}: log not written within {} ms", context.deviceName(), LOG_IO_TIMEOUT_MILLIS);
         } catch (InterruptedException e) {
