@@ -11,9 +11,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CYCLES=${1:-100}
-DIST=$PWD/runtime/target/ddmapper
-[[ -x $DIST/bin/ddmapper ]] || mvn -q -o -DskipTests -pl runtime -am package
+[[ -x runtime/target/ddmapper/bin/ddmapper ]] || mvn -q -o -DskipTests -pl runtime -am package
 W=$(mktemp -d /tmp/ddmapper-bench-mirror-crash.XXXXXX)
+# a copy of the distribution (bin, lib, bundle, etc): a build meanwhile does not pull it from under the loop
+DIST=$W/dist
+mkdir "$DIST" && cp -r runtime/target/ddmapper/{bin,lib,bundle,etc} "$DIST"/
 APP=
 cleanup() { local rc=$?; [[ -n $APP ]] && kill -9 "$APP" 2>/dev/null || true; if [[ $rc == 0 ]]; then rm -rf "$W"; else echo "kept $W for a look"; fi; }
 trap cleanup EXIT

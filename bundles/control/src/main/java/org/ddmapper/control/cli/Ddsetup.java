@@ -37,7 +37,8 @@ public final class Ddsetup {
               status [NAME]    table [--inactive] [NAME]    info [NAME]    ls
               wait NAME [EVENT_NR]    events NAME [--count N]    targets    version
               upgrade SYMBOLIC-NAME JAR                 (live upgrade of a target or checker bundle)
-              multipath [-ll | show topology | show paths] [NAME]   (every multipath map, or NAME)""";
+              multipath [-ll | show topology | show paths] [NAME]   (every multipath map, or NAME)
+              mirror [NAME]                             (every mirror's legs, sync and log, or NAME's)""";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -187,6 +188,7 @@ public final class Ddsetup {
                 }
                 case "message" -> message(args);
                 case "multipath" -> multipath(args);
+                case "mirror" -> simple(verb, Op.MIRROR, 0, MirrorVerb.payload(args), args);
                 case "upgrade" -> {
                     if (args.isEmpty()) throw new UsageException("upgrade: missing bundle symbolic name");
                     String bundle = args.remove(0);

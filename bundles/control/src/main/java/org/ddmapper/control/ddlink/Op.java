@@ -46,6 +46,8 @@ public enum Op {
     UPGRADE(19, false, 0),
     /** Every multipath map's topology ({@code multipath -ll}) or, with {@link Ddlink#FLAG_PATHS}, paths; or one map's. */
     MULTIPATH(20, true, Ddlink.FLAG_PATHS),
+    /** Every mirror's legs, sync and log ({@code ddsetup mirror}), or one device's. */
+    MIRROR(21, true, 0),
     /** Server to client on a link: one device event. */
     EVENT(64, true, 0),
     /** Server to client on a link: events were dropped because the link was not read. */

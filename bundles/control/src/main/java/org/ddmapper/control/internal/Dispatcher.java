@@ -215,6 +215,7 @@ final class Dispatcher {
             case TABLE -> text(c, op, tag, DmText.table(manager, allDevicesOr(c, p), (item.target() & Ddlink.FLAG_INACTIVE) != 0));
             case DEPS -> text(c, op, tag, DmText.deps(manager, lastDevice(c, p)));
             case MULTIPATH -> text(c, op, tag, multipath(c, p, (item.target() & Ddlink.FLAG_PATHS) != 0));
+            case MIRROR -> text(c, op, tag, org.ddmapper.api.text.MirrorText.render(manager, allDevicesOr(c, p)));
             case TARGETS -> {
                 p.expectEnd();
                 text(c, op, tag, DmText.targets(manager));
