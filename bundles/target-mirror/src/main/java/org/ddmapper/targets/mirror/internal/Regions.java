@@ -30,11 +30,17 @@ import java.util.Map;
  * tells the cleaner whether it was written since it was picked. Entries go when the region is
  * marked clean, or is idle and known out of sync (the bitmaps then say everything).
  *
+ * <p>A write that finds its region clean while the region before it is active is taken as part
+ * of a sequential stream: the clean regions after it (8 MiB of them, at most 64) are marked dirty
+ * in the same log write.
+ *
  * <h2>Log generations</h2>
  * Dirty marks join the open generation; the log writer takes a snapshot of {@code clean} and closes
  * it ({@link #snapshotForLog}); a write may reach the legs once its regions' generation is durable.
  */
 final class Regions {
+    /** Bytes of regions a sequential stream marks dirty ahead of itself. */
+    static final long MARK_AHEAD_BYTES = 8L << 20;
     /** One active region. */
     static final class Entry {
         int pending;
@@ -56,6 +62,8 @@ final class Regions {
     private final RegionBits syncAll;
     private final RegionBits syncLive;
     private final Map<Long, Entry> active = new HashMap<>();
+    /** How many regions a sequential stream marks dirty ahead of itself ({@link #markAhead}). */
+    private final long aheadRegions;
     /** Generation new dirty marks join; generations up to {@code durableGen} are on disk. */
     private long openGen = 1;
     private long durableGen;
@@ -67,6 +75,7 @@ final class Regions {
         this.regionShift = Long.numberOfTrailingZeros(regionSectors);
         this.lengthSectors = lengthSectors;
         this.regionCount = MirrorTable.regionCount(lengthSectors, regionSectors);
+        this.aheadRegions = Math.max(1, Math.min(64, (MARK_AHEAD_BYTES >> 9) / regionSectors));
         this.clean = new RegionBits(regionCount);
         this.syncAll = new RegionBits(regionCount);
         this.syncLive = new RegionBits(regionCount);
@@ -132,19 +141,40 @@ final class Regions {
             }
         }
         long need = 0;
+        boolean marked = false;
         for (long r = first; r <= last; r++) {
             Entry e = active.computeIfAbsent(r, k -> new Entry());
             e.pending++;
             e.writeSeq++;
             e.idleTicks = 0;
             if (clean.get(r)) {
-                clean.clear(r);
-                dirtiedSinceSnapshot = true;
-                e.markedGen = openGen;
+                markDirty(r, e);
+                marked = true;
             }
             if (e.markedGen > durableGen) need = Math.max(need, e.markedGen);
         }
+        if (marked && first > 0 && active.containsKey(first - 1)) markAhead(last + 1);
         return need;
+    }
+
+    /**
+     * A sequential stream (the region before this write's was written recently): marks the next
+     * clean regions dirty with this log write, up to {@code aheadRegions}, so the stream needs a
+     * log write every few regions instead of one per region. They are marked clean again after a
+     * tick or two if the stream does not come.
+     */
+    private void markAhead(long from) {
+        for (long r = from; r < Math.min(regionCount, from + aheadRegions) && clean.get(r) && !active.containsKey(r); r++) {
+            Entry e = new Entry();
+            active.put(r, e);
+            markDirty(r, e);
+        }
+    }
+
+    private void markDirty(long r, Entry e) {
+        clean.clear(r);
+        dirtiedSinceSnapshot = true;
+        e.markedGen = openGen;
     }
 
     /**

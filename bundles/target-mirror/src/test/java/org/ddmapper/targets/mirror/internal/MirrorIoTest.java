@@ -82,6 +82,22 @@ class MirrorIoTest {
     }
 
     @Test
+    void aSequentialStreamMarksRegionsDirtyAheadOfItself() {
+        Mirror m = rig.start("disk 3 /log 8 nosync 2 /a 0 /b 0");
+        int before = rig.log.memory.requests(BioOp.WRITE).size();
+        for (int r = 0; r < 60; r++) assertEquals(IoStatus.OK, write(m, r * 8, pattern(8, r)));
+        int logWrites = rig.log.memory.requests(BioOp.WRITE).size() - before;
+        assertEquals(2, logWrites, "region 0, then regions 1-65 with the second write");
+        assertFalse(rig.cleanOnDisk(65));
+        assertTrue(rig.cleanOnDisk(66));
+        // a random write does not mark ahead
+        assertEquals(IoStatus.OK, write(m, 100 * 8, pattern(8, 1)));
+        assertTrue(rig.cleanOnDisk(101));
+        MirrorRig.suspend(m);
+        for (int r = 0; r < 128; r++) assertTrue(rig.cleanOnDisk(r), "idle regions marked ahead are clean again: " + r);
+    }
+
+    @Test
     void idleRegionsAreMarkedCleanInABatchAfterTheLegsAreFlushed() {
         Mirror m = rig.start("disk 3 /log 8 nosync 2 /a 0 /b 0");
         for (int r = 0; r < 10; r++) assertEquals(IoStatus.OK, write(m, r * 8, pattern(8, r)));
