@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.spi.Copier;
+import org.ddmapper.spi.RateLimit;
 
 /**
  * The background resync (the kernel's do_recovery): copies each region out of sync from the
@@ -39,8 +40,7 @@ final class Resync {
     private final ScheduledExecutorService scheduler;
     private final Listener listener;
     private final int window;
-    private volatile long bytesPerSecond;
-    private long nextStartNanos;
+    private final RateLimit rate = new RateLimit();
     private boolean running;
     private int inFlight;
     private long cursor;
@@ -59,9 +59,9 @@ final class Resync {
     }
 
     /** Limits the copy rate (0: as fast as the legs go). */
-    void rate(long bytesPerSecond) { this.bytesPerSecond = Math.max(0, bytesPerSecond); }
+    void rate(long bytesPerSecond) { rate.set(Math.max(0, bytesPerSecond)); }
 
-    long rate() { return bytesPerSecond; }
+    long rate() { return rate.bytesPerSecond(); }
 
     /** Starts (or restarts) a pass from region 0. */
     void start() {
@@ -132,18 +132,9 @@ final class Resync {
     void quiesced(long region) { startCopy(region); }
 
     private void startCopy(long region) {
-        long delay = reserve(regionBytes(region));
+        long delay = rate.delayNanos(regionBytes(region));
         if (delay > 0) scheduler.schedule(() -> copy(region), delay, TimeUnit.NANOSECONDS);
         else copy(region);
-    }
-
-    private synchronized long reserve(long bytes) {
-        long rate = bytesPerSecond;
-        if (rate == 0) return 0;
-        long now = System.nanoTime();
-        long start = Math.max(now, nextStartNanos);
-        nextStartNanos = start + bytes * 1_000_000_000L / rate;
-        return start - now;
     }
 
     private long regionSectors(long region) {
