@@ -130,21 +130,27 @@ final class Legs {
     /**
      * Records a failure of {@code leg}. Returns true when this kind of failure is new for the leg
      * (the kernel raises an event only then, and only with handle_errors). With handle_errors, a
-     * write, flush or copy failure puts the leg out, and a default leg that goes out hands over to
-     * the first live leg when {@code liveLegsAgree} (else reads of regions only it held keep trying it).
+     * write, flush or copy failure puts the leg out. A default leg that fails a write, flush or copy
+     * hands over to the first leg in the mirror without such a failure when {@code liveLegsAgree}
+     * (every region was in sync on the live legs, so that leg holds everything the default held):
+     * reads of the regions the failure leaves out of sync, and their copies, then come from a leg
+     * that has the data. (The kernel keeps the failed default without handle_errors, and reads and
+     * copies those regions from it.) When the live legs did not agree, the default stays: it alone
+     * held some regions.
      */
     synchronized boolean failed(Leg leg, Failure kind, boolean liveLegsAgree) {
         boolean first = (leg.failures & kind.bit()) == 0;
         leg.failures |= kind.bit();
-        if (handleErrors && kind != Failure.READ && !leg.out) {
+        if (kind == Failure.READ) return first;
+        if (handleErrors && !leg.out) {
             leg.out = true;
             staleVersion++;
-            if (leg.index == defaultLeg && liveLegsAgree) {
-                for (Leg l : legs) {
-                    if (!l.out && l.area != null) {
-                        defaultLeg = l.index;
-                        break;
-                    }
+        }
+        if (leg.index == defaultLeg && liveLegsAgree) {
+            for (Leg l : legs) {
+                if (!l.out && l.area != null && (l.failures & ~Failure.READ.bit()) == 0) {
+                    defaultLeg = l.index;
+                    break;
                 }
             }
         }

@@ -77,6 +77,24 @@ class MirrorFailureTest {
     }
 
     @Test
+    void aDefaultLegThatFailsAWriteIsNoLongerReadOrCopiedFromEvenWithoutHandleErrors() {
+        Mirror m = rig.start("core 2 8 nosync 2 /a 0 /b 0");
+        rig.a.failWrites = Errno.EIO;
+        assertEquals(IoStatus.OK, write(m, 40, pattern(8, 3)));
+        assertEquals("2 /a /b 127/128 1 DA 1 core", info(m));
+        // the region is out of sync; its data is on /b only, and reads get it from there
+        for (int i = 0; i < 4; i++) assertArrayEquals(pattern(8, 3), read(m, 40, 8));
+        assertEquals(0, rig.a.memory.requests(BioOp.READ).size());
+        // once /a takes writes again, the resync copies the region from /b to /a
+        rig.a.failWrites = null;
+        m.message(org.ddmapper.api.Message.of("resync_rate", "0"));
+        m.resync().start();
+        MirrorRig.awaitInSync(m);
+        assertArrayEquals(pattern(8, 3), rig.a.memory.contents(40, 8));
+        assertTrue(MirrorRig.sameContents(rig.a, rig.b));
+    }
+
+    @Test
     void aWriteFailsOnlyWhenEveryLegFailedIt() {
         Mirror m = rig.start("core 2 8 nosync 2 /a 0 /b 0 1 handle_errors");
         rig.a.failWrites = Errno.EIO;
