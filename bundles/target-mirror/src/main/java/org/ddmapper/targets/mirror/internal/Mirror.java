@@ -60,6 +60,8 @@ public final class Mirror implements Target {
     private final MirrorIo io;
     private volatile MirrorState imported;
     private ScheduledFuture<?> ticker;
+    /** Whether the legs that did not open were announced (once per target). */
+    private boolean announcedUnopened;
 
     Mirror(TargetContext context, MirrorTable table) {
         this.context = context;
@@ -152,6 +154,13 @@ public final class Mirror implements Target {
 
     @Override
     public synchronized void resume() {
+        for (int i = 0; i < legs.count(); i++) {
+            Legs.Leg leg = legs.get(i);
+            if (leg.area == null && !announcedUnopened && imported == null) {
+                raise(new EventPayload.MirrorLegFailed(i, leg.reference, "D", "the leg's device could not be opened"));
+            }
+        }
+        announcedUnopened = true;
         if (ticker == null) {
             ticker = context.scheduler().scheduleWithFixedDelay(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
         }

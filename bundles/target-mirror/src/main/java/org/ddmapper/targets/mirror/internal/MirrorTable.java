@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.Errno;
 import org.ddmapper.api.TableLine;
 import org.ddmapper.spi.DeviceArea;
 import org.ddmapper.spi.TableArgs;
@@ -20,8 +21,10 @@ import org.ddmapper.spi.TargetContext;
  * {@code mirror: Error creating mirror dirty log: invalid region size 1000}.
  *
  * <p>A leg whose device cannot be opened is refused ("Device lookup failure"), except while the
- * core rebuilds a table that was live (a live upgrade): then the leg is taken as failed
- * ({@code device} null), since refusing would strand the device's I/O.
+ * core rebuilds a table that was live (a live upgrade), and except, with {@code handle_errors}, a
+ * remote leg whose server is down (connection refused, reset, timed out) while another leg opened:
+ * then the leg is taken as failed (its area null, status D) — the kernel refuses, but a mirror
+ * should come back after a restart with one of its remote legs away.
  *
  * @param legs         the legs in table order; a leg's area is null when it could not be opened
  * @param legRefs      each leg's reference as written
@@ -36,6 +39,9 @@ public record MirrorTable(LogSpec log, List<DeviceArea> legs, List<String> legRe
      * each at this count. A larger device needs a larger region size.
      */
     public static final long MAX_REGIONS = 1L << 26;
+    /** Why a remote leg may not open that means its server is down, not that the table is wrong. */
+    static final java.util.Set<Errno> TRANSPORT_DOWN = java.util.Set.of(Errno.ECONNREFUSED, Errno.ECONNRESET, Errno.ETIMEDOUT,
+            Errno.ENOTCONN, Errno.EPIPE, Errno.ESHUTDOWN);
     static final String TYPE = "mirror";
     static final String DIRTY_LOG = "Error creating mirror dirty log";
 
@@ -56,9 +62,17 @@ public record MirrorTable(LogSpec log, List<DeviceArea> legs, List<String> legRe
         List<DeviceArea> legs = new ArrayList<>();
         List<String> refs = new ArrayList<>();
         List<Long> offsets = new ArrayList<>();
+        TableException down = null;
         for (int i = 0; i < count; i++) {
             String reference = args.peek();
-            BlockDevice device = openLeg(context, args);
+            BlockDevice device;
+            try {
+                device = openLeg(context, args);
+            } catch (TableException e) {
+                if (!TRANSPORT_DOWN.contains(e.errno())) throw e;
+                if (down == null) down = e;
+                device = null;
+            }
             long offset = TableLine.parseUnsigned(args.next("leg offset"));
             if (offset < 0) throw args.error("Invalid offset");
             if (device != null) {
@@ -74,10 +88,16 @@ public record MirrorTable(LogSpec log, List<DeviceArea> legs, List<String> legRe
         }
         boolean[] features = parseFeatures(args);
         if (args.hasNext()) throw args.error("Too many mirror arguments");
+        // a remote leg that is down is a failed leg with handle_errors, as long as another leg opened
+        if (down != null && (!features[0] || legs.stream().allMatch(java.util.Objects::isNull))) throw down;
         return new MirrorTable(log, legs, refs, offsets, features[0], features[1]);
     }
 
-    /** The next leg's device, or null when it cannot be opened while the core rebuilds a live table. */
+    /**
+     * The next leg's device, or null when it cannot be opened while the core rebuilds a live table.
+     * Refused as "Device lookup failure" otherwise; the caller takes a leg whose transport is down
+     * ({@link #TRANSPORT_DOWN}) as failed when the table has handle_errors.
+     */
     private static BlockDevice openLeg(TargetContext context, TableArgs args) {
         try {
             return args.nextDevice("leg device");

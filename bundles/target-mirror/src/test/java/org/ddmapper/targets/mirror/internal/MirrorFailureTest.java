@@ -9,6 +9,7 @@ import static org.ddmapper.targets.mirror.internal.MirrorRig.writeAsync;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
@@ -92,6 +93,30 @@ class MirrorFailureTest {
         MirrorRig.awaitInSync(m);
         assertArrayEquals(pattern(8, 3), rig.a.memory.contents(40, 8));
         assertTrue(MirrorRig.sameContents(rig.a, rig.b));
+    }
+
+    /** The rig's context, but "nbd://down/" answers as a server that is not there. */
+    private org.ddmapper.spi.TableArgs argsWithALegDown(String words) {
+        return new org.ddmapper.spi.TableArgs("mirror", org.ddmapper.api.TableLine.splitWords(words), ref -> {
+            if (ref.equals("nbd://down/")) throw new org.ddmapper.api.DmException(Errno.ECONNREFUSED, "nbd://down/: connection refused");
+            return rig.context.openDevice(ref);
+        });
+    }
+
+    @Test
+    void aRemoteLegThatIsDownAtLoadIsAFailedLegWithHandleErrorsAndRefusedWithout() {
+        Mirror m = Mirror.create(rig.context, argsWithALegDown("core 2 8 nosync 2 nbd://down/ 0 /b 0 1 handle_errors"));
+        m.preresume();
+        m.resume();
+        assertEquals("2 nbd://down/ /b 128/128 1 DA 1 core", info(m));
+        assertEquals(List.of(new EventPayload.MirrorLegFailed(0, "nbd://down/", "D", "the leg's device could not be opened")),
+                events(EventKind.MIRROR_LEG_FAILED));
+        assertEquals(IoStatus.OK, write(m, 0, pattern(1, 1)));
+        assertArrayEquals(pattern(1, 1), read(m, 0, 1));
+        assertEquals("mirror: Device lookup failure: nbd://down/: connection refused", assertThrows(org.ddmapper.spi.TableException.class,
+                () -> Mirror.create(rig.context, argsWithALegDown("core 2 8 nosync 2 nbd://down/ 0 /b 0"))).getMessage());
+        assertEquals(Errno.ECONNREFUSED, assertThrows(org.ddmapper.spi.TableException.class,
+                () -> Mirror.create(rig.context, argsWithALegDown("core 2 8 nosync 2 nbd://down/ 0 nbd://down/ 0 1 handle_errors"))).errno());
     }
 
     @Test
