@@ -139,7 +139,7 @@ final class LogWriter {
                 return;
             }
         }
-        Regions.Snapshot snap = regions.snapshotForLog(clean -> DiskLogFormat.store(buffer, regions.regionCount(), legs.staleHashes(), clean));
+        Regions.Snapshot snap = snapshot();
         boolean flush = snap.dirtied() || staleChanged;
         device.submit(Bio.write(0, buffer.duplicate().clear().limit(buffer.limit()), 0, written -> {
             if (!written.isOk()) {
@@ -245,24 +245,46 @@ final class LogWriter {
         return (int) DiskLogFormat.bufferBytes(regions.regionCount(), Math.max(Bio.SECTOR_BYTES, device.logicalBlockBytes()));
     }
 
-    /** Writes the image now and flushes (resume: the header with the table's region count), blocking, bounded. */
-    IoStatus writeNow(long timeoutMillis) {
-        CompletableFuture<IoStatus> done = new CompletableFuture<>();
+    /**
+     * Writes the image now and flushes (resume: the header with the table's region count),
+     * blocking, bounded; a failure fails the log (D for the write, F for the flush).
+     */
+    void writeNow(long timeoutMillis) {
+        CompletableFuture<State> done = new CompletableFuture<>();
+        IoStatus[] cause = new IoStatus[1];
         long staleVersion = legs.staleVersion();
-        Regions.Snapshot snap = regions.snapshotForLog(clean -> DiskLogFormat.store(buffer, regions.regionCount(), legs.staleHashes(), clean));
+        Regions.Snapshot snap = snapshot();
         device.submit(Bio.write(0, image(), 0, w -> {
-            if (!w.isOk()) done.complete(w);
-            else device.submit(Bio.flush(f -> done.complete(f.isOk() ? IoStatus.OK
-                    : IoStatus.error(f.errno(), "flush: " + f.message()))));
-        }));
-        IoStatus s = await(done, timeoutMillis, "write");
-        if (s.isOk()) {
-            synchronized (this) {
-                regions.durable(snap.gen());
-                recordedStaleVersion = staleVersion;
+            if (!w.isOk()) {
+                cause[0] = w;
+                done.complete(State.FAILED);
+            } else {
+                device.submit(Bio.flush(f -> {
+                    cause[0] = f;
+                    done.complete(f.isOk() ? State.OK : State.FLUSH_FAILED);
+                }));
             }
+        }));
+        State outcome;
+        try {
+            outcome = done.get(timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            outcome = State.FAILED;
+            cause[0] = IoStatus.error(Errno.ETIMEDOUT, "log write at resume did not end within " + timeoutMillis + " ms");
         }
-        return s;
+        if (outcome != State.OK) {
+            fail(outcome, cause[0]);
+            return;
+        }
+        synchronized (this) {
+            regions.durable(snap.gen());
+            recordedStaleVersion = staleVersion;
+        }
+    }
+
+    /** Closes the open generation with a copy of the clean bits and the stale-leg record in the buffer. */
+    private Regions.Snapshot snapshot() {
+        return regions.snapshotForLog(clean -> DiskLogFormat.store(buffer, regions.regionCount(), legs.staleHashes(), clean));
     }
 
     private IoStatus await(CompletableFuture<IoStatus> done, long timeoutMillis, String what) {

