@@ -69,6 +69,7 @@ final class LogWriter {
     private volatile State state = State.OK;
     private Policy policy;
     private boolean running;
+    private boolean closed;
     private long recordedStaleVersion = -1;
 
     LogWriter(Regions regions, Legs legs, BlockDevice device, Executor executor, Listener listener) {
@@ -123,11 +124,14 @@ final class LogWriter {
             return;
         }
         synchronized (this) {
-            if (running || state != State.OK) return;
+            if (running || closed || state != State.OK) return;
             running = true;
         }
         executor.execute(this::cycle);
     }
+
+    /** The target is destroyed (its devices are being closed): no more log writes. */
+    synchronized void close() { closed = true; }
 
     private void cycle() {
         long staleVersion = legs.staleVersion();

@@ -60,6 +60,7 @@ public final class Mirror implements Target {
     private final MirrorIo io;
     private volatile MirrorState imported;
     private ScheduledFuture<?> ticker;
+    private volatile boolean destroyed;
     /** Whether the legs that did not open were announced (once per target). */
     private boolean announcedUnopened;
 
@@ -111,8 +112,9 @@ public final class Mirror implements Target {
         return LogWriter.Policy.GO_ON;
     }
 
+    /** Raises an event, unless the target is gone (a late completion after destroy says nothing about the device now). */
     private void raise(EventPayload p) {
-        context.raiseEvent(p.kind(), p.details());
+        if (!destroyed) context.raiseEvent(p.kind(), p.details());
     }
 
     // ---- lifecycle ----
@@ -204,8 +206,10 @@ public final class Mirror implements Target {
 
     @Override
     public void destroy() {
+        destroyed = true;
         resync.stop();
         stopTicker();
+        log.close();
     }
 
     // ---- status, messages, handover ----
