@@ -7,7 +7,8 @@
 #      mirror of both against a linear device over one. Goal >= 1.6x (reads spread over both legs).
 #   3. resync of a new leg (every region copied) against a plain copy of the same data
 #      (nbdcopy from our linear export into a new file). Goal >= 0.8x.
-# Each pair is run REPS times, alternating; the ratio is each pair's, the table shows the median.
+# Each pair is run REPS times after 3 s of warm-up of each side, which side first alternating,
+# after a sync; the ratio is each pair's, the table shows the last pair's numbers and the median ratio.
 # Usage: bench/mirror.sh [quick]   quick: 256 MiB legs, 4 s runs, 1 repetition (a smoke run; the
 # numbers are rough). A real run wants a quiet machine (uptime load below 1). Temp dir, loopback
 # and Unix sockets; every process it starts is killed by pid on exit.
@@ -55,6 +56,10 @@ fio_iops() {
       --runtime=$RUN --time_based --group_reporting "${@:2}" >/dev/null
   python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("%.0f" % sum(x["read"]["iops"]+x["write"]["iops"] for x in j["jobs"]))' "$out"
 }
+warm() { # export, fio args: 3 s unmeasured (the JIT compiles the paths the measured runs take)
+  fio --ioengine=nbd --uri="nbd://127.0.0.1:$PORT/$1" --name=w --output-format=json --output="$W/warm.json" \
+      --runtime=3 --time_based "${@:2}" >/dev/null
+}
 median() { python3 -c 'import statistics,sys; print("%.2f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 ratio() { python3 -c 'import sys; print("%.2f" % (float(sys.argv[1]) / float(sys.argv[2])))' "$1" "$2"; }
 ROWS=()
@@ -62,8 +67,12 @@ ROWS=()
 pair() {
   local label=$1 metric=$2 goal=$3 mine=$4 peer=$5 ratios=() m p
   shift 5
-  for _ in $(seq "$REPS"); do
-    m=$($metric "$mine" "$@"); p=$($metric "$peer" "$@")
+  for d in "$mine" "$peer"; do warm "$d" "$@"; done
+  for i in $(seq "$REPS"); do
+    # dirty pages of the previous run written back first; the order alternates, so neither side
+    # always runs after the other's writes
+    if (( i % 2 )); then sync; m=$($metric "$mine" "$@"); sync; p=$($metric "$peer" "$@")
+    else sync; p=$($metric "$peer" "$@"); sync; m=$($metric "$mine" "$@"); fi
     ratios+=("$(ratio "$m" "$p")")
   done
   ROWS+=("$(printf '%-32s %10s %10s %7s %6s' "$label" "$m" "$p" "$(median "${ratios[@]}")" ">=$goal")")
