@@ -61,6 +61,8 @@ public final class Mirror implements Target {
     private volatile MirrorState imported;
     private ScheduledFuture<?> ticker;
     private volatile boolean destroyed;
+    /** Set while a handed-over failed log is failed again: no second event. */
+    private volatile boolean quiet;
     /** Whether the legs that did not open were announced (once per target). */
     private boolean announcedUnopened;
 
@@ -106,7 +108,7 @@ public final class Mirror implements Target {
 
     private LogWriter.Policy logFailed(LogWriter.State state, IoStatus cause) {
         Logger.warn("mirror {}: log device {} failed ({}): {}", context.deviceName(), log.device().reference(), state.code, cause);
-        raise(new EventPayload.MirrorLogFailed(log.device().reference(), String.valueOf(state.code), cause.toString()));
+        if (!quiet) raise(new EventPayload.MirrorLogFailed(log.device().reference(), String.valueOf(state.code), cause.toString()));
         if (table.keepLog()) return LogWriter.Policy.FAIL;
         if (table.handleErrors() || table.log().blockOnError()) return LogWriter.Policy.HOLD;
         return LogWriter.Policy.GO_ON;
@@ -126,8 +128,16 @@ public final class Mirror implements Target {
             state.applyTo(regions, legs);
             resync.rate(state.rate());
             resync.announced(state.announced());
-            if (state.logFailed() && !log.isCore())
-                log.fail(LogWriter.State.FAILED, IoStatus.error(Errno.EIO, "failed before the upgrade"));
+            if (state.logState() != LogWriter.State.OK.code && !log.isCore()) {
+                // the predecessor's log had failed: the same state and policy, announced once already
+                quiet = true;
+                try {
+                    log.fail(state.logState() == LogWriter.State.FLUSH_FAILED.code ? LogWriter.State.FLUSH_FAILED : LogWriter.State.FAILED,
+                            IoStatus.error(Errno.EIO, "the log had failed before the upgrade"));
+                } finally {
+                    quiet = false;
+                }
+            }
             return;
         }
         LogSpec spec = table.log();
@@ -235,8 +245,7 @@ public final class Mirror implements Target {
 
     @Override
     public Optional<TargetState> exportState() {
-        boolean logFailed = log.state() != LogWriter.State.OK;
-        return Optional.of(MirrorState.of(regions, legs, logFailed, resync.rate(), resync.announced()).toTargetState());
+        return Optional.of(MirrorState.of(regions, legs, log.state().code, resync.rate(), resync.announced()).toTargetState());
     }
 
     @Override

@@ -14,22 +14,22 @@ import org.ddmapper.spi.TargetState;
 /**
  * What a mirror hands to the next version of its code in a live upgrade (after its postsuspend:
  * copies stopped, idle regions marked clean, log written): the three region bitmaps, each leg's
- * failures and whether it is out, the default leg, the stale legs the log listed, whether the log
- * had failed, the resync rate, and whether "in sync" was announced already. The successor takes
+ * failures and whether it is out, the default leg, the stale legs the log listed, the log's state
+ * (A, D, F), the resync rate, and whether "in sync" was announced already. The successor takes
  * it instead of reading the log, so a leg out of the mirror stays out and no region known out of
  * sync is forgotten, for a core log too.
  *
  * <p>Format 1, big-endian (DataOutputStream): regions u64, region sectors u64, legs u32, per leg
- * (hash u64, failures u32, out u8), default leg u32, log failed u8, rate u64, announced u8, stale-from-log count
+ * (hash u64, failures u32, out u8), default leg u32, log state u16 (char), rate u64, announced u8, stale-from-log count
  * u32 and hashes u64, then clean, syncAll and syncLive as u32 length + little-endian words.
  */
 record MirrorState(long regionCount, long regionSectors, long[] legHashes, int[] failures, boolean[] out, int defaultLeg,
-                   boolean logFailed, long rate, boolean announced, List<Long> staleFromLog, byte[] clean, byte[] syncAll,
+                   char logState, long rate, boolean announced, List<Long> staleFromLog, byte[] clean, byte[] syncAll,
                    byte[] syncLive) {
     static final String TYPE = "mirror";
     static final int FORMAT = 1;
 
-    static MirrorState of(Regions regions, Legs legs, boolean logFailed, long rate, boolean announced) {
+    static MirrorState of(Regions regions, Legs legs, char logState, long rate, boolean announced) {
         int n = legs.count();
         long[] hashes = new long[n];
         int[] failures = new int[n];
@@ -42,7 +42,7 @@ record MirrorState(long regionCount, long regionSectors, long[] legHashes, int[]
         }
         synchronized (regions) {
             return new MirrorState(regions.regionCount(), regions.regionSectors(), hashes, failures, out, legs.defaultLeg().index,
-                    logFailed, rate, announced, legs.staleFromLogHashes(), regions.cleanBits().toBytes(), regions.syncAllBits().toBytes(),
+                    logState, rate, announced, legs.staleFromLogHashes(), regions.cleanBits().toBytes(), regions.syncAllBits().toBytes(),
                     regions.syncLiveBits().toBytes());
         }
     }
@@ -59,7 +59,7 @@ record MirrorState(long regionCount, long regionSectors, long[] legHashes, int[]
                 d.writeBoolean(out[i]);
             }
             d.writeInt(defaultLeg);
-            d.writeBoolean(logFailed);
+            d.writeChar(logState);
             d.writeLong(rate);
             d.writeBoolean(announced);
             d.writeInt(staleFromLog.size());
@@ -91,7 +91,7 @@ record MirrorState(long regionCount, long regionSectors, long[] legHashes, int[]
                 out[i] = d.readBoolean();
             }
             int def = d.readInt();
-            boolean logFailed = d.readBoolean();
+            char logState = d.readChar();
             long rate = d.readLong();
             boolean announced = d.readBoolean();
             int staleCount = d.readInt();
@@ -106,7 +106,7 @@ record MirrorState(long regionCount, long regionSectors, long[] legHashes, int[]
                 bits[i] = d.readNBytes(len);
                 if (bits[i].length != len) return null;
             }
-            return new MirrorState(regions, regionSectors, hashes, failures, out, def, logFailed, rate, announced, stale,
+            return new MirrorState(regions, regionSectors, hashes, failures, out, def, logState, rate, announced, stale,
                     bits[0], bits[1], bits[2]);
         } catch (IOException | RuntimeException e) {
             return null;

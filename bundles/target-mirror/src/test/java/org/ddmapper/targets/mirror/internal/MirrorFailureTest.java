@@ -250,6 +250,29 @@ class MirrorFailureTest {
     }
 
     @Test
+    void aHandedOverMirrorKeepsItsFailedLogAsItWasWithoutASecondEvent() {
+        Mirror m = rig.start("disk 3 /log 8 nosync 2 /a 0 /b 0 1 handle_errors");
+        rig.log.failFlushes = Errno.EIO;
+        Completion held = writeAsync(m, 0, pattern(1, 1));
+        await("the log flush failed", () -> info(m).endsWith(" F"));
+        m.presuspend(true);
+        assertEquals(IoStatus.REQUEUE, held.get());
+        m.postsuspend();
+        var state = m.exportState().orElseThrow();
+        m.destroy();
+        Mirror next = Mirror.create(rig.context, rig.context.args("mirror", "disk 3 /log 8 nosync 2 /a 0 /b 0 1 handle_errors"));
+        next.importState(state);
+        next.preresume();
+        next.resume();
+        assertTrue(info(next).endsWith(" F"), info(next));
+        assertEquals(1, events(EventKind.MIRROR_LOG_FAILED).size(), "announced once, by the first version");
+        Completion stillHeld = writeAsync(next, 8, pattern(1, 2));
+        assertFalse(stillHeld.isDone(), "the same policy: writes wait for a failed log with handle_errors");
+        next.presuspend(true);
+        assertEquals(IoStatus.REQUEUE, stillHeld.get());
+    }
+
+    @Test
     void aHandedOverMirrorKeepsItsLegOutAndItsRegionsOutOfSync() {
         Mirror m = rig.start("core 2 8 nosync 2 /a 0 /b 0 1 handle_errors");
         rig.b.failWrites = Errno.EIO;
