@@ -192,6 +192,15 @@ public sealed interface EventPayload {
         public Map<String, String> details() { return map("bundle", bundle, "from", from, "to", to, "reason", reason, "stall_ms", stallMillis); }
     }
 
+    /**
+     * A version of a bundle from the home's bundle store failed to start at boot and was set aside;
+     * {@code running} is the version that started instead (a previous stored one, or the image's).
+     */
+    record BundleSetAside(String bundle, String version, String running, String reason) implements EventPayload {
+        public EventKind kind() { return EventKind.BUNDLE_SET_ASIDE; }
+        public Map<String, String> details() { return map("bundle", bundle, "version", version, "running", running, "reason", reason); }
+    }
+
     /** A target's own event: its details are the target's. */
     record TargetEvent(Map<String, String> details) implements EventPayload {
         public TargetEvent { details = Map.copyOf(details); }

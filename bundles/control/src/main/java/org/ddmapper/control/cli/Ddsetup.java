@@ -37,6 +37,7 @@ public final class Ddsetup {
               status [NAME]    table [--inactive] [NAME]    info [NAME]    ls
               wait NAME [EVENT_NR]    events NAME [--count N]    targets    version
               upgrade SYMBOLIC-NAME JAR                 (live upgrade of a target or checker bundle)
+              upgrade --list | --revert SYMBOLIC-NAME    (the home's bundle store; undo its newest upgrade of one)
               multipath [-ll | show topology | show paths] [NAME]   (every multipath map, or NAME)
               mirror [NAME]                             (every mirror's legs, sync and log, or NAME's)""";
 
@@ -190,6 +191,15 @@ public final class Ddsetup {
                 case "multipath" -> multipath(args);
                 case "mirror" -> simple(verb, Op.MIRROR, 0, MirrorVerb.payload(args), args);
                 case "upgrade" -> {
+                    if (!args.isEmpty() && args.get(0).equals("--list")) {
+                        args.remove(0);
+                        yield simple(verb, Op.UPGRADE_LIST, 0, new byte[0], args);
+                    }
+                    if (!args.isEmpty() && args.get(0).equals("--revert")) {
+                        args.remove(0);
+                        if (args.isEmpty()) throw new UsageException("upgrade --revert: missing bundle symbolic name");
+                        yield simple(verb, Op.UPGRADE_REVERT, 0, new PayloadWriter().text(args.remove(0)).toBytes(), args);
+                    }
                     if (args.isEmpty()) throw new UsageException("upgrade: missing bundle symbolic name");
                     String bundle = args.remove(0);
                     if (args.isEmpty()) throw new UsageException("upgrade: missing jar file");
