@@ -35,11 +35,11 @@ public enum EventKind {
     QUEUE_MODE_CHANGED,
     /** A striped leg returned an error (details: stripe, device, errors, errno). */
     STRIPE_ERROR,
-    /** A mirror finished recovery (details: regions). */
+    /** A mirror is in sync on every leg (details: regions copied to get there). */
     MIRROR_RECOVERY_COMPLETE,
-    /** A mirror leg failed (details: leg, device). */
+    /** A mirror leg failed (details: leg, device; state and error when known). */
     MIRROR_LEG_FAILED,
-    /** A mirror's log failed (details: device). */
+    /** A mirror's log failed (details: device; state and error when known). */
     MIRROR_LOG_FAILED,
     /** A snapshot became invalid (details: reason). */
     SNAPSHOT_INVALID,

@@ -123,22 +123,33 @@ public sealed interface EventPayload {
         public Map<String, String> details() { return map("stripe", stripe, "device", device, "errors", errors, "errno", errno.name()); }
     }
 
-    /** A mirror finished recovery of {@code regions} regions. */
+    /**
+     * A mirror is in sync on every leg; {@code regions} regions were copied to get there since the
+     * table went live or since it was last in sync (0 when the log said every region was in sync).
+     */
     record MirrorRecoveryComplete(long regions) implements EventPayload {
         public EventKind kind() { return EventKind.MIRROR_RECOVERY_COMPLETE; }
         public Map<String, String> details() { return map("regions", regions); }
     }
 
-    /** A mirror leg failed. */
-    record MirrorLegFailed(int leg, String device) implements EventPayload {
+    /**
+     * A mirror leg failed: {@code leg} (0-based, table order), its device as written, its new
+     * status character ({@code D} write, {@code F} flush, {@code S} copy, {@code R} read) and the
+     * error that made it fail ({@code "ENOTCONN: connection lost"}); state and error are "" when not told.
+     */
+    record MirrorLegFailed(int leg, String device, String state, String error) implements EventPayload {
+        public MirrorLegFailed(int leg, String device) { this(leg, device, "", ""); }
         public EventKind kind() { return EventKind.MIRROR_LEG_FAILED; }
-        public Map<String, String> details() { return map("leg", leg, "device", device); }
+        public Map<String, String> details() {
+            return optional(optional(map("leg", leg, "device", device), "state", state), "error", error);
+        }
     }
 
-    /** A mirror's log failed. */
-    record MirrorLogFailed(String device) implements EventPayload {
+    /** A mirror's log device failed: its new status character ({@code D} write or read, {@code F} flush) and the error ("" when not told). */
+    record MirrorLogFailed(String device, String state, String error) implements EventPayload {
+        public MirrorLogFailed(String device) { this(device, "", ""); }
         public EventKind kind() { return EventKind.MIRROR_LOG_FAILED; }
-        public Map<String, String> details() { return map("device", device); }
+        public Map<String, String> details() { return optional(optional(map("device", device), "state", state), "error", error); }
     }
 
     /** A snapshot became invalid. */

@@ -31,8 +31,10 @@ final class EventPayloadParser {
                 case QUEUE_MODE_CHANGED -> new EventPayload.QueueModeChanged(bool(d, "queue_if_no_path"), text(d, "reason"), optionalInt(d, "queued"));
                 case STRIPE_ERROR -> new EventPayload.StripeError(integer(d, "stripe"), text(d, "device"), integer(d, "errors"), errno(d, "errno"));
                 case MIRROR_RECOVERY_COMPLETE -> new EventPayload.MirrorRecoveryComplete(number(d, "regions"));
-                case MIRROR_LEG_FAILED -> new EventPayload.MirrorLegFailed(integer(d, "leg"), text(d, "device"));
-                case MIRROR_LOG_FAILED -> new EventPayload.MirrorLogFailed(text(d, "device"));
+                case MIRROR_LEG_FAILED -> new EventPayload.MirrorLegFailed(integer(d, "leg"), text(d, "device"),
+                        d.getOrDefault("state", ""), d.getOrDefault("error", ""));
+                case MIRROR_LOG_FAILED -> new EventPayload.MirrorLogFailed(text(d, "device"), d.getOrDefault("state", ""),
+                        d.getOrDefault("error", ""));
                 case SNAPSHOT_INVALID -> new EventPayload.SnapshotInvalid(text(d, "reason"));
                 case SNAPSHOT_OVERFLOW -> new EventPayload.SnapshotOverflow(number(d, "allocated"), number(d, "total"));
                 case SNAPSHOT_MERGE_COMPLETE -> new EventPayload.SnapshotMergeComplete(number(d, "chunks"), number(d, "elapsed_ms"));

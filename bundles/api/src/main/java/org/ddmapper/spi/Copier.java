@@ -65,8 +65,7 @@ public final class Copier {
     private final Deque<Piece> waiting = new ArrayDeque<>();
     private final Deque<ByteBuffer> freeBuffers = new ArrayDeque<>();
     private int inFlightBytes;
-    private long bytesPerSecond;
-    private long nextStartNanos;
+    private final RateLimit rate = new RateLimit();
     private boolean starting;
     private boolean lookAgain;
 
@@ -87,9 +86,8 @@ public final class Copier {
     public int pieceBytes() { return pieceBytes; }
 
     /** Limits the copies' read rate to {@code bytesPerSecond} (0: as fast as the devices go). */
-    public synchronized void throttle(long bytesPerSecond) {
-        if (bytesPerSecond < 0) throw new IllegalArgumentException("negative rate");
-        this.bytesPerSecond = bytesPerSecond;
+    public void throttle(long bytesPerSecond) {
+        rate.set(bytesPerSecond);
     }
 
     /** Bytes currently held by pieces being read or written (for tests and statistics). */
@@ -153,7 +151,7 @@ public final class Copier {
                     waiting.pollFirst();
                     inFlightBytes += pieceBytes;
                     buffer = freeBuffers.isEmpty() ? ByteBuffer.allocateDirect(pieceBytes) : freeBuffers.pollFirst();
-                    delayNanos = reserveRate(piece.lengthSectors << Bio.SECTOR_SHIFT);
+                    delayNanos = rate.delayNanos(piece.lengthSectors << Bio.SECTOR_SHIFT);
                 }
                 ByteBuffer slice = buffer.clear().limit((int) (piece.lengthSectors << Bio.SECTOR_SHIFT)).slice();
                 Piece started = piece;
@@ -174,15 +172,6 @@ public final class Copier {
                 }
             }
         }
-    }
-
-    /** Under the lock: when the next piece of {@code bytes} may start under the rate, as a delay from now. */
-    private long reserveRate(long bytes) {
-        if (bytesPerSecond == 0) return 0;
-        long now = System.nanoTime();
-        long start = Math.max(now, nextStartNanos);
-        nextStartNanos = start + bytes * 1_000_000_000L / bytesPerSecond;
-        return start - now;
     }
 
     private void pieceEnded(ByteBuffer buffer) {

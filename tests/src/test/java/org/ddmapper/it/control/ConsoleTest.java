@@ -43,7 +43,7 @@ class ConsoleTest {
     void start() throws Exception {
         appliance = ControlHarness.start();
         gogo = GogoSession.open(appliance.fw, "(osgi.command.scope=dm)");
-        Waits.await("all eight dm: commands", () -> {
+        Waits.await("all nine dm: command classes", () -> {
             try {
                 return commandsRegistered();
             } catch (Exception e) {
@@ -54,7 +54,7 @@ class ConsoleTest {
 
     private boolean commandsRegistered() throws Exception {
         var refs = appliance.fw.context().getAllServiceReferences(null, "(osgi.command.scope=dm)");
-        return refs != null && refs.length == 8;
+        return refs != null && refs.length == 9;
     }
 
     @AfterAll

@@ -76,6 +76,10 @@ class TableRoundTripTest {
                 "0 2048 snapshot $A $Q PO 16 2 discard_zeroes_cow discard_passdown_origin");
         sample("snapshot", "0 2048 snapshot $A $R n 8", "0 2048 snapshot $A $R N 8");
         sample("snapshot-merge", "0 2048 snapshot-merge $A $M P 8");
+        sample("mirror", "0 2048 mirror core 1 1024 2 $A 0 $B 0");
+        sample("mirror", "0 2048 mirror disk 2 $C 8 2 $A 0 $B 2048 1 handle_errors");
+        sample("mirror", "0 2048 mirror core 2 0512 nosync 3 $A 0 $S 0 $B 8 2 keep_log handle_errors",
+                "0 2048 mirror core 2 512 nosync 3 $A 0 $S 0 $B 8 2 handle_errors keep_log");
         // a table of several types
         sample("linear", "0 64 zero\n64 2048 linear $A 0\n2112 2048 striped 2 8 $B 0 $C 0\n4160 100 error");
     }

@@ -39,7 +39,8 @@ public final class Ddsetup {
               upgrade SYMBOLIC-NAME JAR                 (live upgrade of a target or checker bundle)
               upgrade --list | --revert SYMBOLIC-NAME    (the home's bundle store; undo its newest upgrade of one)
               multipath [-ll | show topology | show paths] [NAME]   (every multipath map, or NAME)
-              snapshots [NAME]                          (every snapshot as lvs shows it, or NAME's)""";
+              snapshots [NAME]                          (every snapshot as lvs shows it, or NAME's)
+              mirror [NAME]                             (every mirror's legs, sync and log, or NAME's)""";
 
     private final PrintStream out;
     private final PrintStream err;
@@ -190,6 +191,7 @@ public final class Ddsetup {
                 case "message" -> message(args);
                 case "multipath" -> multipath(args);
                 case "snapshots" -> simple(verb, Op.SNAPSHOTS, 0, PayloadWriter.of(optionalName(args)), args);
+                case "mirror" -> simple(verb, Op.MIRROR, 0, MirrorVerb.payload(args), args);
                 case "upgrade" -> {
                     if (!args.isEmpty() && args.get(0).equals("--list")) {
                         args.remove(0);

@@ -50,6 +50,8 @@ public enum Op {
     UPGRADE_REVERT(22, false, 0),
     /** Every multipath map's topology ({@code multipath -ll}) or, with {@link Ddlink#FLAG_PATHS}, paths; or one map's. */
     MULTIPATH(20, true, Ddlink.FLAG_PATHS),
+    /** Every mirror's legs, sync and log ({@code ddsetup mirror}), or one device's. */
+    MIRROR(24, true, 0),
     /** Every snapshot as {@code lvs} would show it (origin, COW, store, Data%, state), or those of one device. */
     SNAPSHOTS(25, true, 0),
     /** Server to client on a link: one device event. */

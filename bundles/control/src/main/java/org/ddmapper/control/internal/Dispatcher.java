@@ -16,6 +16,7 @@ import org.ddmapper.api.PassedFd;
 import org.ddmapper.api.TableLine;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.api.text.DmText;
+import org.ddmapper.api.text.MirrorText;
 import org.ddmapper.api.text.MultipathText;
 import org.ddmapper.api.text.SnapshotText;
 import org.ddmapper.control.ddlink.Ddlink;
@@ -217,6 +218,7 @@ final class Dispatcher {
             case DEPS -> text(c, op, tag, DmText.deps(manager, lastDevice(c, p)));
             case MULTIPATH -> text(c, op, tag, multipath(c, p, (item.target() & Ddlink.FLAG_PATHS) != 0));
             case SNAPSHOTS -> text(c, op, tag, SnapshotText.render(manager, allDevicesOr(c, p)));
+            case MIRROR -> text(c, op, tag, MirrorText.render(manager, allDevicesOr(c, p)));
             case TARGETS -> {
                 p.expectEnd();
                 text(c, op, tag, DmText.targets(manager));
