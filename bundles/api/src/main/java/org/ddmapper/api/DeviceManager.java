@@ -41,7 +41,20 @@ public interface DeviceManager {
     /** The status lines (INFO text) of the live table. */
     List<TargetStatus> status(DeviceRef device);
 
-    /** The references of the devices the live table uses, as written. */
+    /**
+     * The status lines (INFO text) of the live table or, with inactive, of the loaded table that
+     * is not live yet (dmsetup {@code status --inactive}). A manager that cannot read the
+     * inactive table's status refuses with EOPNOTSUPP.
+     */
+    default List<TargetStatus> status(DeviceRef device, boolean inactive) {
+        if (!inactive) return status(device);
+        throw new DmException(Errno.EOPNOTSUPP, "the status of an inactive table is not available here");
+    }
+
+    /**
+     * The references of the devices the live table uses, as written, each once, in the kernel's
+     * order (the device first used last comes first).
+     */
     List<String> deps(DeviceRef device);
 
     /** Sends a message to one target of the live table; returns the target's reply text ("" when it has none). */
@@ -59,6 +72,7 @@ public interface DeviceManager {
     /** Hears the events of one device instance (or of all devices when device is null) until closed. */
     AutoCloseable subscribe(DeviceRef device, DeviceEventListener listener);
 
+    /** The registered target types, the most recently registered first (as the kernel lists them). */
     List<TargetTypeInfo> targets();
 
     /**

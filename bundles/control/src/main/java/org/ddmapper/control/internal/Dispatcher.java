@@ -228,6 +228,10 @@ final class Dispatcher {
             case MESSAGE -> {
                 return message(c, item, p, fds);
             }
+            case CLI -> {
+                notOnLink(c, op);
+                ok(c, op, tag, CliOp.run(manager, c.access(), c.peer(), server.versionText(), item.target(), p));
+            }
             case LINK -> link(c, tag, p);
             case UPGRADE -> upgrade(c, tag, p);
             default -> throw new DmException(Errno.EOPNOTSUPP, "unknown op " + op.code());

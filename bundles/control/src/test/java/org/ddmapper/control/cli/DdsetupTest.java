@@ -50,24 +50,28 @@ class DdsetupTest {
     }
 
     @Test
-    void usageErrorsExitTwoWithTheReasonFirst() {
-        assertEquals(2, run());
+    void usageErrorsExitOneAsDmsetupWithTheReasonFirst() {
+        assertEquals(1, run());
         assertTrue(err.toString().startsWith("ddsetup: missing verb\nusage: ddsetup"), err.toString());
-        assertEquals(2, run("suspend"));
+        assertEquals(1, run("suspend"));
         assertTrue(err.toString().startsWith("ddsetup: suspend: missing device name\n"));
-        assertEquals(2, run("status", "a", "b"));
-        assertTrue(err.toString().startsWith("ddsetup: status: unexpected 'b'\n"));
-        assertEquals(2, run("wait", "a", "12x"));
+        assertEquals(1, run("status", "--foo", "a"));
+        assertTrue(err.toString().startsWith("ddsetup: unknown option --foo\n"), err.toString());
+        assertEquals(1, run("status", "--force", "a"));
+        assertTrue(err.toString().startsWith("ddsetup: status takes no --force\n"), err.toString());
+        assertEquals(1, run("create", "-u", "x", "a"));
+        assertTrue(err.toString().startsWith("ddsetup: -u is not supported: ddmapper's devices have no UUID\n"), err.toString());
+        assertEquals(1, run("wait", "a", "12x"));
         assertTrue(err.toString().startsWith("ddsetup: invalid event number '12x'\n"));
-        assertEquals(2, run("message", "a", "0", "x", "--pass-fd", "3", "--pass-unix", "/x"));
+        assertEquals(1, run("message", "a", "0", "x", "--pass-fd", "3", "--pass-unix", "/x"));
         assertTrue(err.toString().startsWith("ddsetup: message: give at most one of --pass-fd, --pass-connect, --pass-unix\n"));
-        assertEquals(2, run("message", "a", "x1", "hello"));
+        assertEquals(1, run("message", "a", "x1", "hello"));
         assertTrue(err.toString().startsWith("ddsetup: invalid message target 'x1': expected a sector number or @INDEX\nusage: ddsetup"),
                 err.toString());
-        assertEquals(2, run("message", "a", "@x", "hello"));
+        assertEquals(1, run("message", "a", "@x", "hello"));
         assertTrue(err.toString().startsWith("ddsetup: invalid message target '@x'"), err.toString());
-        assertEquals(2, run("upgrade", "b", "x\0.jar"));
-        assertEquals(2, run("message", "a", "0", "hi", "--pass-fd", "three"));
+        assertEquals(1, run("upgrade", "b", "x\0.jar"));
+        assertEquals(1, run("message", "a", "0", "hi", "--pass-fd", "three"));
         assertTrue(err.toString().startsWith("ddsetup: invalid descriptor 'three'\n"), err.toString());
         assertEquals(0, server.connectionCount(), "argument errors are found before connecting");
     }
@@ -81,7 +85,7 @@ class DdsetupTest {
         stdin = piped("0 8 zero\n8 8 echo\n");
         assertEquals(0, run("create", "s"), err.toString());
         assertEquals(0, run("table", "s"));
-        assertEquals("0 8 zero\n8 8 echo\n", out.toString());
+        assertEquals("0 8 zero \n8 8 echo \n", out.toString());
 
         java.io.ByteArrayInputStream unread = new java.io.ByteArrayInputStream("0 8 zero\n".getBytes(StandardCharsets.UTF_8));
         stdin = new Ddsetup.Stdin(unread, false);
@@ -94,36 +98,36 @@ class DdsetupTest {
         assertEquals(0, run("create", "t"), err.toString());
         assertEquals(9, unread.available(), "a terminal is not read: an empty device, as with --notable");
         assertEquals(0, run("table", "t"));
-        assertEquals("", out.toString());
+        assertEquals("\n", out.toString(), "no live table: dmsetup's empty line");
 
         stdin = piped("");
         assertEquals(0, run("create", "e"), err.toString());
         assertEquals(0, run("table", "e"));
-        assertEquals("", out.toString(), "an empty stdin is no table");
+        assertEquals("\n", out.toString(), "an empty stdin is no table");
 
         stdin = piped("0 16 zero\n");
         assertEquals(0, run("load", "e"), err.toString());
         assertEquals(0, run("table", "--inactive", "e"));
-        assertEquals("0 16 zero\n", out.toString());
+        assertEquals("0 16 zero \n", out.toString());
 
-        assertEquals(2, run("create", "x", "--notable", "--table", "0 8 zero"));
-        assertTrue(err.toString().startsWith("ddsetup: create: --notable takes no table\n"), err.toString());
-        assertEquals(2, run("create", "x", "--notable", "x.table"));
-        assertTrue(err.toString().startsWith("ddsetup: create: --notable takes no table\n"), err.toString());
+        assertEquals(1, run("create", "x", "--notable", "--table", "0 8 zero"));
+        assertTrue(err.toString().startsWith("ddsetup: create: give one table source (--table, --notable, a file or -)\n"), err.toString());
+        assertEquals(1, run("create", "x", "--notable", "x.table"));
+        assertTrue(err.toString().startsWith("ddsetup: create: give one table source (--table, --notable, a file or -)\n"), err.toString());
         assertEquals(4, manager.list().size());
     }
 
     @Test
     void upgradeSendsTheBundleAndAnAbsoluteJarPathAndPrintsTheReportOrTheSentence() {
-        assertEquals(2, run("upgrade"));
+        assertEquals(1, run("upgrade"));
         assertTrue(err.toString().startsWith("ddsetup: upgrade: missing bundle symbolic name\n"), err.toString());
-        assertEquals(2, run("upgrade", "org.ddmapper.target.linear"));
+        assertEquals(1, run("upgrade", "org.ddmapper.target.linear"));
         assertTrue(err.toString().startsWith("ddsetup: upgrade: missing jar file\n"), err.toString());
-        assertEquals(2, run("upgrade", "b", "x.jar", "extra"));
+        assertEquals(1, run("upgrade", "b", "x.jar", "extra"));
         assertTrue(err.toString().startsWith("ddsetup: upgrade: unexpected 'extra'\n"), err.toString());
 
         assertEquals(1, run("upgrade", "org.ddmapper.target.linear", "x.jar"));
-        assertEquals("ddsetup: live upgrade is not available: the core offers no upgrade service\n", err.toString());
+        assertEquals("ddsetup: live upgrade is not available: the core offers no upgrade service: Function not implemented\n", err.toString());
 
         java.util.List<String> asked = new java.util.ArrayList<>();
         server.upgrades(() -> (bundle, jar) -> {
@@ -135,7 +139,7 @@ class DdsetupTest {
         assertEquals("upgraded org.ddmapper.target.linear 0.1.0 -> 0.1.1 (2 devices, max stall 37 ms)\n", out.toString());
         assertEquals("org.ddmapper.target.linear " + Path.of("x.jar").toAbsolutePath(), asked.get(0));
         assertEquals(1, run("upgrade", "busy", "/x.jar"));
-        assertEquals("ddsetup: an upgrade of x is running\n", err.toString());
+        assertEquals("ddsetup: an upgrade of x is running: Device or resource busy\n", err.toString());
     }
 
     @Test
@@ -143,7 +147,7 @@ class DdsetupTest {
         assertEquals(0, run("create", "d", "--table", "0 8 zero", "--table", "8 8 echo"));
         assertEquals("", out.toString() + err.toString());
         assertEquals(0, run("table", "d"));
-        assertEquals("0 8 zero\n8 8 echo\n", out.toString());
+        assertEquals("0 8 zero \n8 8 echo \n", out.toString());
         int[] pair = TestFds.streamPair();
         try {
             assertEquals(0, run("message", "d", "@1", "take-fd", "--pass-fd", Integer.toString(pair[0])), err.toString());
@@ -158,7 +162,7 @@ class DdsetupTest {
         assertEquals(0, run("remove", "d"));
         assertEquals(0, manager.list().size());
         assertEquals(1, run("remove", "d"));
-        assertEquals("ddsetup: no device named 'd'\n", err.toString());
+        assertEquals("ddsetup: no device named 'd': No such device or address\n", err.toString());
     }
 
     @Test
@@ -167,11 +171,11 @@ class DdsetupTest {
         assertEquals("No multipath maps found\n", out.toString());
         assertEquals(0, run("multipath", "show", "paths"));
         assertEquals("No multipath maps found\n", out.toString());
-        assertEquals(2, run("multipath", "show", "maps"));
+        assertEquals(1, run("multipath", "show", "maps"));
         assertTrue(err.toString().startsWith("ddsetup: multipath show: unknown view 'maps' (expected topology or paths)\n"), err.toString());
-        assertEquals(2, run("multipath", "-ll", "a", "b"));
+        assertEquals(1, run("multipath", "-ll", "a", "b"));
         assertTrue(err.toString().startsWith("ddsetup: multipath: unexpected 'b'"), err.toString());
         assertEquals(1, run("multipath", "-ll", "nosuch"));
-        assertEquals("ddsetup: no device named 'nosuch'\n", err.toString());
+        assertEquals("ddsetup: no device named 'nosuch': No such device or address\n", err.toString());
     }
 }

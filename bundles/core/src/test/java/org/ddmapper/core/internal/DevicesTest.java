@@ -82,7 +82,7 @@ class DevicesTest {
         devices.create("top", "0 8 tlinear " + file + " 8");
         assertEquals(List.of(file.toString()), devices.deps(DeviceRef.of("top")));
         devices.message(DeviceRef.of("top"), new TargetRef.ByIndex(0), Message.of("open", "dm:low"));
-        assertEquals(List.of(file.toString(), "dm:low"), devices.deps(DeviceRef.of("top")));
+        assertEquals(List.of("dm:low", file.toString()), devices.deps(DeviceRef.of("top")), "the kernel's order: the device first used last first");
         DmException cycle = assertThrows(DmException.class, () -> devices.load(DeviceRef.of("low"), "0 8 tlinear dm:top 0"));
         assertEquals("line 1: tlinear: 'dm:top': stacking low on top would make a cycle: top -> low -> top", cycle.getMessage());
         devices.message(DeviceRef.of("top"), new TargetRef.ByIndex(0), Message.of("close"));
