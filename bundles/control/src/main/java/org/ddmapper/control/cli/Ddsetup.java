@@ -69,6 +69,11 @@ public final class Ddsetup {
         System.exit(code);
     }
 
+    /** Runs one command line in this JVM with an empty stdin that is no terminal (as under a script's {@code </dev/null}); returns the exit status. */
+    public static int run(String[] argv, PrintStream out, PrintStream err) {
+        return new Ddsetup(out, err, new Stdin(InputStream.nullInputStream(), false)).run(argv);
+    }
+
     /** Runs one command line; returns the exit status (0, or 1 on any failure, as dmsetup). */
     int run(String[] argv) {
         List<String> args = new ArrayList<>(List.of(argv));
