@@ -19,8 +19,6 @@
 #include <unistd.h>
 #include "ddlink.h"
 
-#define DD_CLI 21u
-#define DD_FLAG_STDIN_TERMINAL 1u
 #define DD_CLI_HEADER_BYTES 8u
 
 static unsigned char request[DD_MAX_ITEM_BYTES];

@@ -66,7 +66,7 @@ class ApplianceTest {
         assertEquals("", ok("resume", "mp"));
         String status = ok("status", "mp");
         assertTrue(status.matches("0 4096 multipath .*" + pathA + " A 0 .*" + pathB + " A 0.*\n"), status);
-        assertEquals("2 dependencies\t: (" + pathA + ") (" + pathB + ")\n", ok("deps", "mp"));
+        assertEquals("2 dependencies\t: (" + pathB + ") (" + pathA + ")\n", ok("deps", "mp"), "the kernel's order");
 
         assertEquals("", ok("message", "mp", "0", "fail_path", pathA.toString()));
         String failed = ok("status", "mp");

@@ -76,7 +76,7 @@ class LinkAndHostileItemsTest {
                 String renamed = new String(new PayloadReader(Op.EVENT, nextEvent(link).payload()).tail(32).getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
                 assertTrue(renamed.contains(" renamed from=l0 to=l1"), renamed);
                 control.callOk(Op.CREATE, 0, new PayloadWriter().text("l0").nul().text("0 16 zero").toBytes());
-                assertEquals("0 8 echo\n", new String(link.callOk(Op.TABLE, 0, new byte[0]), StandardCharsets.UTF_8));
+                assertEquals("0 8 echo \n", new String(link.callOk(Op.TABLE, 0, new byte[0]), StandardCharsets.UTF_8));
                 Item viaLink = link.call(Op.MESSAGE, 0, new PayloadWriter().u64(0).nul().text("hello").toBytes());
                 assertEquals("echo hello binary 0 fds 0", viaLink.text());
 
@@ -110,7 +110,7 @@ class LinkAndHostileItemsTest {
                     assertEquals("the device this link was opened for ('l0', #" + id + ") was removed", r.text());
                 }
                 // neither the new l1 nor the new l0 was touched
-                assertEquals("0 16 zero\n", new String(control.callOk(Op.TABLE, 0, PayloadWriter.of("l0")), StandardCharsets.UTF_8));
+                assertEquals("0 16 zero \n", new String(control.callOk(Op.TABLE, 0, PayloadWriter.of("l0")), StandardCharsets.UTF_8));
                 assertEquals(false, appliance.manager.info(DeviceRef.of("l1")).suspended());
             } finally {
                 appliance.manager.remove(DeviceRef.of("l0"), true);

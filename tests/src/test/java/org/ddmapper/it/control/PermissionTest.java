@@ -147,9 +147,9 @@ class PermissionTest {
             long id = h.manager.info(DeviceRef.of("dev")).id();
             ControlHarness.Result ls = asNobody(h, "ls");
             assertEquals(0, ls.exit(), ls.stderr());
-            String list = "dev\t(" + id + ")\n";
+            String list = "dev\t(0:" + id + ")\n";
             assertEquals("reply op=2 tag=1 status=0 length=" + list.length() + "\n" + list, ls.stdout());
-            assertEquals("reply op=11 tag=1 status=0 length=9\n0 8 zero\n", asNobody(h, "status", "dev").stdout());
+            assertEquals("reply op=11 tag=1 status=0 length=10\n0 8 zero \n", asNobody(h, "status", "dev").stdout());
             ControlHarness.Result suspend = asNobody(h, "suspend", "dev");
             assertEquals(1, suspend.exit());
             assertTrue(suspend.stdout().contains("status=-13"), suspend.stdout());

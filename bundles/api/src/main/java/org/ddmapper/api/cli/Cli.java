@@ -57,9 +57,9 @@ public final class Cli {
         return new Result(1, "", usageText(program, e), e);
     }
 
-    /** What a command line that did not parse prints on stderr. */
+    /** What a command line that did not parse prints on stderr: the sentence and EINVAL's text, then the usage or field list. */
     public static String usageText(String program, UsageException e) {
-        return program + ": " + e.getMessage() + "\n" + e.hint();
+        return program + ": " + e.getMessage() + ": " + e.errno().description() + "\n" + e.hint();
     }
 
     /** Runs a parsed command. One that needs its caller's own resources fails with EOPNOTSUPP, naming why. */
@@ -99,7 +99,7 @@ public final class Cli {
         } else if (command instanceof Command.Resume r) {
             for (String n : r.names()) manager.resume(DeviceRef.of(n));
         } else if (command instanceof Command.Remove r) {
-            for (String n : r.names()) manager.remove(DeviceRef.of(n), r.force());
+            for (String n : r.names()) remove(DeviceRef.of(n), r.force());
         } else if (command instanceof Command.RemoveAll r) {
             removeAll(r.force());
         } else if (command instanceof Command.Rename r) {
@@ -132,13 +132,39 @@ public final class Cli {
         }
     }
 
+    /**
+     * dmsetup's remove: an open device is refused (EBUSY); with force, as dmsetup does it, its
+     * live table is first replaced by an {@code error} table of the same size and resumed (what it
+     * holds and every new request fail), then the removal is tried again, and still refused while
+     * it is open. A device that is not open goes (with force even when it holds I/O, which fails).
+     */
+    private void remove(DeviceRef ref, boolean force) {
+        DeviceInfo d = manager.info(ref);
+        if (d.openCount() > 0) {
+            String open = "device '" + d.name() + "' is open (" + d.openCount() + (d.openCount() == 1 ? " opener)" : " openers)");
+            if (!force) throw new DmException(Errno.EBUSY, open + "; remove --force replaces its table with error, failing its I/O");
+            if (d.liveTable()) {
+                manager.load(ref, "0 " + d.sizeSectors() + " error");
+                manager.resume(ref);
+            }
+            try {
+                manager.remove(ref, false);
+                return;
+            } catch (DmException e) {
+                if (e.errno() != Errno.EBUSY) throw e;
+                throw new DmException(Errno.EBUSY, open + ": its table was replaced with error, so its I/O fails; it can go once closed");
+            }
+        }
+        manager.remove(ref, force);
+    }
+
     /** remove_all: every device, by name; a device that cannot go is reported and the others still go. */
     private void removeAll(boolean force) {
         DmException first = null;
         int failed = 0;
         for (DeviceInfo d : DmText.byName(manager.list())) {
             try {
-                manager.remove(DeviceRef.id(d.id()), force);
+                remove(DeviceRef.id(d.id()), force);
             } catch (DmException e) {
                 if (e.errno() == Errno.ENXIO) continue;
                 failed++;

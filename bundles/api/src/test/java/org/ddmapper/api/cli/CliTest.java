@@ -129,11 +129,29 @@ class CliTest {
         assertTrue(manager.devices.containsKey("b"), "b comes after the failure and stays, as with dmsetup");
         assertTrue(!manager.devices.containsKey("a"));
         manager.devices.get("b").openCount = 1;
+        manager.create("c", "0 8 zero");
         r = run("remove_all");
         assertEquals(1, r.exit());
-        assertEquals("ddsetup: device 'b' is open: Device or resource busy\n", r.err());
+        assertEquals("ddsetup: device 'b' is open (1 opener); remove --force replaces its table with error, failing its I/O: "
+                + "Device or resource busy\n", r.err());
         assertEquals(List.of("b"), List.copyOf(manager.devices.keySet()), "the others went");
+        manager.devices.get("b").openCount = 0;
         assertEquals("", out("remove_all", "--force"));
+        assertTrue(manager.devices.isEmpty());
+    }
+
+    @Test
+    void removeForceOfAnOpenDeviceReplacesItsTableWithErrorAndKeepsItAsDmsetupDoes() {
+        manager.create("x", "0 16 linear /d/x 0\n16 8 zero");
+        manager.devices.get("x").openCount = 1;
+        Cli.Result r = run("remove", "--force", "x");
+        assertEquals(1, r.exit());
+        assertEquals("ddsetup: device 'x' is open (1 opener): its table was replaced with error, so its I/O fails; it can go once closed: "
+                + "Device or resource busy\n", r.err());
+        assertEquals("0 24 error \n", out("table", "x"));
+        assertEquals(List.of("create x", "resume x", "remove x"), manager.calls.subList(manager.calls.size() - 3, manager.calls.size()));
+        manager.devices.get("x").openCount = 0;
+        assertEquals("", out("remove", "-f", "x"));
         assertTrue(manager.devices.isEmpty());
     }
 
@@ -167,9 +185,9 @@ class CliTest {
     void usageErrorsNameTheWordAndExitOneWithTheUsage() {
         Cli.Result r = run("frobnicate");
         assertEquals(1, r.exit());
-        assertTrue(r.err().startsWith("ddsetup: unknown verb 'frobnicate'\nusage: ddsetup"), r.err());
+        assertTrue(r.err().startsWith("ddsetup: unknown verb 'frobnicate': Invalid argument\nusage: ddsetup"), r.err());
         r = run("status", "--inactive", "--target");
-        assertTrue(r.err().startsWith("ddsetup: --target needs a value\n"), r.err());
+        assertTrue(r.err().startsWith("ddsetup: --target needs a value: Invalid argument\n"), r.err());
         assertNull(run("help").failure());
     }
 }

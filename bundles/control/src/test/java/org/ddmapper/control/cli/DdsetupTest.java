@@ -52,27 +52,27 @@ class DdsetupTest {
     @Test
     void usageErrorsExitOneAsDmsetupWithTheReasonFirst() {
         assertEquals(1, run());
-        assertTrue(err.toString().startsWith("ddsetup: missing verb\nusage: ddsetup"), err.toString());
+        assertTrue(err.toString().startsWith("ddsetup: missing verb: Invalid argument\nusage: ddsetup"), err.toString());
         assertEquals(1, run("suspend"));
-        assertTrue(err.toString().startsWith("ddsetup: suspend: missing device name\n"));
+        assertTrue(err.toString().startsWith("ddsetup: suspend: missing device name: Invalid argument\n"));
         assertEquals(1, run("status", "--foo", "a"));
-        assertTrue(err.toString().startsWith("ddsetup: unknown option --foo\n"), err.toString());
+        assertTrue(err.toString().startsWith("ddsetup: unknown option --foo: Invalid argument\n"), err.toString());
         assertEquals(1, run("status", "--force", "a"));
-        assertTrue(err.toString().startsWith("ddsetup: status takes no --force\n"), err.toString());
+        assertTrue(err.toString().startsWith("ddsetup: status takes no --force: Invalid argument\n"), err.toString());
         assertEquals(1, run("create", "-u", "x", "a"));
-        assertTrue(err.toString().startsWith("ddsetup: -u is not supported: ddmapper's devices have no UUID\n"), err.toString());
+        assertTrue(err.toString().startsWith("ddsetup: -u is not supported: ddmapper's devices have no UUID: Invalid argument\n"), err.toString());
         assertEquals(1, run("wait", "a", "12x"));
-        assertTrue(err.toString().startsWith("ddsetup: invalid event number '12x'\n"));
+        assertTrue(err.toString().startsWith("ddsetup: invalid event number '12x': Invalid argument\n"));
         assertEquals(1, run("message", "a", "0", "x", "--pass-fd", "3", "--pass-unix", "/x"));
-        assertTrue(err.toString().startsWith("ddsetup: message: give at most one of --pass-fd, --pass-connect, --pass-unix\n"));
+        assertTrue(err.toString().startsWith("ddsetup: message: give at most one of --pass-fd, --pass-connect, --pass-unix: Invalid argument\n"));
         assertEquals(1, run("message", "a", "x1", "hello"));
-        assertTrue(err.toString().startsWith("ddsetup: invalid message target 'x1': expected a sector number or @INDEX\nusage: ddsetup"),
+        assertTrue(err.toString().startsWith("ddsetup: invalid message target 'x1': expected a sector number or @INDEX: Invalid argument\nusage: ddsetup"),
                 err.toString());
         assertEquals(1, run("message", "a", "@x", "hello"));
         assertTrue(err.toString().startsWith("ddsetup: invalid message target '@x'"), err.toString());
         assertEquals(1, run("upgrade", "b", "x\0.jar"));
         assertEquals(1, run("message", "a", "0", "hi", "--pass-fd", "three"));
-        assertTrue(err.toString().startsWith("ddsetup: invalid descriptor 'three'\n"), err.toString());
+        assertTrue(err.toString().startsWith("ddsetup: invalid descriptor 'three': Invalid argument\n"), err.toString());
         assertEquals(0, server.connectionCount(), "argument errors are found before connecting");
     }
 
@@ -111,20 +111,20 @@ class DdsetupTest {
         assertEquals("0 16 zero \n", out.toString());
 
         assertEquals(1, run("create", "x", "--notable", "--table", "0 8 zero"));
-        assertTrue(err.toString().startsWith("ddsetup: create: give one table source (--table, --notable, a file or -)\n"), err.toString());
+        assertTrue(err.toString().startsWith("ddsetup: create: give one table source (--table, --notable, a file or -): Invalid argument\n"), err.toString());
         assertEquals(1, run("create", "x", "--notable", "x.table"));
-        assertTrue(err.toString().startsWith("ddsetup: create: give one table source (--table, --notable, a file or -)\n"), err.toString());
+        assertTrue(err.toString().startsWith("ddsetup: create: give one table source (--table, --notable, a file or -): Invalid argument\n"), err.toString());
         assertEquals(4, manager.list().size());
     }
 
     @Test
     void upgradeSendsTheBundleAndAnAbsoluteJarPathAndPrintsTheReportOrTheSentence() {
         assertEquals(1, run("upgrade"));
-        assertTrue(err.toString().startsWith("ddsetup: upgrade: missing bundle symbolic name\n"), err.toString());
+        assertTrue(err.toString().startsWith("ddsetup: upgrade: missing bundle symbolic name: Invalid argument\n"), err.toString());
         assertEquals(1, run("upgrade", "org.ddmapper.target.linear"));
-        assertTrue(err.toString().startsWith("ddsetup: upgrade: missing jar file\n"), err.toString());
+        assertTrue(err.toString().startsWith("ddsetup: upgrade: missing jar file: Invalid argument\n"), err.toString());
         assertEquals(1, run("upgrade", "b", "x.jar", "extra"));
-        assertTrue(err.toString().startsWith("ddsetup: upgrade: unexpected 'extra'\n"), err.toString());
+        assertTrue(err.toString().startsWith("ddsetup: upgrade: unexpected 'extra': Invalid argument\n"), err.toString());
 
         assertEquals(1, run("upgrade", "org.ddmapper.target.linear", "x.jar"));
         assertEquals("ddsetup: live upgrade is not available: the core offers no upgrade service: Function not implemented\n", err.toString());
@@ -172,7 +172,7 @@ class DdsetupTest {
         assertEquals(0, run("multipath", "show", "paths"));
         assertEquals("No multipath maps found\n", out.toString());
         assertEquals(1, run("multipath", "show", "maps"));
-        assertTrue(err.toString().startsWith("ddsetup: multipath show: unknown view 'maps' (expected topology or paths)\n"), err.toString());
+        assertTrue(err.toString().startsWith("ddsetup: multipath show: unknown view 'maps' (expected topology or paths): Invalid argument\n"), err.toString());
         assertEquals(1, run("multipath", "-ll", "a", "b"));
         assertTrue(err.toString().startsWith("ddsetup: multipath: unexpected 'b'"), err.toString());
         assertEquals(1, run("multipath", "-ll", "nosuch"));
