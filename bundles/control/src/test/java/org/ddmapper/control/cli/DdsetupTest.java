@@ -166,6 +166,19 @@ class DdsetupTest {
     }
 
     @Test
+    void waitReturnsOnceTheEventNumberPassedAndWithVerbosePrintsTheInfo() {
+        assertEquals(0, run("create", "w", "--table", "0 8 zero"), err.toString());
+        long nr = manager.info(org.ddmapper.api.DeviceRef.of("w")).eventNr();
+        assertEquals(0, run("wait", "w", Long.toString(nr - 1)), err.toString());
+        assertEquals("", out.toString(), "without -v wait prints nothing, as dmsetup");
+        assertEquals(0, run("wait", "-v", "w", "0"), err.toString());
+        assertEquals(org.ddmapper.api.text.DmText.info(manager.info(org.ddmapper.api.DeviceRef.of("w"))), out.toString());
+        assertTrue(out.toString().startsWith("Name:              w\n"), out.toString());
+        assertEquals(1, run("wait", "nosuch"));
+        assertEquals("ddsetup: no device named 'nosuch': No such device or address\n", err.toString());
+    }
+
+    @Test
     void multipathAsksTheServerForTheViewAndRefusesUnknownWords() {
         assertEquals(0, run("multipath", "-ll"));
         assertEquals("No multipath maps found\n", out.toString());
