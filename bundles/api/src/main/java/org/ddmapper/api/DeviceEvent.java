@@ -4,7 +4,9 @@ import java.util.Map;
 
 /**
  * A typed event with its payload, unlike the kernel's bare counter: which device (name at the
- * time and instance id), the device's event number after this event, the kind, the index of
+ * time and instance id), the event's number in the device's event stream (every event counts
+ * there, so a listener can tell a gap; the device's event number of {@link DeviceInfo} counts
+ * only what the kernel counts, see {@link EventKind#countsInEventNr()}), the kind, the index of
  * the target that raised it (-1 for the core) and the details. The details are the wire and text
  * form; {@link #payload()} reads them as a typed record.
  */

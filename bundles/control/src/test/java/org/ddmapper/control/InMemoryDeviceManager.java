@@ -314,7 +314,7 @@ public final class InMemoryDeviceManager implements DeviceManager {
     private void checkName(String name) {
         if (name.isEmpty() || name.contains("/") || name.length() > 127)
             throw new DmException(Errno.EINVAL, "invalid device name '" + name + "'");
-        for (Device d : devices.values()) if (d.name.equals(name)) throw new DmException(Errno.EEXIST, "device '" + name + "' already exists");
+        for (Device d : devices.values()) if (d.name.equals(name)) throw new DmException(Errno.EBUSY, "device '" + name + "' already exists");
     }
 
     private static List<TableLine> parse(String table) {

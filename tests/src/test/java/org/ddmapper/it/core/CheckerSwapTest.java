@@ -23,6 +23,7 @@ import org.ddmapper.it.support.Waits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.EventStream;
 
 /**
  * Checker bundles swapped under a running path monitor (checks every 100 ms, so swaps land in
@@ -115,7 +116,7 @@ class CheckerSwapTest {
                 a.putValue("Bundle-Version", "9.9.7");
                 a.remove(new java.util.jar.Attributes.Name("Service-Component"));
             });
-            long nr = b.dm.info(DeviceRef.of("mpc")).eventNr();
+            long nr = EventStream.position(b.dm, DeviceRef.of("mpc"));
             org.ddmapper.api.DmException e = assertThrows(org.ddmapper.api.DmException.class, () -> b.upgrade(DIRECTIO, silent));
             assertEquals(org.ddmapper.api.Errno.ECANCELED, e.errno());
             assertEquals("upgrade of " + DIRECTIO + " " + base + " to 9.9.7 rolled back: its checker directio did not register within 1500 ms",

@@ -29,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.osgi.framework.Bundle;
+import org.ddmapper.it.support.EventStream;
 
 /**
  * The safe upgrade command (UPGRADE over the control socket, ddsetup upgrade) under verifying
@@ -182,19 +183,19 @@ class SafeUpgradeTest {
                 // 1. does not resolve: refused before anything is touched
                 Path unresolvable = UpgradeJars.rewrite(installed, jars.resolve("unresolvable.jar"), a -> a.putValue("Import-Package",
                         a.getValue("Import-Package") + ",org.ddmapper.nosuch;version=\"[1.0,2)\""));
-                long nr = b.dm.info(ref("v0")).eventNr();
+                long nr = EventStream.position(b.dm, ref("v0"));
                 DmException e = assertThrows(DmException.class, () -> b.upgrade(LINEAR, unresolvable));
                 assertEquals(Errno.EINVAL, e.errno());
                 assertEquals("upgrade of " + LINEAR + " " + base + " to " + base + " refused: the new bundle would not resolve, as it imports"
                         + " package 'org.ddmapper.nosuch' (version [1.0,2)), which no bundle exports; nothing was changed", e.getMessage());
-                assertEquals(nr, b.dm.info(ref("v0")).eventNr(), "the device saw nothing");
+                assertEquals(nr, EventStream.position(b.dm, ref("v0")), "the device saw nothing");
                 Path needsCapability = UpgradeJars.rewrite(installed, jars.resolve("capability.jar"), a -> a.putValue("Require-Capability",
                         a.getValue("Require-Capability") + ",ddmapper.nosuch;filter:=\"(flavour=strawberry)\""));
                 e = assertThrows(DmException.class, () -> b.upgrade(LINEAR, needsCapability));
                 assertEquals(Errno.EINVAL, e.errno());
                 assertEquals("upgrade of " + LINEAR + " " + base + " to " + base + " refused: the new bundle would not resolve, as it requires"
                         + " capability 'ddmapper.nosuch' (flavour=strawberry), which no bundle provides; nothing was changed", e.getMessage());
-                assertEquals(nr, b.dm.info(ref("v0")).eventNr(), "the device saw nothing");
+                assertEquals(nr, EventStream.position(b.dm, ref("v0")), "the device saw nothing");
                 assertEquals(List.of(LINEAR), java.util.Arrays.stream(b.fw.context().getBundles())
                         .filter(x -> LINEAR.equals(x.getSymbolicName())).map(Bundle::getSymbolicName).toList(), "the probe is gone");
 
@@ -265,7 +266,7 @@ class SafeUpgradeTest {
             Path text = Files.writeString(dir.resolve("notes.txt"), "not a jar");
             Path other = EmbeddedFramework.bundleJar("org.ddmapper.target.fault");
             b.dm.create("v1", "0 64 linear " + b.fx.file("v1.img", 64) + " 0");
-            long nr = b.dm.info(ref("v1")).eventNr();
+            long nr = EventStream.position(b.dm, ref("v1"));
             record Case(String bundle, Path jar, Errno errno, String sentence) { }
             List<Case> cases = List.of(
                     new Case("org.ddmapper.target.nosuch", installed, Errno.ENOENT, "no bundle org.ddmapper.target.nosuch is installed"),
@@ -289,7 +290,7 @@ class SafeUpgradeTest {
             });
             assertEquals(Errno.EINVAL, relative.errno());
             assertTrue(relative.getMessage().contains("'x.jar' is not absolute"), relative.getMessage());
-            assertEquals(nr, b.dm.info(ref("v1")).eventNr(), "no device saw anything");
+            assertEquals(nr, EventStream.position(b.dm, ref("v1")), "no device saw anything");
             assertArrayEquals(before, Files.readAllBytes(installed));
             assertEquals(List.of(), Files.exists(b.fw.home().resolve("staging")) ? listing(b.fw.home().resolve("staging")) : List.of(),
                     "staging is cleaned up");
@@ -377,7 +378,7 @@ class SafeUpgradeTest {
             Path img = b.fx.file("iv.img", 64);
             b.dm.create("iv", "0 64 zero");
             b.dm.load(ref("iv"), "0 64 linear " + img + " 0");
-            long nr = b.dm.info(ref("iv")).eventNr();
+            long nr = EventStream.position(b.dm, ref("iv"));
             Path refusing = UpgradeJars.refusing(LINEAR, "9.9.9", Files.createDirectories(dir.resolve("new")).resolve("refusing.jar"));
             DmException e = assertThrows(DmException.class, () -> b.upgrade(LINEAR, refusing));
             assertEquals(Errno.ECANCELED, e.errno());
@@ -419,7 +420,7 @@ class SafeUpgradeTest {
             try (BlockDevice h = b.dm.open(ref("over"))) {
                 var inFlight = Io.writeAsync(h, 2, Io.filled(1, 0x33), 0);
                 Waits.await("the write held below", () -> b.dm.status(ref("hang")).get(0).text().equals("0 1 0"));
-                long nr = b.dm.info(ref("over")).eventNr();
+                long nr = EventStream.position(b.dm, ref("over"));
                 DmException e = assertThrows(DmException.class, () -> b.upgrade(LINEAR, nextJar));
                 assertEquals(Errno.ETIMEDOUT, e.errno());
                 assertEquals("upgrade of " + LINEAR + " " + base + " to " + next + " refused: device 'over' still has 1 request in flight"

@@ -17,6 +17,7 @@ import org.ddmapper.it.support.Io;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.EventStream;
 
 /**
  * The operator's console flow, headless through Gogo's CommandProcessor: {@code lb} to find the
@@ -49,7 +50,7 @@ class UpgradeConsoleTest {
             long id = Long.parseLong(lb.group(1));
 
             try (BlockDevice dev = b.dm.open(DeviceRef.of("c0"))) {
-                long nr = b.dm.info(DeviceRef.of("c0")).eventNr();
+                long nr = EventStream.position(b.dm, DeviceRef.of("c0"));
                 gogo.run("update " + id);
                 Waits.await("c0 rebuilt after update", () -> !b.dm.info(DeviceRef.of("c0")).suspended()
                         && b.dm.events(DeviceRef.of("c0"), nr).stream().anyMatch(e -> e.kind() == EventKind.BUNDLE_SWAPPED));

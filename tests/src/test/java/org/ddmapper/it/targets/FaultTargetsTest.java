@@ -30,6 +30,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.ddmapper.it.support.Io;
 import org.ddmapper.it.support.Waits;
+import org.ddmapper.it.support.EventStream;
 
 /** error, flakey, delay and a failing stripe, observed through real mapped devices over real files. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -175,7 +176,8 @@ class FaultTargetsTest {
         dm.create("bad", "0 1024 error");
         dm.create("stripes", "0 2048 striped 2 8 " + f + " 0 dm:bad 0");
         DeviceRef stripes = DeviceRef.of("stripes");
-        long before = dm.info(stripes).eventNr();
+        long before = EventStream.position(dm, stripes);
+        long counted = dm.info(stripes).eventNr();
         try (DeviceManager.OpenDevice dev = dm.open(stripes)) {
             assertEquals(IoStatus.OK, Io.read(dev, 0, ByteBuffer.allocate(8 * 512)), "stripe 0 works");
             assertEquals(Errno.EIO, Io.read(dev, 8, ByteBuffer.allocate(512)).errno(), "stripe 1 is the error device");
@@ -188,6 +190,7 @@ class FaultTargetsTest {
         assertEquals("2", events.get(1).details().get("errors"));
         assertEquals(new EventPayload.StripeError(1, "dm:bad", 2, Errno.EIO), events.get(1).payload(), "the typed payload");
         assertEquals(0, events.get(0).targetIndex());
+        assertEquals(counted + 2, dm.info(stripes).eventNr(), "each stripe error moves the event number, as dm-stripe's table event");
         dm.remove(stripes, false);
         dm.remove(DeviceRef.of("bad"), false);
     }

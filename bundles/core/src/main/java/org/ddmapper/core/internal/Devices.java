@@ -779,7 +779,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
         TableSpec spec = table == null || table.isBlank() ? null : TableSpec.parse(table);
         MappedDevice d;
         synchronized (topology) {
-            if (byName.containsKey(name)) throw new DmException(Errno.EEXIST, "device '" + name + "' already exists");
+            if (byName.containsKey(name)) throw new DmException(Errno.EBUSY, "device '" + name + "' already exists");
             d = new MappedDevice(this, nextId.getAndIncrement(), name);
             register(d);
         }
@@ -923,7 +923,7 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
             old = d.name();
             if (old.equals(newName)) return d.info();
             synchronized (topology) {
-                if (byName.containsKey(newName)) throw new DmException(Errno.EEXIST, "device '" + newName + "' already exists");
+                if (byName.containsKey(newName)) throw new DmException(Errno.EBUSY, "device '" + newName + "' already exists");
                 for (MappedDevice other : byId.values()) {
                     if (other != d && (dmNames(other.liveSpec()).contains(old) || dmNames(other.inactiveSpec()).contains(old)))
                         throw new DmException(Errno.EBUSY, "device '" + old + "' is used by '" + other.name() + "' as dm:" + old
@@ -960,6 +960,11 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     @Override
     public List<TargetStatus> status(DeviceRef ref) {
         return resolve(ref).lines(false, StatusType.INFO);
+    }
+
+    @Override
+    public List<TargetStatus> status(DeviceRef ref, boolean inactive) {
+        return resolve(ref).lines(inactive, StatusType.INFO);
     }
 
     @Override
