@@ -25,6 +25,16 @@ public record DeviceEvent(String device, long deviceId, long eventNr, EventKind 
         return EventPayload.parse(kind, details);
     }
 
+    /**
+     * Whether this event moves the device's event number, as the kernel would count it: its kind's
+     * rule ({@link EventKind#countsInEventNr()}), less a group switch nobody asked for (I/O moving
+     * to another group after paths failed: the kernel counted the failures).
+     */
+    public boolean countsInEventNr() {
+        if (kind == EventKind.PG_SWITCHED && "0".equals(details.get("requested"))) return false;
+        return kind.countsInEventNr();
+    }
+
     /** One line of text: {@code NAME EVENT_NR KIND [target=N] key=value...} (what ddsetup events prints). */
     public String toLine() {
         StringBuilder sb = new StringBuilder().append(device).append(' ').append(eventNr).append(' ')

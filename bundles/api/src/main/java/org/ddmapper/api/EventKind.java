@@ -31,7 +31,7 @@ public enum EventKind {
     PATH_DAMPED,
     /** A multipath priority group was bypassed (details: group, bypassed 1|0, reason). */
     PG_BYPASSED,
-    /** The current priority group changed (details: from, to, reason). */
+    /** The current priority group changed (details: from, to, reason, requested 1|0; see {@link EventPayload.PgSwitched}). */
     PG_SWITCHED,
     /** Queueing with no path changed (details: queue_if_no_path 1|0, reason, queued). */
     QUEUE_MODE_CHANGED,
@@ -57,12 +57,14 @@ public enum EventKind {
     TARGET_EVENT;
 
     /**
-     * Whether this event moves the device's event number ({@link DeviceInfo#eventNr()}, what
-     * {@code ddsetup info} prints and {@code wait} waits on) as Linux moves a dm device's
+     * Whether events of this kind move the device's event number ({@link DeviceInfo#eventNr()}:
+     * what {@code ddsetup info} prints and {@code wait} waits on) as Linux moves a dm device's
      * event_nr: the events its targets raise ({@code dm_table_event}: a path failed or came back,
      * a group was switched or bypassed, a stripe, mirror or snapshot event) and a rename. The
      * core's own steps (create, load, resume, suspend, clear, remove) and ddmapper's additions
      * (queueing changes, flap damping, a missing type, bundle swaps) are in the event stream only.
+     * For one event, {@link DeviceEvent#countsInEventNr()} decides (a group switch nobody asked
+     * for does not count).
      */
     public boolean countsInEventNr() {
         return switch (this) {

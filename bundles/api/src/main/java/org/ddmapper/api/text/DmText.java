@@ -70,12 +70,18 @@ public final class DmText {
         return sb.toString();
     }
 
-    /** One device's long info block, ending with a blank line; ddmapper adds held requests and a missing type when there are. */
+    /**
+     * One device's long info block, ending with a blank line; ddmapper adds held requests and a
+     * missing type when there are. Read Ahead shows once the device has a table, live or loaded,
+     * as with Linux 6.1 (whose disk appears at the first load; ddmapper cannot tell a device whose
+     * only table was cleared from one that never had one, and leaves the line out for both).
+     */
     public static String info(DeviceInfo d) {
         StringBuilder sb = new StringBuilder();
         field(sb, "Name:", d.name());
         field(sb, "State:", d.state() + (d.readOnly() ? " (READ-ONLY)" : ""));
-        field(sb, "Read Ahead:", Integer.toString(READ_AHEAD_SECTORS));
+        // 6.1 registers a device's disk at its first table load: before that dmsetup cannot open it for its read-ahead
+        if (d.liveTable() || d.inactiveTable()) field(sb, "Read Ahead:", Integer.toString(READ_AHEAD_SECTORS));
         field(sb, "Tables present:", d.tablesPresent());
         field(sb, "Open count:", Integer.toString(d.openCount()));
         field(sb, "Event number:", Long.toString(d.eventNr()));

@@ -28,7 +28,7 @@ final class EventLog {
         sequence++;
         DeviceEvent event = new DeviceEvent(device, deviceId, sequence, kind, targetIndex, details, System.currentTimeMillis());
         ring[(int) (sequence % HISTORY)] = event;
-        if (kind.countsInEventNr()) {
+        if (event.countsInEventNr()) {
             eventNr++;
             notifyAll();
         }
