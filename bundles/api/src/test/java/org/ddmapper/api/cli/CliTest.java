@@ -45,7 +45,6 @@ class CliTest {
         String n = """
                 Name:              n
                 State:             ACTIVE
-                Read Ahead:        256
                 Tables present:    None
                 Open count:        0
                 Event number:      0

@@ -75,6 +75,8 @@ public final class MultipathTarget implements Target {
     // guarded by lock
     private PriorityGroup currentGroup;
     private PriorityGroup nextGroup;
+    /** The kernel's MPATHF_QUEUE_IO: set until the first I/O chooses a group (INFO's {@code <queue_io>}). */
+    private boolean queueIo = true;
     private PriorityGroup lastGroup;
     private String nextGroupReason = "initial priority group";
     private boolean queueIfNoPath;
@@ -253,9 +255,11 @@ public final class MultipathTarget implements Target {
 
     private void useGroup(PriorityGroup g, String reason, Effects fx) {
         currentGroup = g;
+        queueIo = false;
         PriorityGroup from = lastGroup;
         lastGroup = g;
-        if (from != null && from != g) event(EventKind.PG_SWITCHED, "from", from.number(), "to", g.number(), "reason", reason);
+        if (from != null && from != g)
+            event(EventKind.PG_SWITCHED, "from", from.number(), "to", g.number(), "reason", reason, "requested", 0);
     }
 
     // ---------------------------------------------------------------- path state
@@ -417,7 +421,11 @@ public final class MultipathTarget implements Target {
         return changed;
     }
 
-    /** Makes group {@code number} the one in use now when it has an active path, else the next one tried (switch_group). */
+    /**
+     * Makes group {@code number} the next one tried (switch_group), as Linux 6.1 does: no group is
+     * current until the next I/O chooses it (status shows it as the group but not yet as {@code A});
+     * every group's bypass is cleared; the switch is an event now, not when I/O takes it.
+     */
     public void switchGroup(int number, String reason) {
         Effects fx = effects();
         synchronized (lock) {
@@ -429,17 +437,12 @@ public final class MultipathTarget implements Target {
     void switchGroupLocked(int number, String reason) {
         PriorityGroup g = groups.get(number - 1);
         for (PriorityGroup each : groups) each.bypassed(false);
-        if (g.activePaths() > 0) {
-            PriorityGroup from = lastGroup;
-            currentGroup = g;
-            lastGroup = g;
-            nextGroup = null;
-            if (from != g) event(EventKind.PG_SWITCHED, "from", from == null ? 0 : from.number(), "to", number,
-                    "reason", reason);
-        } else {
-            nextGroup = g;
-            nextGroupReason = reason;
-        }
+        PriorityGroup from = lastGroup;
+        currentGroup = null;
+        nextGroup = g;
+        nextGroupReason = reason;
+        lastGroup = g;
+        event(EventKind.PG_SWITCHED, "from", from == null ? 0 : from.number(), "to", number, "reason", reason, "requested", 1);
     }
 
     /** Marks a group bypassed or not (disable_group / enable_group). */
@@ -645,10 +648,14 @@ public final class MultipathTarget implements Target {
         }
     }
 
-    /** The group I/O goes to now; 0 when none was chosen since the last loss of every path in it. */
+    /**
+     * The group I/O goes to: the one switched to and not yet taken by I/O, else the one in use;
+     * 0 when none was chosen since the last loss of every path in it.
+     */
     public int groupInUse() {
         synchronized (lock) {
-            return currentGroup == null ? 0 : currentGroup.number();
+            PriorityGroup g = nextGroup != null ? nextGroup : currentGroup;
+            return g == null ? 0 : g.number();
         }
     }
 
@@ -660,6 +667,9 @@ public final class MultipathTarget implements Target {
     }
 
     PriorityGroup currentGroupLocked() { return currentGroup; }
+
+    /** INFO's {@code <queue_io>}: 1 until the first I/O chose a group, as in Linux 6.1 (no hardware handler sets it again). */
+    boolean queueIoLocked() { return queueIo; }
 
     int queuedLocked() { return queued.size(); }
 
