@@ -280,7 +280,7 @@ public final class MultipathTarget implements Target {
         path.failCount(path.failCount() + 1);
         path.lastFailure(reason);
         validPaths--;
-        if (currentGroup == path.group() && path.group().activePaths() == 0) currentGroup = null;
+        // the group stays the current one (status keeps its A) until the next I/O chooses again, as in 6.1
         // what is still in flight here would wait for a path that is gone (a silent peer: up to the
         // I/O timeout): give up on it now and send it down another path, after the event says why
         List<PathIo> retry = path.claimAbandonable();
