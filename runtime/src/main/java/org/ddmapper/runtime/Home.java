@@ -46,6 +46,11 @@ record Home(Path root) {
         return root.resolve("data");
     }
 
+    /** The bundle store the core keeps live upgrades in ({@link StoredVersions}); the core creates it. */
+    Path bundles() {
+        return root.resolve("bundles");
+    }
+
     /** Creates the home and its folders where missing. */
     void create() throws LaunchFailure {
         for (Path dir : List.of(root, state(), run(), log(), cache(), data())) {

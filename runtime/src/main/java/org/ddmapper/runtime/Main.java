@@ -1,7 +1,5 @@
 package org.ddmapper.runtime;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -12,7 +10,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
-import java.util.stream.Stream;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -30,10 +27,13 @@ import org.osgi.framework.wiring.BundleRevision;
  *   <li>Check that every file of etc/ can be read, read etc/config.properties (the framework's
  *       properties) and check etc/tinylog.properties ({@link EtcFiles}, {@link ConfigFile}).</li>
  *   <li>Start the framework (Apache Felix, found through ServiceLoader) with its storage in the home.</li>
- *   <li>Install every jar of bundle/, check etc/multipath.conf with the multipath bundle's parser, and
- *       start them all; a Gogo shell that will own the terminal waits.</li>
+ *   <li>Install every jar of bundle/ (or the home's bundle store's newer version of it, {@link BootBundles}),
+ *       check etc/multipath.conf with the multipath bundle's parser, and start them all (a stored version
+ *       that does not start is set aside and the one below it starts); a Gogo shell that will own the
+ *       terminal waits.</li>
  *   <li>Wait for the NBD and control endpoints ({@link Endpoints}) and for the boot devices to serve
- *       ({@link BootDevices}), run the --exec commands ({@link GogoCommands}) and print the ready line.</li>
+ *       ({@link BootDevices}), report what was set aside, run the --exec commands ({@link GogoCommands})
+ *       and print the ready line.</li>
  *   <li>Start the console last (when stdin is a terminal and --no-console is not given); from then on
  *       Ctrl-C interrupts the console's command ({@link ConsoleJobs}) instead of stopping.</li>
  *   <li>Run until SIGTERM/SIGINT ({@link Termination}) or the console's exit; the stop itself is bounded
@@ -58,6 +58,7 @@ public final class Main {
     private final PrintStream out;
     private final PrintStream err;
     private final Termination termination = new Termination();
+    private final BootTrace trace;
     private Framework framework;
     private Duration stopTimeout = DEFAULT_STOP_TIMEOUT;
     /** System.nanoTime() when the framework was seen stopping without a signal (the console's end, stop 0). */
@@ -66,6 +67,7 @@ public final class Main {
     Main(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
+        this.trace = BootTrace.of(err);
     }
 
     public static void main(String[] args) {
@@ -89,6 +91,7 @@ public final class Main {
 
     private int runUntilStopped(List<String> args) {
         try {
+            trace.step("launcher");
             // 1. The command line.
             Path distribution = distribution();
             Options options = Options.parse(args, distribution, Path.of("").toAbsolutePath(), System.getenv());
@@ -130,34 +133,43 @@ public final class Main {
             termination.attach(framework);
             framework.start();
             BundleContext context = framework.getBundleContext();
+            trace.step("framework started");
 
-            // 5. Every bundle of bundle/. A Gogo shell that owns the terminal waits until the end.
-            List<Bundle> bundles = install(context, distribution.resolve("bundle"));
+            // 5. Every bundle of bundle/, or the bundle store's newer version of it. A Gogo shell that owns the terminal waits.
+            BootBundles boot = new BootBundles(context, StoredVersions.read(home.bundles(), err), err);
+            List<Bundle> bundles = boot.install(distribution.resolve("bundle"));
+            trace.step("bundles installed");
             EtcFiles.checkMultipathConf(options.etc(), bundles, err);
             Bundle console = null;
             for (Bundle bundle : bundles) {
                 if (consoleOnTerminal && GOGO_SHELL.equals(bundle.getSymbolicName())) {
                     console = bundle;
                 } else if (!isFragment(bundle) && !termination.requested()) {
-                    start(bundle);
+                    boot.start(bundle);
+                    trace.step("started " + bundle.getSymbolicName());
                 }
             }
 
+            trace.step("bundles started");
             // 6. Endpoints, boot devices, --exec, the ready line.
             Map<String, String> addresses = Endpoints.await(context, Endpoints.expected(context, options),
                     readyTimeout, termination::requested);
             if (termination.requested()) {
                 return 0;
             }
+            trace.step("endpoints listen");
             BootDevices.await(context, readyTimeout, termination::requested, err);
+            trace.step("boot devices serve");
             if (termination.requested()) {
                 return 0;
             }
+            boot.report();
             GogoCommands.run(context, options.exec(), out, err, readyTimeout);
             out.println(READY + "nbd=" + addresses.getOrDefault("nbd", Endpoints.NONE)
                     + " control=" + addresses.getOrDefault("control", Endpoints.NONE)
-                    + (addresses.containsKey("nbd-unix") ? " nbd-unix=" + addresses.get("nbd-unix") : ""));
+                    + (addresses.containsKey("nbd-unix") ? " nbd-unix=" + addresses.get("nbd-unix") : "") + boot.readyField());
             out.flush();
+            trace.step("ready");
 
             // 7. The console, last. It owns the terminal: Ctrl-C interrupts its command from now on.
             if (console != null) {
@@ -264,39 +276,13 @@ public final class Main {
         return factory.newFramework((Map) properties);
     }
 
-    /** Installs every jar of {@code dir}, in name order; fragments are installed before anything starts. */
-    private static List<Bundle> install(BundleContext context, Path dir) throws LaunchFailure {
-        List<Path> jars;
-        try (Stream<Path> files = Files.list(dir)) {
-            jars = files.filter(f -> f.getFileName().toString().endsWith(".jar")).sorted().toList();
-        } catch (IOException e) {
-            throw LaunchFailure.failed(dir + ": cannot list: " + Describe.io(e));
-        }
-        List<Bundle> bundles = new ArrayList<>();
-        for (Path jar : jars) {
-            try (InputStream in = Files.newInputStream(jar)) {
-                bundles.add(context.installBundle(jar.toUri().toString(), in));
-            } catch (IOException e) {
-                throw LaunchFailure.failed(jar + ": cannot read: " + Describe.io(e));
-            } catch (BundleException e) {
-                throw LaunchFailure.failed(jar + ": cannot install: " + Describe.chain(e));
-            }
-        }
-        return bundles;
-    }
-
     private static void start(Bundle bundle) throws LaunchFailure {
         try {
             bundle.start();
         } catch (BundleException e) {
-            throw LaunchFailure.failed("bundle " + bundle.getSymbolicName() + " (" + fileName(bundle)
+            throw LaunchFailure.failed("bundle " + bundle.getSymbolicName() + " (" + BootBundles.fileName(bundle)
                     + ") does not start: " + Describe.chain(e));
         }
-    }
-
-    private static String fileName(Bundle bundle) {
-        String location = bundle.getLocation();
-        return location.substring(location.lastIndexOf('/') + 1);
     }
 
     private static boolean isFragment(Bundle bundle) {

@@ -53,6 +53,8 @@ public enum EventKind {
     BUNDLE_SWAPPED,
     /** An upgrade was rolled back (details: bundle, from, to, reason, stall_ms). */
     BUNDLE_ROLLED_BACK,
+    /** A stored upgraded version of a bundle failed to start at boot and was set aside (details: bundle, version, running, reason). */
+    BUNDLE_SET_ASIDE,
     /** A target's own state changed in a way worth telling (details: target-specific). */
     TARGET_EVENT;
 

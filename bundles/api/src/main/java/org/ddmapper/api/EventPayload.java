@@ -112,6 +112,9 @@ public sealed interface EventPayload {
      * paths failed (the kernel counts the path failure, not the move).
      */
     record PgSwitched(int from, int to, String reason, boolean requested) implements EventPayload {
+        /** A requested switch (the form before {@code requested} existed). */
+        public PgSwitched(int from, int to, String reason) { this(from, to, reason, true); }
+
         public EventKind kind() { return EventKind.PG_SWITCHED; }
         public Map<String, String> details() { return map("from", from, "to", to, "reason", reason, "requested", requested ? 1 : 0); }
     }
@@ -184,6 +187,15 @@ public sealed interface EventPayload {
     record BundleRolledBack(String bundle, String from, String to, String reason, long stallMillis) implements EventPayload {
         public EventKind kind() { return EventKind.BUNDLE_ROLLED_BACK; }
         public Map<String, String> details() { return map("bundle", bundle, "from", from, "to", to, "reason", reason, "stall_ms", stallMillis); }
+    }
+
+    /**
+     * A version of a bundle from the home's bundle store failed to start at boot and was set aside;
+     * {@code running} is the version that started instead (a previous stored one, or the image's).
+     */
+    record BundleSetAside(String bundle, String version, String running, String reason) implements EventPayload {
+        public EventKind kind() { return EventKind.BUNDLE_SET_ASIDE; }
+        public Map<String, String> details() { return map("bundle", bundle, "version", version, "running", running, "reason", reason); }
     }
 
     /** A target's own event: its details are the target's. */

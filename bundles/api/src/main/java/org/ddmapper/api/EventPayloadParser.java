@@ -41,6 +41,8 @@ final class EventPayloadParser {
                         d.getOrDefault("type", ""), d.getOrDefault("checker", ""), optionalInt(d, "replayed"));
                 case BUNDLE_ROLLED_BACK -> new EventPayload.BundleRolledBack(text(d, "bundle"), text(d, "from"), text(d, "to"), text(d, "reason"),
                         number(d, "stall_ms"));
+                case BUNDLE_SET_ASIDE -> new EventPayload.BundleSetAside(text(d, "bundle"), text(d, "version"), text(d, "running"),
+                        text(d, "reason"));
                 case TARGET_EVENT -> new EventPayload.TargetEvent(d);
             };
         } catch (Malformed e) {

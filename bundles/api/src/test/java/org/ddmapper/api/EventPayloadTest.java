@@ -57,6 +57,9 @@ class EventPayloadTest {
                     new BundleSwapped("org.ddmapper.checker.directio", "0.1.1", "0.1.0", 0, "", "directio", 0)),
             row(EventKind.BUNDLE_ROLLED_BACK, Map.of("bundle", "b", "from", "1", "to", "2", "reason", "did not start", "stall_ms", "-1"),
                     new BundleRolledBack("b", "1", "2", "did not start", -1)),
+            row(EventKind.BUNDLE_SET_ASIDE, Map.of("bundle", "org.ddmapper.target.linear", "version", "0.1.2", "running", "0.1.1",
+                    "reason", "it does not start: missing requirement"),
+                    new BundleSetAside("org.ddmapper.target.linear", "0.1.2", "0.1.1", "it does not start: missing requirement")),
             row(EventKind.TARGET_EVENT, Map.of("said", "hello"), new TargetEvent(Map.of("said", "hello"))));
 
     private static Object[] row(EventKind kind, Map<String, String> details, EventPayload expected) {

@@ -3,6 +3,7 @@ package org.ddmapper.core;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.List;
 import org.ddmapper.api.BundleUpgrades;
 import org.ddmapper.api.DeviceEvent;
@@ -11,12 +12,14 @@ import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.Message;
+import org.ddmapper.api.StoredBundle;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.api.TargetStatus;
 import org.ddmapper.api.TargetTypeInfo;
 import org.ddmapper.api.UpgradeReport;
 import org.ddmapper.core.internal.CoreConfig;
 import org.ddmapper.core.internal.Devices;
+import org.ddmapper.core.internal.upgrade.BundleStore;
 import org.ddmapper.core.internal.upgrade.BundleUpgrader;
 import org.ddmapper.spi.BlockDeviceProvider;
 import org.ddmapper.spi.TargetType;
@@ -44,7 +47,8 @@ public final class DeviceManagerImpl implements DeviceManager, BundleUpgrades {
     @Activate
     void activate(BundleContext context) {
         devices.start(config(context));
-        upgrader = new BundleUpgrader(context, devices, number(context, BundleUpgrader.TIMEOUT, BundleUpgrader.DEFAULT_TIMEOUT_MILLIS));
+        BundleStore store = new BundleStore(devices.home().resolve(BundleStore.DIR), Clock.systemUTC());
+        upgrader = new BundleUpgrader(context, devices, store, number(context, BundleUpgrader.TIMEOUT, BundleUpgrader.DEFAULT_TIMEOUT_MILLIS));
         Logger.info("device-mapper core started, home {}", devices.home());
     }
 
@@ -159,4 +163,12 @@ public final class DeviceManagerImpl implements DeviceManager, BundleUpgrades {
     @Override public OpenDevice open(DeviceRef device) { return devices.open(device); }
 
     @Override public UpgradeReport upgrade(String symbolicName, Path jar) { return upgrader.upgrade(symbolicName, jar); }
+
+    @Override public UpgradeReport revert(String symbolicName) { return upgrader.revert(symbolicName); }
+
+    @Override public List<StoredBundle> stored() { return upgrader.stored(); }
+
+    @Override public void setAsideAtBoot(String symbolicName, String version, String reason) {
+        upgrader.setAsideAtBoot(symbolicName, version, reason);
+    }
 }

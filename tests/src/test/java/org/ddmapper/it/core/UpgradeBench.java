@@ -16,7 +16,7 @@ import org.ddmapper.it.support.EmbeddedFramework;
 
 /**
  * An embedded appliance whose upgradable bundles were installed from copies in the test's
- * directory (an upgrade replaces the bundle's file: never the shared built jars), with its
+ * directory (the image's jars, never written: an upgrade goes to the home's bundle store), with its
  * control socket, the upgrade op over it and ddsetup as a child process.
  */
 final class UpgradeBench implements AutoCloseable {
@@ -54,6 +54,13 @@ final class UpgradeBench implements AutoCloseable {
             return new String(c.callOk(Op.UPGRADE, 0, new PayloadWriter().text(bsn).nul().text(jar.toString()).toBytes()),
                     StandardCharsets.UTF_8);
         }
+    }
+
+    /** The version the home's bundle store boots for {@code bsn} (its CURRENT one), or "" when it holds none. */
+    String storedCurrent(String bsn) {
+        return fw.service(org.ddmapper.api.BundleUpgrades.class).stored().stream().filter(sb -> sb.bundle().equals(bsn))
+                .flatMap(sb -> sb.versions().stream()).filter(v -> v.status() == org.ddmapper.api.StoredBundle.Status.CURRENT)
+                .map(org.ddmapper.api.StoredBundle.Version::version).findFirst().orElse("");
     }
 
     /** A finished ddsetup run. */

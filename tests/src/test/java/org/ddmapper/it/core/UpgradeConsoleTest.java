@@ -33,13 +33,14 @@ class UpgradeConsoleTest {
     void lbUpdateStatusAndUpgradeFromTheConsole() throws Exception {
         Path home = dir.resolve("home");
         Path installed;
+        String base;
         String next;
         try (UpgradeBench b = new UpgradeBench(dir, EmbeddedFramework.builder().home(home), LINEAR)) {
             installed = b.installed.get(LINEAR);
             Gogo gogo = new Gogo(b.fw);
             Path img = b.fx.file("c0.img", 64);
             assertEquals("", gogo.run("dm:create --table \"0 64 linear " + img + " 0\" c0"));
-            String base = UpgradeJars.version(b.installed.get(LINEAR)).toString();
+            base = UpgradeJars.version(b.installed.get(LINEAR)).toString();
             next = UpgradeJars.nextMicro(UpgradeJars.version(b.installed.get(LINEAR)));
             Path newJar = UpgradeJars.withVersion(b.installed.get(LINEAR), dir.resolve("linear-next.jar"), next);
 
@@ -65,7 +66,7 @@ class UpgradeConsoleTest {
                 assertTrue(upgraded.matches("upgraded " + Pattern.quote(LINEAR + " " + base + " -> " + next)
                         + " \\(1 device, max stall \\d+ ms\\)\n"), upgraded);
                 assertTrue(gogo.run("lb -s").contains(LINEAR + " (" + next + ")"), "lb shows the new version");
-                assertEquals(next, UpgradeJars.version(b.installed.get(LINEAR)).toString(), "the bundle directory holds the new jar");
+                assertEquals(next, b.storedCurrent(LINEAR), "the home's bundle store boots the new version");
                 assertEquals("0 64 linear \n", gogo.run("dm:status c0"));
                 assertTrue(Io.write(dev, 2, Io.filled(1, 8)).isOk());
 
@@ -75,9 +76,10 @@ class UpgradeConsoleTest {
             assertEquals(7, CoreFixture.sectorOf(img, 1)[0]);
             assertEquals(8, CoreFixture.sectorOf(img, 2)[0]);
         }
-        // a restart installs the bundle directory's jar: the new version, and the device comes back on it
+        // a restart installs the store's current jar (as the launcher does): the new version, and the device comes back on it
         try (EmbeddedFramework again = EmbeddedFramework.builder().home(home).without(LINEAR).start()) {
-            again.install(installed);
+            assertEquals(base, UpgradeJars.version(installed).toString(), "the image's jar is unchanged");
+            again.install(home.resolve("bundles").resolve(LINEAR + "-" + next + ".jar"));
             assertEquals(next, again.bundle(LINEAR).getVersion().toString());
             var dm = again.service(org.ddmapper.api.DeviceManager.class);
             Waits.await("c0 back after the restart", () -> dm.list().stream().anyMatch(d -> d.name().equals("c0") && !d.suspended()));

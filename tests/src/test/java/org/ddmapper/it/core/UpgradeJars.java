@@ -16,11 +16,11 @@ import org.osgi.framework.Constants;
 import org.osgi.framework.Version;
 
 /** Bundle jars for upgrade tests, made from the built ones by rewriting their manifests. */
-final class UpgradeJars {
+public final class UpgradeJars {
     private UpgradeJars() { }
 
     /** A copy of {@code jar} whose manifest {@code edit} changed; every other entry as it was. */
-    static Path rewrite(Path jar, Path out, Consumer<Attributes> edit) throws IOException {
+    public static Path rewrite(Path jar, Path out, Consumer<Attributes> edit) throws IOException {
         try (JarFile in = new JarFile(jar.toFile())) {
             Manifest mf = new Manifest(in.getManifest());
             edit.accept(mf.getMainAttributes());
@@ -40,19 +40,19 @@ final class UpgradeJars {
     }
 
     /** A copy with Bundle-Version set to {@code version}. */
-    static Path withVersion(Path jar, Path out, String version) throws IOException {
+    public static Path withVersion(Path jar, Path out, String version) throws IOException {
         return rewrite(jar, out, a -> a.putValue(Constants.BUNDLE_VERSION, version));
     }
 
     /** The jar's Bundle-Version. */
-    static Version version(Path jar) throws IOException {
+    public static Version version(Path jar) throws IOException {
         try (JarFile in = new JarFile(jar.toFile())) {
             return Version.parseVersion(in.getManifest().getMainAttributes().getValue(Constants.BUNDLE_VERSION));
         }
     }
 
     /** The same bundle one micro version up (0.1.0.SNAPSHOT -> 0.1.1.SNAPSHOT). */
-    static String nextMicro(Version v) {
+    public static String nextMicro(Version v) {
         return new Version(v.getMajor(), v.getMinor(), v.getMicro() + 1, v.getQualifier()).toString();
     }
 

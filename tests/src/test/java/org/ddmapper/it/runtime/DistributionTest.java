@@ -36,8 +36,9 @@ class DistributionTest {
         }
         byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(dist.resolve("bin/ddsetup")), 4);
         assertTrue(java.util.Arrays.equals(new byte[] {0x7f, 'E', 'L', 'F'}, head), "bin/ddsetup is the native client");
-        assertEquals(Set.of("org.apache.felix.framework-7.0.5.jar", "runtime-0.1.0-SNAPSHOT.jar"), names(dist.resolve("lib")),
-                "the class path is the launcher and the framework, nothing a bundle also provides");
+        assertEquals(Set.of("org.apache.felix.framework-7.0.5.jar", "runtime-0.1.0-SNAPSHOT.jar", "ddmapper.jsa", "ddsetup.jsa", "cds-made-in"),
+                names(dist.resolve("lib")), "the class path is the launcher and the framework, nothing a bundle also provides;"
+                + " beside them the class-data-sharing archives");
         for (String file : List.of("etc/config.properties", "etc/tinylog.properties", "etc/tables/demo.table",
                 "etc/ddmapper.service", "var/README.md")) {
             assertTrue(Files.isRegularFile(dist.resolve(file)), file);
@@ -69,7 +70,7 @@ class DistributionTest {
     void theTarballHoldsTheSameTreeUnderDdmapperWithExecutableScripts() throws Exception {
         Path tarball = dist.resolveSibling("ddmapper.tar.gz");
         Set<String> expected = new TreeSet<>();
-        for (String folder : List.of("bin", "etc", "lib", "bundle")) {
+        for (String folder : List.of("bin", "etc", "lib", "bundle", "java")) {
             try (Stream<Path> files = Files.walk(dist.resolve(folder))) {
                 files.filter(Files::isRegularFile).forEach(f -> expected.add("ddmapper/" + dist.relativize(f)));
             }
@@ -80,7 +81,8 @@ class DistributionTest {
         Set<String> files = new TreeSet<>();
         for (String line : listing) {
             String[] fields = line.trim().split("\\s+");
-            String name = fields[fields.length - 1];
+            // a symbolic link (the runtime's legal/ notices) lists as "NAME -> TARGET"
+            String name = fields[0].startsWith("l") ? fields[fields.length - 3] : fields[fields.length - 1];
             if (fields[0].startsWith("d")) {
                 continue;
             }

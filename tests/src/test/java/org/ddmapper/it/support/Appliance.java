@@ -54,9 +54,12 @@ public final class Appliance implements AutoCloseable {
     public static final String TEST_JAVA_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC";
     /** How long {@link #stop()} waits for the exit after SIGTERM. */
     public static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
-    /** {@code ddmapper ready: nbd=ADDR control=PATH [nbd-unix=PATH]}; "none" for an endpoint not present. */
+    /**
+     * {@code ddmapper ready: nbd=ADDR control=PATH [nbd-unix=PATH] [set-aside=BUNDLE@VERSION,…]}; "none" for an
+     * endpoint not present.
+     */
     public static final Pattern READY_LINE =
-            Pattern.compile("^ddmapper ready: nbd=(\\S+) control=(\\S+)(?: nbd-unix=(\\S+))?$", Pattern.MULTILINE);
+            Pattern.compile("^ddmapper ready: nbd=(\\S+) control=(\\S+)(?: nbd-unix=(\\S+))?(?: set-aside=(\\S+))?$", Pattern.MULTILINE);
 
     /** How a process ended: its exit status and everything it printed. */
     public record Exit(int code, String stdout, String stderr) {

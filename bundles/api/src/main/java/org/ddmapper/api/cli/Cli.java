@@ -127,7 +127,7 @@ public final class Cli {
         } else if (command instanceof Command.Multipath m) {
             out.append(m.request().render(manager));
         } else if (!(command instanceof Command.Mknodes)) {
-            // wait, events, upgrade: clientSide() is never null for them, so run() refused them already
+            // wait, events, upgrade (--list, --revert): clientSide() is never null for them, so run() refused them already
             throw new IllegalStateException("not runnable here: " + command);
         }
     }

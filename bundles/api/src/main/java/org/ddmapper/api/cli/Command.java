@@ -207,6 +207,20 @@ public sealed interface Command {
         @Override public String clientSide(boolean stdinIsTerminal) { return "upgrade names a jar file of the caller's"; }
     }
 
+    /** {@code upgrade --list} (ddmapper's): what the home's bundle store holds. */
+    record UpgradeList() implements Command {
+        @Override public List<String> toArgs() { return List.of("upgrade", "--list"); }
+
+        @Override public String clientSide(boolean stdinIsTerminal) { return "upgrade --list asks the bundle store"; }
+    }
+
+    /** {@code upgrade --revert SYMBOLIC-NAME} (ddmapper's): undo the store's newest upgrade of a bundle, live. */
+    record UpgradeRevert(String bundle) implements Command {
+        @Override public List<String> toArgs() { return args("upgrade", List.of("--revert", bundle), List.of()); }
+
+        @Override public String clientSide(boolean stdinIsTerminal) { return "upgrade --revert asks the bundle store"; }
+    }
+
     /** {@code multipath [-ll | show topology | show paths] [NAME]} (ddmapper's views across multipath maps). */
     record Multipath(MultipathText.Request request) implements Command {
         @Override public List<String> toArgs() {

@@ -33,6 +33,7 @@ public final class CommandLine {
         INACTIVE(false, "--inactive"), NOFLUSH(false, "--noflush"), NOLOCKFS(false, "--nolockfs"), FORCE(false, "-f", "--force"),
         RETRY(false, "--retry"), TABLE(true, "--table"), NOTABLE(false, "-n", "--notable"), VERBOSE(false, "-v", "--verbose"),
         COUNT(true, "--count"), HELP(false, "-h", "--help"), VERSION(false, "--version"),
+        LIST(false, "--list"), REVERT(true, "--revert"),
         // dmsetup's udev and bookkeeping options: accepted everywhere, nothing to do here
         NOUDEVSYNC(false, "--noudevsync"), NOUDEVRULES(false, "--noudevrules"), VERIFYUDEV(false, "--verifyudev"),
         UDEVCOOKIE(true, "--udevcookie"), NOOPENCOUNT(false, "--noopencount"), YES(false, "-y", "--yes");
@@ -80,7 +81,7 @@ public final class CommandLine {
             Map.entry("targets", EnumSet.noneOf(Opt.class)), Map.entry("version", EnumSet.noneOf(Opt.class)),
             Map.entry("mknodes", EnumSet.noneOf(Opt.class)), Map.entry("help", EnumSet.of(Opt.COLUMNS)),
             Map.entry("wait", EnumSet.of(Opt.VERBOSE, Opt.NOFLUSH)), Map.entry("events", EnumSet.of(Opt.COUNT)),
-            Map.entry("upgrade", EnumSet.noneOf(Opt.class)));
+            Map.entry("upgrade", EnumSet.of(Opt.LIST, Opt.REVERT)));
 
     /** The options and words of a command line, options taken out wherever they stood. */
     private static final class Words {
@@ -234,6 +235,11 @@ public final class CommandLine {
                 yield new Command.Events(only(p, verb), count == null ? -1 : number(count, "count"));
             }
             case "upgrade" -> {
+                if (w.has(Opt.LIST) || w.has(Opt.REVERT)) {
+                    if (w.has(Opt.LIST) && w.has(Opt.REVERT)) throw new UsageException("upgrade: give --list or --revert, not both");
+                    none(p, verb);
+                    yield w.has(Opt.LIST) ? new Command.UpgradeList() : new Command.UpgradeRevert(nonEmpty(w.value(Opt.REVERT), "bundle symbolic name"));
+                }
                 if (p.isEmpty()) throw new UsageException("upgrade: missing bundle symbolic name");
                 if (p.size() < 2) throw new UsageException("upgrade: missing jar file");
                 if (p.size() > 2) throw new UsageException("upgrade: unexpected '" + p.get(2) + "'");

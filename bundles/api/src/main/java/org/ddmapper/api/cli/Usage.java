@@ -16,6 +16,7 @@ public final class Usage {
               ls [--target TYPE] [--tree]    targets    version    help [-c]
               wait [-v] NAME [EVENT_NR]      events NAME [--count N]
               upgrade SYMBOLIC-NAME JAR      (live upgrade of a target or checker bundle)
+              upgrade --list | --revert SYMBOLIC-NAME   (the home's bundle store; undo its newest upgrade of one)
               multipath [-ll | show topology | show paths] [NAME]   (every multipath map, or NAME)
             """;
 }

@@ -11,6 +11,7 @@ import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
+import org.ddmapper.api.StoredBundle;
 import org.ddmapper.api.TargetStatus;
 import org.ddmapper.api.TargetTypeInfo;
 import org.ddmapper.api.UpgradeReport;
@@ -146,9 +147,43 @@ public final class DmText {
 
     /** {@code ddsetup upgrade}: {@code upgraded BUNDLE FROM -> TO (N devices, max stall M ms)}. */
     public static String upgraded(UpgradeReport r) {
+        return swapped("upgraded", r);
+    }
+
+    private static String swapped(String verb, UpgradeReport r) {
         int n = r.devices().size();
-        return "upgraded " + r.bundle() + " " + r.fromVersion() + " -> " + r.toVersion() + " (" + n + (n == 1 ? " device" : " devices")
+        return verb + " " + r.bundle() + " " + r.fromVersion() + " -> " + r.toVersion() + " (" + n + (n == 1 ? " device" : " devices")
                 + ", max stall " + r.maxStallMillis() + " ms)\n";
+    }
+
+    /** {@code ddsetup upgrade --revert}: {@code reverted BUNDLE FROM -> TO (N devices, max stall M ms)}. */
+    public static String reverted(UpgradeReport r) {
+        return swapped("reverted", r);
+    }
+
+    /**
+     * {@code ddsetup upgrade --list}: per bundle {@code BUNDLE image VERSION running VERSION}, then one
+     * indented line per stored version, newest first: {@code VERSION STATUS TIME from VERSION}, with
+     * {@code : REASON} for one set aside and {@code over image VERSION} for one stored over another image.
+     */
+    public static String stored(List<StoredBundle> bundles) {
+        if (bundles.isEmpty()) return "no upgrades stored\n";
+        StringBuilder sb = new StringBuilder();
+        for (StoredBundle b : bundles) {
+            sb.append(b.bundle()).append(" image ").append(orNone(b.imageVersion())).append(" running ").append(orNone(b.runningVersion())).append('\n');
+            for (StoredBundle.Version v : b.versions()) {
+                sb.append("  ").append(v.version()).append(' ').append(v.status().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'))
+                        .append(' ').append(v.at()).append(" from ").append(v.from());
+                if (v.status() == StoredBundle.Status.OTHER_IMAGE) sb.append(" over image ").append(v.image());
+                if (!v.reason().isEmpty()) sb.append(": ").append(v.reason());
+                sb.append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String orNone(String version) {
+        return version.isEmpty() ? "none" : version;
     }
 
     /** {@code ddsetup events}: one {@link DeviceEvent#toLine()} per event. */

@@ -31,8 +31,8 @@ import org.ddmapper.control.unix.StreamSockets;
  * only the caller has — a table file, stdin, descriptors to pass — then sends the command line
  * to the appliance (ddlink's CLI op), which runs it and renders the text
  * ({@link org.ddmapper.api.cli.Cli}, the same code behind the native client and the console),
- * and prints the reply unchanged. {@code wait}, {@code events}, {@code upgrade} and messages with
- * descriptors use their own ops. Plain Java: no OSGi or logging classes, so it runs on a class
+ * and prints the reply unchanged. {@code wait}, {@code events}, {@code upgrade} (and its
+ * {@code --list} and {@code --revert}) and messages with descriptors use their own ops. Plain Java: no OSGi or logging classes, so it runs on a class
  * path of the control, api and JNA jars; the native {@code ddsetup} hands it the commands it
  * cannot run itself.
  */
@@ -130,6 +130,14 @@ public final class Ddsetup {
         if (command instanceof Command.Upgrade u) {
             String jar = Path.of(u.jar()).toAbsolutePath().normalize().toString();
             print(text(client.callOk(Op.UPGRADE, 0, new PayloadWriter().text(u.bundle()).nul().text(jar).toBytes())));
+            return 0;
+        }
+        if (command instanceof Command.UpgradeList) {
+            print(text(client.callOk(Op.UPGRADE_LIST, 0, new byte[0])));
+            return 0;
+        }
+        if (command instanceof Command.UpgradeRevert r) {
+            print(text(client.callOk(Op.UPGRADE_REVERT, 0, PayloadWriter.of(r.bundle()))));
             return 0;
         }
         if (command instanceof Command.Message m && m.pass() != null) return Messages.withDescriptor(client, m, this);

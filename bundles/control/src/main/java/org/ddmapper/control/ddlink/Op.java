@@ -44,6 +44,10 @@ public enum Op {
     LINK(18, true, 0),
     /** Live upgrade of a target or checker bundle from a jar: {@code SYMBOLIC-NAME \0 JAR-PATH}; replies the report line. */
     UPGRADE(19, false, 0),
+    /** What the home's bundle store holds ({@code ddsetup upgrade --list}); empty payload. */
+    UPGRADE_LIST(21, true, 0),
+    /** Undo the store's newest upgrade of a bundle, live: {@code SYMBOLIC-NAME}; replies the report line. */
+    UPGRADE_REVERT(22, false, 0),
     /** Every multipath map's topology ({@code multipath -ll}) or, with {@link Ddlink#FLAG_PATHS}, paths; or one map's. */
     MULTIPATH(20, true, Ddlink.FLAG_PATHS),
     /**
@@ -53,7 +57,7 @@ public enum Op {
      * (a table file or stdin, passed descriptors, a wait, events, upgrade). Read-only peers may send
      * it; the verbs that change state are refused to them inside.
      */
-    CLI(21, true, Ddlink.FLAG_STDIN_TERMINAL),
+    CLI(23, true, Ddlink.FLAG_STDIN_TERMINAL),
     /** Server to client on a link: one device event. */
     EVENT(64, true, 0),
     /** Server to client on a link: events were dropped because the link was not read. */

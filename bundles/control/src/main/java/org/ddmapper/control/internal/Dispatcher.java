@@ -234,6 +234,18 @@ final class Dispatcher {
             }
             case LINK -> link(c, tag, p);
             case UPGRADE -> upgrade(c, tag, p);
+            case UPGRADE_LIST -> {
+                notOnLink(c, Op.UPGRADE_LIST);
+                p.expectEnd();
+                text(c, Op.UPGRADE_LIST, tag, DmText.stored(upgrades().stored()));
+            }
+            case UPGRADE_REVERT -> {
+                notOnLink(c, Op.UPGRADE_REVERT);
+                String bundle = p.name("bundle name");
+                p.expectEnd();
+                if (bundle.isEmpty()) throw p.invalid("missing bundle symbolic name");
+                text(c, Op.UPGRADE_REVERT, tag, DmText.reverted(upgrades().revert(bundle)));
+            }
             default -> throw new DmException(Errno.EOPNOTSUPP, "unknown op " + op.code());
         }
         return false;
@@ -332,9 +344,14 @@ final class Dispatcher {
         if (jar.isEmpty()) throw p.invalid("missing jar path");
         java.nio.file.Path path = java.nio.file.Path.of(jar);
         if (!path.isAbsolute()) throw p.invalid("the jar path '" + jar + "' is not absolute (the server resolves it, not the client)");
+        text(c, Op.UPGRADE, tag, DmText.upgraded(upgrades().upgrade(bundle, path)));
+    }
+
+    /** The core's upgrade service; ENOSYS without it. */
+    private BundleUpgrades upgrades() {
         BundleUpgrades upgrades = server.upgrades();
         if (upgrades == null) throw new DmException(Errno.ENOSYS, "live upgrade is not available: the core offers no upgrade service");
-        text(c, Op.UPGRADE, tag, DmText.upgraded(upgrades.upgrade(bundle, path)));
+        return upgrades;
     }
 
     private void link(Connection c, int tag, PayloadReader p) {

@@ -130,16 +130,49 @@ class DdsetupTest {
         assertEquals("ddsetup: live upgrade is not available: the core offers no upgrade service: Function not implemented\n", err.toString());
 
         java.util.List<String> asked = new java.util.ArrayList<>();
-        server.upgrades(() -> (bundle, jar) -> {
-            asked.add(bundle + " " + jar);
-            if (bundle.equals("busy")) throw new org.ddmapper.api.DmException(org.ddmapper.api.Errno.EBUSY, "an upgrade of x is running");
-            return new org.ddmapper.api.UpgradeReport(bundle, "0.1.0", "0.1.1", java.util.List.of("v0", "v1"), 37, 120);
+        server.upgrades(() -> new org.ddmapper.api.BundleUpgrades() {
+            @Override public org.ddmapper.api.UpgradeReport upgrade(String bundle, Path jar) {
+                asked.add(bundle + " " + jar);
+                if (bundle.equals("busy")) throw new org.ddmapper.api.DmException(org.ddmapper.api.Errno.EBUSY, "an upgrade of x is running");
+                return new org.ddmapper.api.UpgradeReport(bundle, "0.1.0", "0.1.1", java.util.List.of("v0", "v1"), 37, 120);
+            }
+
+            @Override public org.ddmapper.api.UpgradeReport revert(String bundle) {
+                asked.add("revert " + bundle);
+                if (bundle.equals("none")) throw new org.ddmapper.api.DmException(org.ddmapper.api.Errno.ENOENT, "nothing to revert");
+                return new org.ddmapper.api.UpgradeReport(bundle, "0.1.1", "0.1.0", java.util.List.of("v0"), 5, 90);
+            }
+
+            @Override public java.util.List<org.ddmapper.api.StoredBundle> stored() {
+                return java.util.List.of(new org.ddmapper.api.StoredBundle("b", "0.1.0", "0.1.2", java.util.List.of(
+                        new org.ddmapper.api.StoredBundle.Version("0.1.3", org.ddmapper.api.StoredBundle.Status.SET_ASIDE, "0.1.2", "0.1.0",
+                                "2026-12-07T17:46:30Z", "it does not start"),
+                        new org.ddmapper.api.StoredBundle.Version("0.1.2", org.ddmapper.api.StoredBundle.Status.CURRENT, "0.1.0", "0.1.0",
+                                "2026-12-07T17:40:01Z", ""))));
+            }
+
+            @Override public void setAsideAtBoot(String bundle, String version, String reason) {
+                throw new AssertionError("ddsetup never sets aside");
+            }
         });
         assertEquals(0, run("upgrade", "org.ddmapper.target.linear", "x.jar"), err.toString());
         assertEquals("upgraded org.ddmapper.target.linear 0.1.0 -> 0.1.1 (2 devices, max stall 37 ms)\n", out.toString());
         assertEquals("org.ddmapper.target.linear " + Path.of("x.jar").toAbsolutePath(), asked.get(0));
         assertEquals(1, run("upgrade", "busy", "/x.jar"));
         assertEquals("ddsetup: an upgrade of x is running: Device or resource busy\n", err.toString());
+
+        assertEquals(0, run("upgrade", "--list"), err.toString());
+        assertEquals("b image 0.1.0 running 0.1.2\n  0.1.3 set-aside 2026-12-07T17:46:30Z from 0.1.2: it does not start\n"
+                + "  0.1.2 current 2026-12-07T17:40:01Z from 0.1.0\n", out.toString());
+        assertEquals(0, run("upgrade", "--revert", "b"), err.toString());
+        assertEquals("reverted b 0.1.1 -> 0.1.0 (1 device, max stall 5 ms)\n", out.toString());
+        assertEquals("revert b", asked.get(asked.size() - 1));
+        assertEquals(1, run("upgrade", "--revert", "none"));
+        assertEquals("ddsetup: nothing to revert: No such file or directory\n", err.toString());
+        assertEquals(1, run("upgrade", "--revert"));
+        assertTrue(err.toString().startsWith("ddsetup: --revert needs a value: Invalid argument\n"), err.toString());
+        assertEquals(1, run("upgrade", "--list", "extra"));
+        assertTrue(err.toString().startsWith("ddsetup: upgrade: unexpected 'extra': Invalid argument\n"), err.toString());
     }
 
     @Test

@@ -2,6 +2,7 @@ package org.ddmapper.core.internal.upgrade;
 
 import java.io.IOException;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,15 +13,19 @@ import org.ddmapper.api.Errno;
 import org.osgi.framework.Bundle;
 import org.tinylog.Logger;
 
-/** The files of an upgrade: the bundle's jar in the distribution, staged copies, the atomic replacement. */
+/** The files of an upgrade: the bundle's jar in the image, staged copies, durable writes into the store. */
 final class BundleFiles {
     private BundleFiles() {}
 
-    /** The jar file the bundle was installed from (the distribution's bundle directory). */
+    /**
+     * The jar file the bundle was installed from: the image's jar (the distribution's bundle directory). The
+     * launcher installs a stored version under the same location, so this is the image's jar whatever runs.
+     */
     static Path locationFile(Bundle bundle) {
         String location = bundle.getLocation();
         try {
-            URI uri = URI.create(location.split("#", 2)[0]);
+            // the launcher installs by reference ("reference:file:/…/x.jar": read in place)
+            URI uri = URI.create(location.replaceFirst("^reference:", "").split("#", 2)[0]);
             if ("file".equals(uri.getScheme())) {
                 Path p = Path.of(uri);
                 if (Files.isRegularFile(p)) return p;
@@ -45,23 +50,27 @@ final class BundleFiles {
         }
     }
 
-    /** Puts the new jar in place of the bundle's file: written beside it, fsynced, renamed over it. */
-    static void replace(Path location, Path jar) throws IOException {
-        Path tmp = location.resolveSibling("." + location.getFileName() + ".upgrade");
-        try {
-            Files.copy(jar, tmp, StandardCopyOption.REPLACE_EXISTING);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
-            }
-            Files.move(tmp, location, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    /** Copies {@code from} to {@code target} durably: a new file beside it, fsynced, renamed over it, the folder fsynced. */
+    static void copyDurably(Path from, Path target) throws IOException {
+        writeDurably(target, Files.readAllBytes(from));
+    }
+
+    /** Writes {@code target} durably: a new file beside it, fsynced, renamed over it, the folder fsynced. */
+    static void writeDurably(Path target, byte[] bytes) throws IOException {
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".new");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) ch.write(buf);
+            ch.force(true);
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             deleteQuietly(tmp);
             throw e;
         }
-        try (FileChannel dir = FileChannel.open(location.getParent(), StandardOpenOption.READ)) {
+        try (FileChannel dir = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
             dir.force(true);
         } catch (IOException e) {
-            Logger.warn("cannot fsync {}: {}", location.getParent(), e.getMessage());
+            Logger.warn("cannot fsync {}: {}", target.getParent(), e.getMessage());
         }
     }
 

@@ -15,6 +15,7 @@ import org.ddmapper.api.BundleUpgrades;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.EventKind;
+import org.ddmapper.api.StoredBundle;
 import org.ddmapper.api.UpgradeReport;
 import org.ddmapper.core.internal.Devices;
 import org.osgi.framework.Bundle;
@@ -33,15 +34,17 @@ import org.tinylog.Logger;
  *   <li>read the new jar (a bundle of the same symbolic name), stage a copy under
  *       {@code HOME/staging/}, and have the framework resolve it ({@link ResolveCheck}: installed under a
  *       temporary location, resolved, uninstalled);</li>
- *   <li>keep a copy of the running jar (the bundle's file location) for a rollback;</li>
+ *   <li>keep a copy of the running jar (the image's jar at the bundle's location, or the store's jar of the
+ *       running version) for a rollback;</li>
  *   <li>quiesce the devices whose live tables use the bundle's types (upper devices first); if their
  *       in-flight I/O does not drain in time, release them and refuse, nothing changed, no I/O errored;</li>
  *   <li>{@code Bundle.update} from the staged copy and refresh (the core parks the devices built on
  *       the bundle's types, their I/O waiting); wait until the new version is active, registers every
  *       type and checker name the old one did, and every affected device is rebuilt;</li>
- *   <li>on success, put the jar in place of the bundle's file, atomically (a restart keeps it); on any
- *       failure (a refused live or inactive table among them), update back to the kept jar, wait for the
- *       devices to come back on it, raise BUNDLE_ROLLED_BACK on them and throw.</li>
+ *   <li>on success, store the jar in the home's {@link BundleStore} as the bundle's current version (a
+ *       restart starts it; the image is never written); a revert drops the reverted version from the store
+ *       instead. On any failure (a refused live or inactive table among them), update back to the kept jar,
+ *       wait for the devices to come back on it, raise BUNDLE_ROLLED_BACK on them and throw.</li>
  * </ol>
  *
  * Devices rebuilt on a target bundle raise their own BUNDLE_SWAPPED (with stall_ms) as they come
@@ -55,20 +58,54 @@ public final class BundleUpgrader implements BundleUpgrades {
 
     private final BundleContext context;
     private final Devices devices;
+    private final BundleStore store;
     private final long timeoutMillis;
     private final ReentrantLock oneAtATime = new ReentrantLock();
     private volatile String running;
 
-    public BundleUpgrader(BundleContext context, Devices devices, long timeoutMillis) {
+    public BundleUpgrader(BundleContext context, Devices devices, BundleStore store, long timeoutMillis) {
         this.context = context;
         this.devices = devices;
+        this.store = store;
         this.timeoutMillis = timeoutMillis;
     }
 
     @Override
     public UpgradeReport upgrade(String symbolicName, Path jar) {
-        if (symbolicName == null || symbolicName.isBlank()) throw new DmException(Errno.EINVAL, "no bundle name given");
         if (jar == null) throw new DmException(Errno.EINVAL, "no jar given");
+        return oneAtATime(symbolicName, staged -> run(symbolicName, jar.toAbsolutePath(), staged, null));
+    }
+
+    /** Swaps back to the version below the store's current one of the bundle (or the image's) and drops the current one. */
+    @Override
+    public UpgradeReport revert(String symbolicName) {
+        return oneAtATime(symbolicName, staged -> {
+            Bundle bundle = installed(symbolicName);
+            String running = bundle.getVersion().toString();
+            String image = UpgradeCandidate.read(BundleFiles.locationFile(bundle)).version().toString();
+            List<StoredBundle.Version> usable = store.versions(symbolicName, image).stream()
+                    .filter(v -> v.status() == StoredBundle.Status.CURRENT || v.status() == StoredBundle.Status.PREVIOUS).toList();
+            if (usable.isEmpty() || !usable.get(0).version().equals(running))
+                throw new DmException(Errno.ENOENT, "nothing to revert: the bundle store holds no upgrade of " + symbolicName
+                        + " that runs now (running " + running + (usable.isEmpty() ? ", the image's version" : ", stored " + usable.get(0).version()) + ")");
+            Path back = usable.size() > 1 ? store.jarFile(symbolicName, usable.get(1).version()) : BundleFiles.locationFile(bundle);
+            return run(symbolicName, back, staged, running);
+        });
+    }
+
+    @Override
+    public List<StoredBundle> stored() {
+        return StoreReport.stored(context, store);
+    }
+
+    @Override
+    public void setAsideAtBoot(String symbolicName, String version, String reason) {
+        StoreReport.setAsideAtBoot(context, devices, store, symbolicName, version, reason);
+    }
+
+    /** Runs one upgrade (or revert) of {@code symbolicName} at a time; staged files are deleted afterwards. */
+    private UpgradeReport oneAtATime(String symbolicName, java.util.function.Function<List<Path>, UpgradeReport> work) {
+        if (symbolicName == null || symbolicName.isBlank()) throw new DmException(Errno.EINVAL, "no bundle name given");
         if (!oneAtATime.tryLock()) {
             String other = running;
             throw new DmException(Errno.EBUSY, "an upgrade of " + (other == null ? "another bundle" : other)
@@ -77,7 +114,7 @@ public final class BundleUpgrader implements BundleUpgrades {
         running = symbolicName;
         List<Path> staged = new ArrayList<>();
         try {
-            return run(symbolicName, jar.toAbsolutePath(), staged);
+            return work.apply(staged);
         } finally {
             for (Path p : staged) BundleFiles.deleteQuietly(p);
             running = null;
@@ -85,7 +122,8 @@ public final class BundleUpgrader implements BundleUpgrades {
         }
     }
 
-    private UpgradeReport run(String symbolicName, Path jar, List<Path> staged) {
+    /** The upgrade to {@code jar}; {@code reverting} is the version a revert drops from the store, else null. */
+    private UpgradeReport run(String symbolicName, Path jar, List<Path> staged, String reverting) {
         long t0 = System.nanoTime();
         Bundle bundle = installed(symbolicName);
         BundleOffer before = BundleOffer.of(bundle, context);
@@ -95,7 +133,7 @@ public final class BundleUpgrader implements BundleUpgrades {
             throw new DmException(Errno.EINVAL, jar + " is bundle " + given.symbolicName() + ", not " + symbolicName);
         String from = bundle.getVersion().toString();
         String to = given.version().toString();
-        String what = "upgrade of " + symbolicName + " " + from + " to " + to;
+        String what = (reverting != null ? "revert of " : "upgrade of ") + symbolicName + " " + from + " to " + to;
 
         Path stagingDir = devices.home().resolve("staging");
         Path next = BundleFiles.copy(jar, stagingDir.resolve(symbolicName + "-" + to + ".jar"), what);
@@ -117,11 +155,13 @@ public final class BundleUpgrader implements BundleUpgrades {
         }
         if (unresolved != null)
             throw new DmException(Errno.EINVAL, what + " refused: the new bundle would not resolve, as " + unresolved + "; nothing was changed");
-        UpgradeCandidate current = UpgradeCandidate.read(location);
-        if (!current.symbolicName().equals(symbolicName) || !current.version().equals(bundle.getVersion()))
-            throw new DmException(Errno.EPERM, what + " refused: " + location + " (the bundle's location) holds " + current.symbolicName()
-                    + " " + current.version() + ", not the running version, so there is nothing to roll back to");
-        Path previous = BundleFiles.copy(location, stagingDir.resolve(symbolicName + "-" + from + ".previous.jar"), what);
+        UpgradeCandidate image = UpgradeCandidate.read(location);
+        Path runningJar = image.version().equals(bundle.getVersion()) ? location : store.jarFile(symbolicName, from);
+        UpgradeCandidate current = Files.isRegularFile(runningJar) ? UpgradeCandidate.read(runningJar) : null;
+        if (current == null || !current.symbolicName().equals(symbolicName) || !current.version().equals(bundle.getVersion()))
+            throw new DmException(Errno.EPERM, what + " refused: neither " + location + " (the image's jar, " + image.version()
+                    + ") nor the bundle store holds the running version, so there is nothing to roll back to");
+        Path previous = BundleFiles.copy(runningJar, stagingDir.resolve(symbolicName + "-" + from + ".previous.jar"), what);
         staged.add(previous);
 
         boolean checker = before.targetTypes().isEmpty();
@@ -142,9 +182,10 @@ public final class BundleUpgrader implements BundleUpgrades {
                 swap(bundle, next);
                 awaitUp(bundle, before, affected, checker, true);
                 try {
-                    BundleFiles.replace(location, next);
+                    if (reverting != null) store.reverted(symbolicName, reverting);
+                    else store.store(symbolicName, to, next, from, image.version().toString());
                 } catch (IOException e) {
-                    throw new Failure("the new jar could not replace " + location + " (" + e.getMessage() + ")");
+                    throw new Failure("the bundle store " + store.dir() + " could not record it (" + e.getMessage() + ")");
                 }
             } catch (Failure f) {
                 throw rollback(bundle, previous, before, affected, checker, what, from, to, f.getMessage());
