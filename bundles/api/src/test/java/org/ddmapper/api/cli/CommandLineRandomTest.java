@@ -23,7 +23,7 @@ class CommandLineRandomTest {
             "--separator", "--target", "--tree", "--inactive", "--noflush", "--nolockfs", "-f", "--force", "--retry", "--table",
             "-n", "--notable", "-v", "--verbose", "--count", "-h", "--help", "--version", "--noudevsync", "--udevcookie", "-y",
             "-u", "--uuid", "-j", "-S", "--rows", "--pass-fd", "--pass-connect", "--pass-unix", "--frob", "-x", "-cv", "--target=",
-            "--sort=-name", "-oname", "--noflush=1", "--"};
+            "--sort=-name", "-oname", "--noflush=1", "--list", "--revert", "--"};
     private static final String[] WORDS = {"a", "b", "mp", "-a", "", " ", "x y", "ünï", "@1", "@", "@x", "0", "12", "99999999999999999999",
             "name", "+events", "name,events", "name,,", "blkdevname", "name_all,deps_all", "-name,events", "+", "h:1", "h:x", ":",
             "/s", "0 8 zero", "0 8 zero\n8 8 error", "show", "paths", "topology", "-ll", "fail_path", "-", "t.table", "3"};

@@ -60,6 +60,16 @@ class CommandLineTest {
     }
 
     @Test
+    void upgradeTakesAJarOrListsOrRevertsTheBundleStore() {
+        assertEquals(new Command.Upgrade("b", "x.jar"), parse("upgrade", "b", "x.jar"));
+        assertEquals(new Command.UpgradeList(), parse("upgrade", "--list"));
+        assertEquals(new Command.UpgradeRevert("b"), parse("upgrade", "--revert", "b"));
+        refused("upgrade: give --list or --revert, not both", "upgrade", "--list", "--revert", "b");
+        refused("upgrade: unexpected 'x'", "upgrade", "--list", "x");
+        refused("--revert needs a value", "upgrade", "--revert");
+    }
+
+    @Test
     void multipathWordsGoToItsOwnParser() {
         assertEquals(new Command.Multipath(new MultipathText.Request(true, "m")), parse("multipath", "show", "paths", "m"));
         assertEquals(new Command.Multipath(new MultipathText.Request(false, null)), parse("multipath", "-ll"));
@@ -93,7 +103,8 @@ class CommandLineTest {
         for (String[] argv : new String[][] {{"create", "--table", "0 8 zero", "--", "-a"}, {"clear", "--", "-x"}, {"create", "a", "-"}, {"create", "a"},
                 {"load", "a", "/t"}, {"info", "-c", "--sort", "-events,name", "--separator", "", "x"}, {"ls", "--tree"},
                 {"wait", "-v", "a"}, {"events", "a", "--count", "3"}, {"message", "a", "@2", "x", "--pass-unix", "/s"},
-                {"remove_all", "-f"}, {"multipath", "show", "topology"}, {"help"}, {"deps", "--", "-x"}}) {
+                {"remove_all", "-f"}, {"multipath", "show", "topology"}, {"help"}, {"deps", "--", "-x"}, {"upgrade", "--list"},
+                {"upgrade", "--revert", "-b"}}) {
             Command c = CommandLine.parse(argv);
             assertEquals(c, CommandLine.parse(c.toArgs()), String.join(" ", argv) + " -> " + c.toArgs());
         }
