@@ -62,7 +62,7 @@ class ApplianceTest {
         assertTrue(ok("info", "mp").contains("Tables present:    None\n"));
         String table = "0 4096 multipath 0 0 1 1 round-robin 0 2 1 " + pathA + " 1 " + pathB + " 1";
         assertEquals("", ok("load", "mp", "--table", table));
-        assertEquals(table + "\n", ok("table", "--inactive", "mp"));
+        assertEquals(table + " \n", ok("table", "--inactive", "mp"), "6.1 ends a multipath table with a blank");
         assertEquals("", ok("resume", "mp"));
         String status = ok("status", "mp");
         assertTrue(status.matches("0 4096 multipath .*" + pathA + " A 0 .*" + pathB + " A 0.*\n"), status);

@@ -86,7 +86,7 @@ class CheckerSwapTest {
             assertEquals("directio", swapped.get(5).details().get("checker"));
             assertEquals(next, swapped.get(5).details().get("from"));
             assertEquals(base, swapped.get(5).details().get("to"));
-            assertTrue(b.dm.status(DeviceRef.of("mpc")).get(0).text().endsWith(p1 + " A 0 " + p2 + " A 0"), b.dm.status(DeviceRef.of("mpc")).toString());
+            assertTrue(b.dm.status(DeviceRef.of("mpc")).get(0).text().endsWith(p1 + " A 0 " + p2 + " A 0 "), b.dm.status(DeviceRef.of("mpc")).toString());
             long checksBefore = checks(b);
             Waits.await("the new checker checks again", () -> checks(b) > checksBefore + 2
                     && showPaths(b).lines().filter(l -> l.contains("directio") && l.contains(" ready ")).count() == 2);
@@ -129,7 +129,7 @@ class CheckerSwapTest {
             assertEquals("9.9.7", rolledBack.details().get("to"));
             assertEquals(base, b.fw.bundle(DIRECTIO).getVersion().toString());
             assertArrayEquals(installedBytes, Files.readAllBytes(installed), "the bundle directory keeps the old jar");
-            assertTrue(b.dm.status(DeviceRef.of("mpc")).get(0).text().endsWith("dm:cl1 A 0 dm:cl2 A 0"), b.dm.status(DeviceRef.of("mpc")).toString());
+            assertTrue(b.dm.status(DeviceRef.of("mpc")).get(0).text().endsWith("dm:cl1 A 0 dm:cl2 A 0 "), b.dm.status(DeviceRef.of("mpc")).toString());
             long checksBefore = checks(b);
             Waits.await("the old checker checks again", () -> checks(b) > checksBefore + 2
                     && showPaths(b).lines().filter(l -> l.contains("directio") && l.contains(" ready ")).count() == 2);

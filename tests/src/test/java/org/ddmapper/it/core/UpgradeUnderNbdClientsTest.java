@@ -122,7 +122,7 @@ class UpgradeUnderNbdClientsTest {
                 b.dm.message(DeviceRef.of("mp"), new TargetRef.ByIndex(0), Message.of("reinstate_path", p2.reference()));
             }
             String pathState = status(b, "mp");
-            assertEquals("2 0 0 0 2 2 E 0 1 0 " + dead.reference() + " F 1 A 0 2 0 " + p1.reference() + " A 0 " + p2.reference() + " A 3",
+            assertEquals("2 0 0 0 2 2 E 0 1 0 " + dead.reference() + " F 1 A 0 2 0 " + p1.reference() + " A 0 " + p2.reference() + " A 3 ",
                     pathState, "dead path failed once, group 2 in use, p2 failed three times");
             String mpTable = b.dm.table(DeviceRef.of("mp"), false).get(0).text();
             java.util.Map<String, Long> eventNrBefore = new java.util.HashMap<>();

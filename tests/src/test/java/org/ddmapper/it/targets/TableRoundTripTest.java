@@ -67,7 +67,7 @@ class TableRoundTripTest {
         sample("flakey", "0 2048 flakey $A 0 59 1", "0 2048 flakey $A 0 59 1 0 ");
         sample("flakey", "0 2048 flakey $A 8 1 2 6 CORRUPT_BIO_BYTE 32 R 1 0 error_writes",
                 "0 2048 flakey $A 8 1 2 6 error_writes corrupt_bio_byte 32 r 1 0 ");
-        sample("multipath", "0 2048 multipath 0 0 1 1 round-robin 0 2 1 $A 1 $B 1");
+        sample("multipath", "0 2048 multipath 0 0 1 1 round-robin 0 2 1 $A 1 $B 1", "0 2048 multipath 0 0 1 1 round-robin 0 2 1 $A 1 $B 1 ");
         // a table of several types
         sample("linear", "0 64 zero\n64 2048 linear $A 0\n2112 2048 striped 2 8 $B 0 $C 0\n4160 100 error",
                 "0 64 zero \n64 2048 linear $A 0\n2112 2048 striped 2 8 $B 0 $C 0\n4160 100 error ");
