@@ -3,6 +3,8 @@ package org.ddmapper.api;
 /**
  * The kinds of device event. Each carries its details as key/value pairs in {@link DeviceEvent#details()},
  * read as a typed record by {@link DeviceEvent#payload()} (one {@link EventPayload} record per kind).
+ * Every event has a number in its device's event stream; only those the kernel counts move the
+ * device's event number ({@link #countsInEventNr()}).
  */
 public enum EventKind {
     /** A device was created (details: none). */
@@ -29,7 +31,7 @@ public enum EventKind {
     PATH_DAMPED,
     /** A multipath priority group was bypassed (details: group, bypassed 1|0, reason). */
     PG_BYPASSED,
-    /** The current priority group changed (details: from, to, reason). */
+    /** The current priority group changed (details: from, to, reason, requested 1|0; see {@link EventPayload.PgSwitched}). */
     PG_SWITCHED,
     /** Queueing with no path changed (details: queue_if_no_path 1|0, reason, queued). */
     QUEUE_MODE_CHANGED,
@@ -58,5 +60,23 @@ public enum EventKind {
     /** A stored upgraded version of a bundle failed to start at boot and was set aside (details: bundle, version, running, reason). */
     BUNDLE_SET_ASIDE,
     /** A target's own state changed in a way worth telling (details: target-specific). */
-    TARGET_EVENT
+    TARGET_EVENT;
+
+    /**
+     * Whether events of this kind move the device's event number ({@link DeviceInfo#eventNr()}:
+     * what {@code ddsetup info} prints and {@code wait} waits on) as Linux moves a dm device's
+     * event_nr: the events its targets raise ({@code dm_table_event}: a path failed or came back,
+     * a group was switched or bypassed, a stripe, mirror or snapshot event) and a rename. The
+     * core's own steps (create, load, resume, suspend, clear, remove) and ddmapper's additions
+     * (queueing changes, flap damping, a missing type, bundle swaps) are in the event stream only.
+     * For one event, {@link DeviceEvent#countsInEventNr()} decides (a group switch nobody asked
+     * for does not count).
+     */
+    public boolean countsInEventNr() {
+        return switch (this) {
+            case RENAMED, PATH_FAILED, PATH_REINSTATED, PG_BYPASSED, PG_SWITCHED, STRIPE_ERROR, MIRROR_RECOVERY_COMPLETE,
+                    MIRROR_LEG_FAILED, MIRROR_LOG_FAILED, SNAPSHOT_INVALID, SNAPSHOT_OVERFLOW, TARGET_EVENT -> true;
+            default -> false;
+        };
+    }
 }

@@ -105,10 +105,18 @@ public sealed interface EventPayload {
         public Map<String, String> details() { return map("group", group, "bypassed", bypassed ? 1 : 0, "reason", reason); }
     }
 
-    /** The priority group in use changed ({@code from} is 0 when none was in use). */
-    record PgSwitched(int from, int to, String reason) implements EventPayload {
+    /**
+     * The priority group in use changed ({@code from} is 0 when none was in use): {@code requested}
+     * by a switch_group message or the path monitor's failback (counted in the device's event
+     * number, as the kernel counts switch_group), or not, when I/O moved to another group because
+     * paths failed (the kernel counts the path failure, not the move).
+     */
+    record PgSwitched(int from, int to, String reason, boolean requested) implements EventPayload {
+        /** A requested switch (the form before {@code requested} existed). */
+        public PgSwitched(int from, int to, String reason) { this(from, to, reason, true); }
+
         public EventKind kind() { return EventKind.PG_SWITCHED; }
-        public Map<String, String> details() { return map("from", from, "to", to, "reason", reason); }
+        public Map<String, String> details() { return map("from", from, "to", to, "reason", reason, "requested", requested ? 1 : 0); }
     }
 
     /** Queueing with no path changed; {@code queued} requests were waiting at that moment. */

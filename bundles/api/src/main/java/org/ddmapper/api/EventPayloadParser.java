@@ -27,7 +27,8 @@ final class EventPayloadParser {
                 case PATH_DAMPED -> new EventPayload.PathDamped(text(d, "path"), integer(d, "number"), integer(d, "failures"),
                         millis(d, "window"), millis(d, "hold"), text(d, "reason"));
                 case PG_BYPASSED -> new EventPayload.PgBypassed(integer(d, "group"), bool(d, "bypassed"), text(d, "reason"));
-                case PG_SWITCHED -> new EventPayload.PgSwitched(integer(d, "from"), integer(d, "to"), text(d, "reason"));
+                case PG_SWITCHED -> new EventPayload.PgSwitched(integer(d, "from"), integer(d, "to"), text(d, "reason"),
+                        !d.containsKey("requested") || bool(d, "requested"));
                 case QUEUE_MODE_CHANGED -> new EventPayload.QueueModeChanged(bool(d, "queue_if_no_path"), text(d, "reason"), optionalInt(d, "queued"));
                 case STRIPE_ERROR -> new EventPayload.StripeError(integer(d, "stripe"), text(d, "device"), integer(d, "errors"), errno(d, "errno"));
                 case MIRROR_RECOVERY_COMPLETE -> new EventPayload.MirrorRecoveryComplete(number(d, "regions"));

@@ -232,6 +232,10 @@ final class Dispatcher {
             case MESSAGE -> {
                 return message(c, item, p, fds);
             }
+            case CLI -> {
+                notOnLink(c, op);
+                ok(c, op, tag, CliOp.run(manager, c.access(), c.peer(), server.versionText(), item.target(), p));
+            }
             case LINK -> link(c, tag, p);
             case UPGRADE -> upgrade(c, tag, p);
             case UPGRADE_LIST -> {

@@ -194,7 +194,7 @@ class NegativeItemsTest {
         assertEquals(0, fixture.manager.adoptedFds.size());
         // the connection still works
         assertTrue(socket.send(Item.request(Op.LIST, 1, 0, new byte[0]).encode()));
-        assertEquals("dev\t(1)\n", Item.decode(socket.receive(Ddlink.MAX_ITEM_BYTES, true).data()).text());
+        assertEquals("dev\t(0:1)\n", Item.decode(socket.receive(Ddlink.MAX_ITEM_BYTES, true).data()).text());
     }
 
     @Test
@@ -243,7 +243,7 @@ class NegativeItemsTest {
         while (fixture.server.connectionCount() > 1 && System.currentTimeMillis() < deadline) Thread.sleep(10);
         assertEquals(1, fixture.server.connectionCount());
         assertTrue(socket.send(Item.request(Op.LIST, 1, 0, new byte[0]).encode()));
-        assertEquals("dev\t(1)\n", Item.decode(socket.receive(Ddlink.MAX_ITEM_BYTES, true).data()).text());
+        assertEquals("dev\t(0:1)\n", Item.decode(socket.receive(Ddlink.MAX_ITEM_BYTES, true).data()).text());
         assertFalse(fixture.manager.list().isEmpty());
     }
 }
