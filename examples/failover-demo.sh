@@ -205,7 +205,7 @@ fi
 # ---------------------------------------------------------------- snapshot
 if [[ $SNAPSHOT == yes ]]; then
   say "snapshot: an origin device (snapshot-origin over base.img) with a client writing to it"
-  truncate -s 16M "$W/base.img" "$W/cow.img"
+  truncate -s 16M "$W/base.img"; truncate -s 32M "$W/cow.img"   # a COW larger than the origin never fills
   ddsetup create base --table "0 32768 snapshot-origin $W/base.img" || exit 1
   client_start base
   snap_line() { ddsetup snapshots snap 2>/dev/null | awk 'NR > 1 { printf "snapshot of %s: COW %s%% used, %s", $2, $6, $7 }'; }
