@@ -39,9 +39,9 @@ declare -A PIDS=()      # pid -> what it is
 FAILED=()
 say() { printf '==> %s\n' "$*"; }
 started() { PIDS[$1]=$2; echo "    (started $2, pid $1)"; }
-stop_pid() { # pid: TERM, then KILL after 5 s; waits for it
+stop_pid() { # pid [signal]: TERM (or the signal), then KILL after 5 s; waits for it
   local p=$1
-  kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null
+  kill -0 "$p" 2>/dev/null && kill -"${2:-TERM}" "$p" 2>/dev/null
   for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
   kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
   wait "$p" 2>/dev/null
@@ -142,8 +142,8 @@ paths_line() { ddsetup multipath show paths mp | awk 'NR > 1 { printf "path %s %
 say "a client writes 1 MiB rounds to nbd://127.0.0.1:$PORT/mp and reads each back"
 client_start mp
 watch 3 paths_line
-say "killing path 2's server (pid $NBDKIT2): I/O on it fails and goes down path 1"
-stop_pid "$NBDKIT2"
+say "killing path 2's server (kill -9 $NBDKIT2): I/O on it fails and goes down path 1"
+stop_pid "$NBDKIT2" KILL
 watch 30 paths_line 'grep -qi PATH_FAILED "$W/events.mp"' || fail failover "path 2 was never failed"
 watch 4 paths_line
 say "restarting path 2's server on the same port: the path monitor's next check reinstates it"
@@ -178,8 +178,8 @@ if [[ $MIRROR == yes ]]; then
   legs_line() { local s; s=$(ddsetup status m); set -- $s; echo "regions in sync $7, leg states $9"; }
   client_start m
   watch 2 legs_line
-  say "killing leg 1's server (pid $LEG1): its writes fail, the mirror goes on with leg 0"
-  stop_pid "$LEG1"
+  say "killing leg 1's server (kill -9 $LEG1): its writes fail, the mirror goes on with leg 0"
+  stop_pid "$LEG1" KILL
   watch 30 legs_line 'grep -qi MIRROR_LEG_FAILED "$W/events.m"' || fail mirror "leg 1 was never failed"
   watch 3 legs_line
   say "restarting leg 1's server; reloading the same table reconnects it and resyncs what it missed"
