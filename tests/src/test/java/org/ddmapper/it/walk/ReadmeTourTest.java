@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.ddmapper.it.support.Appliance;
 import org.ddmapper.it.support.Peers;
+import org.ddmapper.it.support.Terminal;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,21 +27,24 @@ import org.junit.jupiter.api.io.TempDir;
  * order, from the checkout, with the tour's home {@code /tmp/dd} replaced by a temp home and its
  * ports (NBD 10809, the path servers 10810 and 10811) by free ones. A comment after a command is a
  * line its output must hold ({@code …} any text, whitespace runs equal, {@code (exit N)} its exit
- * status, else 0). Not run: the boot line (the test boots the same distribution in the home, with a
- * free NBD port), the upgrade block (its jar is a placeholder) and the demo (FailoverDemoTest). The
- * tour's failover leaves no path server running.
+ * status, else 0); a console block's lines ({@code g! ...}) are typed at the console of the appliance
+ * the tour boots (the same distribution on a pseudo-terminal, in the home, with a free NBD port),
+ * the others run in a shell from the checkout. Not run: the upgrade block (its jar is a placeholder)
+ * and the demo (FailoverDemoTest). The tour's failover leaves no path server running, and Ctrl-D
+ * at its console ends the appliance with status 0.
  */
 @Timeout(300)
 class ReadmeTourTest {
     private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-    private static final Pattern BLOCK = Pattern.compile("```sh\\n(.*?)```", Pattern.DOTALL);
+    private static final Pattern BLOCK = Pattern.compile("```(sh)?\\n(.*?)```", Pattern.DOTALL);
+    private static final Pattern READY = Pattern.compile("ddmapper ready: nbd=127\\.0\\.0\\.1:(\\d+) ");
     private static final Pattern COMMENTED = Pattern.compile("^(.*?\\S)\\s+# (.*)$");
     private static final Pattern EXIT = Pattern.compile("^(.*?)\\s*\\(exit (\\d+)\\)$");
 
     @TempDir
     Path home;
 
-    /** The tour's sh blocks, in order. */
+    /** The tour's sh blocks and console blocks (every line {@code g! ...}), in order. */
     static List<String> tourBlocks() throws IOException {
         String readme = Files.readString(ROOT.resolve("README.md"));
         int start = readme.indexOf("\n## A five-minute tour\n");
@@ -48,7 +52,9 @@ class ReadmeTourTest {
         assertTrue(start >= 0 && end > start, "README.md has its tour section");
         Matcher m = BLOCK.matcher(readme.substring(start, end));
         List<String> blocks = new ArrayList<>();
-        while (m.find()) blocks.add(m.group(1));
+        while (m.find()) {
+            if (m.group(1) != null || m.group(2).lines().allMatch(l -> l.startsWith("g! "))) blocks.add(m.group(2));
+        }
         return blocks;
     }
 
@@ -58,24 +64,34 @@ class ReadmeTourTest {
         List<String> blocks = tourBlocks();
         assertEquals("./ddmapper --home /tmp/dd\n", blocks.get(0), "the tour boots with ./ddmapper --home /tmp/dd");
         int run = 0;
-        try (Appliance app = Appliance.start(home)) {
+        // the tour boots with a console at the terminal: so does the test, on a pseudo-terminal
+        Terminal console = Terminal.start("exec " + Appliance.distribution().resolve("bin/ddmapper") + " --home " + home + " --nbd 127.0.0.1:0", null);
+        try {
+            console.await("the ready line", Appliance.READY_TIMEOUT, "ddmapper ready: nbd=127.0.0.1:");
+            console.awaitPrompt();
+            Matcher ready = READY.matcher(console.text());
+            assertTrue(ready.find(), console.text());
+            String p1 = Integer.toString(freePort());
+            String p2 = Integer.toString(freePort());
             String[][] replace = {
                 {"/tmp/dd", home.toString()},
-                {"127.0.0.1:10809", "127.0.0.1:" + app.nbdPort()},
-                {"127.0.0.1:10810", "127.0.0.1:" + freePort()},
-                {"--port 10810", null},
-                {"127.0.0.1:10811", "127.0.0.1:" + freePort()},
-                {"--port 10811", null},
+                {"127.0.0.1:10809", "127.0.0.1:" + ready.group(1)},
+                {"127.0.0.1:10810", "127.0.0.1:" + p1},
+                {"--port 10810", "--port " + p1},
+                {"127.0.0.1:10811", "127.0.0.1:" + p2},
+                {"--port 10811", "--port " + p2},
             };
-            replace[3][1] = "--port " + replace[2][1].substring(replace[2][1].lastIndexOf(':') + 1);
-            replace[5][1] = "--port " + replace[4][1].substring(replace[4][1].lastIndexOf(':') + 1);
             try {
                 for (String block : blocks.subList(1, blocks.size())) {
                     if (block.contains("./ddsetup upgrade org.ddmapper.target.linear /path/to/")) continue;
                     if (block.equals("examples/failover-demo.sh --all\n")) continue;
                     for (String line : block.split("\n")) {
                         if (line.isBlank() || line.startsWith("#")) continue;
-                        runLine(line, replace);
+                        if (line.startsWith("g! ")) {
+                            typeLine(console, line.substring(3), replace);
+                        } else {
+                            runLine(line, replace);
+                        }
                         run++;
                     }
                 }
@@ -86,35 +102,59 @@ class ReadmeTourTest {
             } finally {
                 for (String pidFile : List.of("p1.pid", "p2.pid")) killFromPidFile(home.resolve(pidFile));
             }
+            console.type("\004"); // Ctrl-D ends the console and the appliance
+            assertEquals(0, console.awaitExit(), console.text());
+        } finally {
+            console.kill();
         }
         assertTrue(run >= 25, "the tour's commands ran: " + run);
     }
 
-    private void runLine(String line, String[][] replace) throws Exception {
-        String command = line;
-        String expected = null;
-        int exit = 0;
-        Matcher c = COMMENTED.matcher(line);
-        if (c.matches()) {
-            command = c.group(1);
-            expected = c.group(2);
-            Matcher e = EXIT.matcher(expected);
-            if (e.matches()) {
-                expected = e.group(1);
-                exit = Integer.parseInt(e.group(2));
+    /** A line of the tour: the command, the line its output must hold (or null), its exit status. */
+    private record Step(String line, String command, String expected, int exit) {
+        static Step of(String line, String[][] replace) {
+            String command = line;
+            String expected = null;
+            int exit = 0;
+            Matcher c = COMMENTED.matcher(line);
+            if (c.matches()) {
+                command = c.group(1);
+                expected = c.group(2);
+                Matcher e = EXIT.matcher(expected);
+                if (e.matches()) {
+                    expected = e.group(1);
+                    exit = Integer.parseInt(e.group(2));
+                }
+            }
+            for (String[] r : replace) {
+                command = command.replace(r[0], r[1]);
+                if (expected != null) expected = expected.replace(r[0], r[1]);
+            }
+            return new Step(line, command, expected, exit);
+        }
+
+        void check(String output) {
+            if (expected == null || expected.isEmpty()) return;
+            Pattern want = Pattern.compile(Arrays.stream(squeeze(expected).split("…", -1)).map(Pattern::quote).collect(Collectors.joining(".*")));
+            if (output.lines().map(ReadmeTourTest::squeeze).noneMatch(l -> want.matcher(l).matches())) {
+                fail("README: " + line + "\nran: " + command + "\nno line of its output is '" + expected + "':\n" + output);
             }
         }
-        for (String[] r : replace) {
-            command = command.replace(r[0], r[1]);
-            if (expected != null) expected = expected.replace(r[0], r[1]);
-        }
-        Peers.Result r = Peers.run(90, "env", "DDMAPPER_HOME=" + home, "bash", "-c", "cd " + ROOT + " && " + command);
-        assertEquals(exit, r.exit(), "README: " + line + "\nran: " + command + "\n" + r.output());
-        if (expected == null || expected.isEmpty()) return;
-        Pattern want = Pattern.compile(Arrays.stream(squeeze(expected).split("…", -1)).map(Pattern::quote).collect(Collectors.joining(".*")));
-        if (r.output().lines().map(ReadmeTourTest::squeeze).noneMatch(l -> want.matcher(l).matches())) {
-            fail("README: " + line + "\nran: " + command + "\nno line of its output is '" + expected + "':\n" + r.output());
-        }
+    }
+
+    private void runLine(String line, String[][] replace) throws Exception {
+        Step step = Step.of(line, replace);
+        Peers.Result r = Peers.run(90, "env", "DDMAPPER_HOME=" + home, "bash", "-c", "cd " + ROOT + " && " + step.command());
+        assertEquals(step.exit(), r.exit(), "README: " + line + "\nran: " + step.command() + "\n" + r.output());
+        step.check(r.output());
+    }
+
+    private static void typeLine(Terminal console, String line, String[][] replace) throws Exception {
+        Step step = Step.of(line, replace);
+        int mark = console.type(step.command() + "\n");
+        console.awaitPromptAfter(mark);
+        String shown = console.text().substring(mark);
+        step.check(shown.substring(shown.indexOf('\n') + 1)); // after the echo of what was typed
     }
 
     private static String squeeze(String s) {
