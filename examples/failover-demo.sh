@@ -52,7 +52,11 @@ cleanup() {
   trap - EXIT INT TERM
   touch "$W/client.stop" 2>/dev/null
   local p
-  for p in "${!PIDS[@]}"; do [[ ${PIDS[$p]} == client* ]] && stop_pid "$p"; done
+  for p in "${!PIDS[@]}"; do   # the client ends its round, then sees client.stop
+    [[ ${PIDS[$p]} == client* ]] || continue
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    stop_pid "$p"
+  done
   for p in "${!PIDS[@]}"; do stop_pid "$p"; done
   if [[ $KEEP == yes ]]; then echo "    kept $W"; else rm -rf "$W"; fi
 }
@@ -106,7 +110,7 @@ client_stop() { # export: stops the client, reads every slot back once more; set
   [[ -f $W/client.errors ]] && sed 's/^/    client: /' "$W/client.errors" | head -5
   say "client stopped: $CLIENT_ROUNDS rounds, every slot read back again: $CLIENT_ERRORS errors"
 }
-watch() { # seconds, status-function, [until-command]: one line per second, client | what the function prints
+show_until() { # seconds, status-function, [until-command]: one line per second, client | what the function prints
   local deadline=$((SECONDS + $1)) t0=$SECONDS
   while ((SECONDS < deadline)); do
     printf '    [%3ds] %s | %s\n' $((SECONDS - t0)) "$(client_line)" "$($2)"
@@ -121,7 +125,6 @@ say "scratch directory $W; building and booting the appliance there (NBD on a fr
 mkdir -p "$W/luns"
 "$ROOT/runtime/target/ddmapper/bin/ddmapper" --no-console --home "$W/home" --nbd 127.0.0.1:0 >"$W/appliance.log" 2>&1 &
 started $! "appliance"
-APP=$!
 wait_for 120 grep -q '^ddmapper ready' "$W/appliance.log" || { cat "$W/appliance.log" >&2; exit 1; }
 PORT=$(sed -n 's/^ddmapper ready: nbd=127.0.0.1:\([0-9]*\) .*/\1/p' "$W/appliance.log")
 say "$(grep '^ddmapper ready' "$W/appliance.log")"
@@ -141,15 +144,15 @@ started $! "ddsetup events mp (following the map's events)"
 paths_line() { ddsetup multipath show paths mp | awk 'NR > 1 { printf "path %s %s/%s  ", $2, $5, $6 }'; }
 say "a client writes 1 MiB rounds to nbd://127.0.0.1:$PORT/mp and reads each back"
 client_start mp
-watch 3 paths_line
+show_until 3 paths_line
 say "killing path 2's server (kill -9 $NBDKIT2): I/O on it fails and goes down path 1"
 stop_pid "$NBDKIT2" KILL
-watch 30 paths_line 'grep -qi PATH_FAILED "$W/events.mp"' || fail failover "path 2 was never failed"
-watch 4 paths_line
+show_until 30 paths_line 'grep -qi PATH_FAILED "$W/events.mp"' || fail failover "path 2 was never failed"
+show_until 4 paths_line
 say "restarting path 2's server on the same port: the path monitor's next check reinstates it"
 path_server lun "$P2"
-watch 60 paths_line 'grep -qi PATH_REINSTATED "$W/events.mp"' || fail failover "path 2 never came back"
-watch 2 paths_line
+show_until 60 paths_line 'grep -qi PATH_REINSTATED "$W/events.mp"' || fail failover "path 2 never came back"
+show_until 2 paths_line
 client_stop mp
 say "ddsetup multipath -ll mp, and the map's events:"
 ddsetup multipath -ll mp | sed 's/^/    /'
@@ -177,17 +180,17 @@ if [[ $MIRROR == yes ]]; then
   started $! "ddsetup events m"
   legs_line() { local s; s=$(ddsetup status m); set -- $s; echo "regions in sync $7, leg states $9"; }
   client_start m
-  watch 2 legs_line
+  show_until 2 legs_line
   say "killing leg 1's server (kill -9 $LEG1): its writes fail, the mirror goes on with leg 0"
   stop_pid "$LEG1" KILL
-  watch 30 legs_line 'grep -qi MIRROR_LEG_FAILED "$W/events.m"' || fail mirror "leg 1 was never failed"
-  watch 3 legs_line
+  show_until 30 legs_line 'grep -qi MIRROR_LEG_FAILED "$W/events.m"' || fail mirror "leg 1 was never failed"
+  show_until 3 legs_line
   say "restarting leg 1's server; reloading the same table reconnects it and resyncs what it missed"
   path_server leg1 "$P3"
   ddsetup load m --table "$MTABLE" && ddsetup resume m || fail mirror "reload refused"
   say "resync limited to 2 MiB/s so it can be watched: ddsetup message m 0 resync_rate 2048"
   ddsetup message m 0 resync_rate 2048
-  watch 60 legs_line in_sync || fail mirror "no resync to the end"
+  show_until 60 legs_line in_sync || fail mirror "no resync to the end"
   client_stop m
   wait_for 30 in_sync
   ddsetup suspend m && ddsetup resume m   # a suspend flushes both legs
@@ -209,13 +212,13 @@ if [[ $SNAPSHOT == yes ]]; then
   ddsetup create base --table "0 32768 snapshot-origin $W/base.img" || exit 1
   client_start base
   snap_line() { ddsetup snapshots snap 2>/dev/null | awk 'NR > 1 { printf "snapshot of %s: COW %s%% used, %s", $2, $6, $7 }'; }
-  watch 3 true
+  show_until 3 true
   say "taking the snapshot under writes: suspend base (writes wait), keep a copy of base.img as the reference, create snap, resume"
   ddsetup suspend base && cp --sparse=always "$W/base.img" "$W/reference.img" &&
     ddsetup create snap --table "0 32768 snapshot $W/base.img $W/cow.img P 8" && ddsetup resume base ||
     fail snapshot "could not take the snapshot"
   say "the client goes on writing to base; each first write of a chunk copies it out to snap's COW"
-  watch 4 snap_line
+  show_until 4 snap_line
   client_stop base
   ddsetup snapshots | sed 's/^/    /'
   nbdcopy "nbd://127.0.0.1:$PORT/snap" "$W/snap.copy" && nbdcopy "nbd://127.0.0.1:$PORT/base" "$W/base.copy" ||
