@@ -12,9 +12,9 @@
 #
 # Usage: examples/failover-demo.sh [--mirror] [--snapshot] [--all] [--keep]
 #   --all    all three parts        --keep   keep the scratch directory (its logs) at the end
-# Needs: the build (./ddmapper makes it), nbdkit, qemu-io, nbdcopy, python3. One narrated line per
-# step (`==>`), a status line per second while something happens (client | paths, legs or COW), a
-# `RESULT` line per part; exit 0 when every part showed what it should, 1 otherwise. Everything
+# Needs: the build (./ddmapper makes it), nbdkit, nbdinfo, qemu-io, nbdcopy, python3.
+# Prints one narrated line per step (`==>`), a status line per second while something happens
+# (client | paths, legs or COW), a `RESULT` line per part; exit 0 when every part showed what it should, 1 otherwise. Everything
 # runs in a temp directory (TMPDIR) on loopback with free ports; every process it starts is
 # stopped by pid on exit, on an error and on Ctrl-C (`stopped pid N` lines say so).
 set -uo pipefail
@@ -26,11 +26,11 @@ for a in "$@"; do
     --snapshot) SNAPSHOT=yes ;;
     --all) MIRROR=yes SNAPSHOT=yes ;;
     --keep) KEEP=yes ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "failover-demo: unknown argument '$a' (see --help)" >&2; exit 64 ;;
   esac
 done
-for tool in nbdkit qemu-io nbdcopy python3; do
+for tool in nbdkit nbdinfo qemu-io nbdcopy python3; do
   command -v "$tool" >/dev/null || { echo "failover-demo: needs $tool (./run-tests installs it as root)" >&2; exit 1; }
 done
 

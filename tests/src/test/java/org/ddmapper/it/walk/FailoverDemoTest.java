@@ -86,6 +86,16 @@ class FailoverDemoTest {
         }
     }
 
+    @Test
+    void anUnknownArgumentIsNamedAndNothingStarts() throws Exception {
+        Peers.Result r = Peers.run(30, "env", "TMPDIR=" + tmp, ROOT.resolve("examples/failover-demo.sh").toString(), "--mirorr");
+        assertEquals(64, r.exit(), r.output());
+        assertEquals("failover-demo: unknown argument '--mirorr' (see --help)\n", r.output());
+        try (Stream<Path> left = Files.list(tmp)) {
+            assertEquals(List.of(), left.toList(), "no scratch directory was made");
+        }
+    }
+
     /** Every process the demo said it started, it also said it stopped, and none of them is alive. */
     private void assertNothingLeft(String out) throws IOException {
         Matcher m = STARTED.matcher(out);
