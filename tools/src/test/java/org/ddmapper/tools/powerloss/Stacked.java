@@ -12,7 +12,8 @@ import org.ddmapper.spi.Target;
 /**
  * Block devices for stacking targets in a power-loss test: a target as a device, a slice of one
  * (a {@code linear} of it, so several devices share one logged device), a slice with a faulty layer
- * in between, and a pair that one writer sees as one device of both.
+ * in between, a device that pauses now and then (so a target's timers run), and a pair that one
+ * writer sees as one device of both.
  */
 final class Stacked {
     private Stacked() {}
@@ -37,6 +38,30 @@ final class Stacked {
                 Bio passed = layer.apply(bio);
                 if (passed == null) bio.complete(IoStatus.OK);
                 else below.map(passed.op() == BioOp.FLUSH ? passed : passed.remap(passed.sector() + offset));
+            }
+
+            @Override public void close() { }
+        };
+    }
+
+    /** {@code device}, pausing {@code pauseMillis} before every {@code every}th request (in the submitter's thread). */
+    static BlockDevice paced(BlockDevice device, int every, long pauseMillis) {
+        AtomicInteger requests = new AtomicInteger();
+        return new BlockDevice() {
+            @Override public String reference() { return device.reference(); }
+
+            @Override public long sizeSectors() { return device.sizeSectors(); }
+
+            @Override
+            public void submit(Bio bio) {
+                if (requests.incrementAndGet() % every == 0) {
+                    try {
+                        Thread.sleep(pauseMillis);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                device.submit(bio);
             }
 
             @Override public void close() { }
