@@ -3,7 +3,7 @@
 # log is replayed to every flush and FUA point and to random states between them with unflushed
 # writes dropped (tools/README.md, "powerloss"), every invariant checked at each.
 #
-# Usage: bench/powerloss.sh [--workload verifier|fio|snapshot|mirror] [--stack linear|none] [--ops N] [--random R] [--mib M]
+# Usage: bench/powerloss.sh [--workload verifier|fio|snapshot|mirror] [--stack linear|none|mirror] [--ops N] [--random R] [--mib M]
 #                          [--workloads W]
 #   --workload verifier  (default) the verifying writer (numbered, checksummed blocks; flushes and FUA
 #                        writes, 10 % each), marking the log at each durable point; checked: every
@@ -22,6 +22,9 @@
 #                        --random is 2 states per batch, --stack and --mib do not apply)
 #   --stack linear       (default) the workload's device is `linear dm:lw 0` over `lw` = log-writes
 #   --stack none         the workload writes to the log-writes device itself (a filesystem-free device)
+#   --stack mirror       the workload's device is a two-leg mirror with a disk log (regions of 1024 sectors)
+#                        whose legs and log are linear slices of `lw` (leg 0, leg 1, then 1 MiB of log), in
+#                        the appliance; checked besides: every region the log calls clean is the same on both legs
 #   --ops N              operations (default 2000); --random R states per flush batch (default 4);
 #   --mib M              device size in MiB (default 16)
 # Whatever the workload, the whole log must also replay to the data file as the run left it.
@@ -61,7 +64,8 @@ if [[ $WORKLOAD == snapshot || $WORKLOAD == mirror ]]; then
   rm -f "${TMPDIR:-/tmp}/powerloss-$$.mvn.log"
   echo "powerloss.sh: $WORKLOADS $WORKLOAD workloads, 0 violations"; exit 0
 fi
-[[ $STACK == linear || $STACK == none ]] || { echo "--stack is linear or none" >&2; exit 64; }
+[[ $STACK =~ ^(linear|none|mirror)$ ]] || { echo "--stack is linear, none or mirror" >&2; exit 64; }
+[[ $STACK != mirror || $WORKLOAD == verifier ]] || { echo "--stack mirror takes the verifier workload" >&2; exit 64; }
 [[ $WORKLOAD != fio ]] || command -v fio >/dev/null || { echo "fio is not installed" >&2; exit 1; }
 . bench/appliance.sh
 bench_build
@@ -75,29 +79,38 @@ cleanup() {
 trap cleanup EXIT
 bench_dist "$W"
 SECTORS=$((MIB * 2048))
-truncate -s "${MIB}M" "$W/data.img"
+LW_SECTORS=$([[ $STACK == mirror ]] && echo $((2 * SECTORS + 2048)) || echo "$SECTORS")
+truncate -s $((LW_SECTORS * 512)) "$W/data.img"
 truncate -s 4G "$W/log.img"
 PORT=$(free_port)
 appliance_start "$W/dist" "$W/home" "$PORT" "$W/appliance.log" || exit 1
-appliance_ddsetup "$W/home" create lw --table "0 $SECTORS log-writes $W/data.img $W/log.img" || exit 1
-DEV=lw
+appliance_ddsetup "$W/home" create lw --table "0 $LW_SECTORS log-writes $W/data.img $W/log.img" || exit 1
+DEV=lw LOWER=()
 if [[ $STACK == linear ]]; then
   appliance_ddsetup "$W/home" create top --table "0 $SECTORS linear dm:lw 0" || exit 1
   DEV=top
+elif [[ $STACK == mirror ]]; then
+  appliance_ddsetup "$W/home" create leg0 --table "0 $SECTORS linear dm:lw 0" || exit 1
+  appliance_ddsetup "$W/home" create leg1 --table "0 $SECTORS linear dm:lw $SECTORS" || exit 1
+  appliance_ddsetup "$W/home" create mlog --table "0 2048 linear dm:lw $((2 * SECTORS))" || exit 1
+  appliance_ddsetup "$W/home" create top --table "0 $SECTORS mirror disk 2 dm:mlog 1024 2 dm:leg0 0 dm:leg1 0" || exit 1
+  LOWER=(mlog leg1 leg0) DEV=top
 fi
 URI=nbd://127.0.0.1:$PORT/$DEV
 if [[ $WORKLOAD == verifier ]]; then
   tools write --device "$URI" --journal "$W/journal" --blocks $((MIB * 256)) --ops "$OPS" --flush 0.1 --fua 0.1 \
     --mark-socket "$W/home/run/control.sock" --mark-device lw || exit 1
   CHECK=(--check verifier --journal "$W/journal")
+  [[ $STACK == mirror ]] && CHECK=(--check mirror --journal "$W/journal" --leg-sectors "$SECTORS" --region-sectors 1024)
 else
   fio --name=powerloss --ioengine=nbd --uri="$URI" --rw=randwrite --bs=4k --size="${MIB}M" --io_size=$((OPS * 4))k \
     --iodepth=4 --fsync=8 --verify=crc32c --do_verify=0 --randrepeat=0 >"$W/fio.log" 2>&1 || { cat "$W/fio.log"; exit 1; }
   CHECK=(--check fio --fio-block 4096)
 fi
-[[ $STACK == linear ]] && { appliance_ddsetup "$W/home" remove top || exit 1; }
+[[ $STACK != none ]] && { appliance_ddsetup "$W/home" remove top || exit 1; }
+for d in "${LOWER[@]}"; do appliance_ddsetup "$W/home" remove "$d" || exit 1; done
 appliance_ddsetup "$W/home" remove lw || exit 1   # the teardown writes the rest of the log and its end mark
 kill -TERM "$APP_PID"; wait "$APP_PID"; APP_PID=
-echo "powerloss.sh: $WORKLOAD on $([[ $STACK == linear ]] && echo "linear over log-writes" || echo "log-writes"), $OPS operations, ${MIB} MiB"
-tools powerloss --log "$W/log.img" --device-sectors "$SECTORS" "${CHECK[@]}" --random "$RANDOM_STATES" \
+echo "powerloss.sh: $WORKLOAD on $([[ $STACK == none ]] && echo "log-writes" || echo "$STACK over log-writes"), $OPS operations, ${MIB} MiB"
+tools powerloss --log "$W/log.img" --device-sectors "$LW_SECTORS" "${CHECK[@]}" --random "$RANDOM_STATES" \
   --seed "$RANDOM" --expect-final "$W/data.img"

@@ -176,6 +176,7 @@ public final class Main {
                 o.containsKey("expect-final") ? Path.of(o.get("expect-final")) : null);
         PowerLoss.Result result = new PowerLoss(options, checkers).run();
         System.out.println("powerloss: " + result);
+        for (InvariantChecker c : checkers) if (c.summary() != null) System.out.println("  " + c.name() + ": " + c.summary());
         result.violations().stream().limit(SHOWN_VIOLATIONS).forEach(v -> System.out.println("  " + v));
         return result.violations().isEmpty() ? 0 : 1;
     }

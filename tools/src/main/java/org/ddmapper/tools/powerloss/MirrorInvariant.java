@@ -45,6 +45,9 @@ public final class MirrorInvariant implements InvariantChecker {
     public long cleanRegionsCompared() { return cleanRegionsCompared; }
 
     @Override
+    public String summary() { return cleanRegionsCompared + " regions the log called clean compared leg against leg"; }
+
+    @Override
     public List<String> check(CrashPoint point, FileChannel image) throws IOException {
         Journal.State state = journal.at(point);
         long regions = (legSectors + regionSectors - 1) / regionSectors;
