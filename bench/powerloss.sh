@@ -22,7 +22,7 @@
 #                        --random is 2 states per batch, --stack and --mib do not apply)
 #   --stack linear       (default) the workload's device is `linear dm:lw 0` over `lw` = log-writes
 #   --stack none         the workload writes to the log-writes device itself (a filesystem-free device)
-#   --stack mirror       the workload's device is a two-leg mirror with a disk log (regions of 1024 sectors)
+#   --stack mirror       the workload's device is a two-leg mirror with a disk log (regions of 128 sectors)
 #                        whose legs and log are linear slices of `lw` (leg 0, leg 1, then 1 MiB of log), in
 #                        the appliance; checked besides: every region the log calls clean is the same on both legs
 #   --ops N              operations (default 2000); --random R states per flush batch (default 4);
@@ -93,7 +93,7 @@ elif [[ $STACK == mirror ]]; then
   appliance_ddsetup "$W/home" create leg0 --table "0 $SECTORS linear dm:lw 0" || exit 1
   appliance_ddsetup "$W/home" create leg1 --table "0 $SECTORS linear dm:lw $SECTORS" || exit 1
   appliance_ddsetup "$W/home" create mlog --table "0 2048 linear dm:lw $((2 * SECTORS))" || exit 1
-  appliance_ddsetup "$W/home" create top --table "0 $SECTORS mirror disk 2 dm:mlog 1024 2 dm:leg0 0 dm:leg1 0" || exit 1
+  appliance_ddsetup "$W/home" create top --table "0 $SECTORS mirror disk 2 dm:mlog 128 2 dm:leg0 0 dm:leg1 0" || exit 1
   LOWER=(mlog leg1 leg0) DEV=top
 fi
 URI=nbd://127.0.0.1:$PORT/$DEV
@@ -101,7 +101,7 @@ if [[ $WORKLOAD == verifier ]]; then
   tools write --device "$URI" --journal "$W/journal" --blocks $((MIB * 256)) --ops "$OPS" --flush 0.1 --fua 0.1 \
     --mark-socket "$W/home/run/control.sock" --mark-device lw || exit 1
   CHECK=(--check verifier --journal "$W/journal")
-  [[ $STACK == mirror ]] && CHECK=(--check mirror --journal "$W/journal" --leg-sectors "$SECTORS" --region-sectors 1024)
+  [[ $STACK == mirror ]] && CHECK=(--check mirror --journal "$W/journal" --leg-sectors "$SECTORS" --region-sectors 128)
 else
   fio --name=powerloss --ioengine=nbd --uri="$URI" --rw=randwrite --bs=4k --size="${MIB}M" --io_size=$((OPS * 4))k \
     --iodepth=4 --fsync=8 --verify=crc32c --do_verify=0 --randrepeat=0 >"$W/fio.log" 2>&1 || { cat "$W/fio.log"; exit 1; }
