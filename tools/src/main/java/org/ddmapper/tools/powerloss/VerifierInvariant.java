@@ -3,9 +3,7 @@ package org.ddmapper.tools.powerloss;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.ddmapper.tools.verify.Journal;
 import org.ddmapper.tools.verify.VerifyCheck;
 
