@@ -6,11 +6,13 @@
 # write acknowledged and made durable before the kill must be there, every block whole — and new
 # writers start. Prints cycles, violations and the restart-time distribution (spawn to ready line).
 #
-# Usage: bench/crash.sh [--cycles N] [--types linear,striped,multipath] [--min-ms MS] [--max-ms MS] [--mib M]
+# Usage: bench/crash.sh [--cycles N] [--types linear,striped,multipath,mirror,snapshot] [--min-ms MS] [--max-ms MS] [--mib M]
 #   --cycles N     kill -9 cycles (default 20)
-#   --types LIST   device types (default linear,striped,multipath): linear over a file; striped over
-#                  two files (2 stripes, 4 KiB chunks); multipath over two nbdkit servers of one file
-#                  (queue_if_no_path)
+#   --types LIST   device types (default linear,striped,multipath,mirror,snapshot): linear over a file;
+#                  striped over two files (2 stripes, 4 KiB chunks); multipath over two nbdkit servers of
+#                  one file (queue_if_no_path); mirror: two legs and a disk log over files (regions of
+#                  512 KiB, handle_errors); snapshot: a snapshot-origin and a persistent snapshot of it
+#                  (8 KiB chunks), a writer on each — the store and the log must open after every kill
 #   --min-ms/--max-ms   the kill comes this long after the writers start (default 300..3000)
 #   --mib M        device size (default 16 MiB)
 # Exit 1 when there was a violation. Everything runs in a temp dir (TMPDIR; KEEP=1 keeps it); every
@@ -19,7 +21,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
-CYCLES=20 TYPES=linear,striped,multipath MIN_MS=300 MAX_MS=3000 MIB=16
+CYCLES=20 TYPES=linear,striped,multipath,mirror,snapshot MIN_MS=300 MAX_MS=3000 MIB=16
 while (($#)); do
   case $1 in
     --cycles) CYCLES=$2; shift 2 ;;
@@ -66,7 +68,15 @@ for type in ${TYPES//,/ }; do
       for p in $P1 $P2; do for _ in $(seq 100); do nbdinfo --size "nbd://127.0.0.1:$p/mp" >/dev/null 2>&1 && break; sleep 0.1; done; done
       echo "0 $SECTORS multipath 1 queue_if_no_path 0 1 1 round-robin 0 2 1 nbd://127.0.0.1:$P1/mp 1 nbd://127.0.0.1:$P2/mp 1" \
         >"$W/dist/etc/tables/multipath.table" ;;
-    *) echo "unknown type $type (linear, striped, multipath)" >&2; exit 64 ;;
+    mirror)
+      truncate -s "${MIB}M" "$W/m0.img" "$W/m1.img"; truncate -s 64K "$W/mlog.img"
+      echo "0 $SECTORS mirror disk 2 $W/mlog.img 1024 2 $W/m0.img 0 $W/m1.img 0 1 handle_errors" >"$W/dist/etc/tables/mirror.table" ;;
+    snapshot)
+      truncate -s "${MIB}M" "$W/origin.img"; truncate -s "$((MIB + 1))M" "$W/cow.img"
+      echo "0 $SECTORS snapshot $W/origin.img $W/cow.img P 16" >"$W/dist/etc/tables/snapshot.table"
+      echo "0 $SECTORS snapshot-origin $W/origin.img" >"$W/dist/etc/tables/origin.table"
+      DEVICES+=(origin) ;;
+    *) echo "unknown type $type (linear, striped, multipath, mirror, snapshot)" >&2; exit 64 ;;
   esac
   DEVICES+=("$type")
 done

@@ -32,6 +32,7 @@ import org.ddmapper.tools.verify.VerifyingWriter;
  * check     --device nbd://...|--image FILE --journal FILE
  * powerloss --log FILE --device-sectors N --check NAME[,NAME] [--base FILE] [--random 4] [--seed N]
  *           [--journal FILE] [--fio-block 4096] [--expect-final DEVICE_IMAGE]
+ *           [--origin-sectors N] (snapshot) [--leg-sectors N --region-sectors N] (mirror)
  * </pre>
  * Each prints one summary line (and the first violations); exit 0 when all is well, 1 for
  * violations, 2 when it could not run, 64 for a bad command line.
@@ -175,6 +176,7 @@ public final class Main {
                 o.containsKey("expect-final") ? Path.of(o.get("expect-final")) : null);
         PowerLoss.Result result = new PowerLoss(options, checkers).run();
         System.out.println("powerloss: " + result);
+        for (InvariantChecker c : checkers) if (c.summary() != null) System.out.println("  " + c.name() + ": " + c.summary());
         result.violations().stream().limit(SHOWN_VIOLATIONS).forEach(v -> System.out.println("  " + v));
         return result.violations().isEmpty() ? 0 : 1;
     }

@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A few cycles of the kill -9 loop (bench/crash.sh) on linear, striped and multipath devices: every
+ * A few cycles of the kill -9 loop (bench/crash.sh) on linear, striped, multipath, mirror and snapshot devices: every
  * write acknowledged and made durable before each kill is found after the restart, every block whole.
  */
 @Timeout(600)

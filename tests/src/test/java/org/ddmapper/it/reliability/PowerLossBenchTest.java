@@ -12,7 +12,9 @@ import org.junit.jupiter.api.Timeout;
  * The power-loss replay against the real appliance (bench/powerloss.sh): the verifying writer on
  * {@code linear} over {@code log-writes}, and fio on the log-writes device itself, each replayed to
  * every flush and FUA point and to random states between with unflushed writes dropped; no
- * violation, and the whole log replays to the data file as the run left it.
+ * violation, and the whole log replays to the data file as the run left it. And the writer on a
+ * {@code mirror} whose legs and disk log are slices of the log-writes device: at every crash point
+ * a region the log calls clean is the same on both legs.
  */
 @Timeout(900)
 class PowerLossBenchTest {
@@ -23,6 +25,15 @@ class PowerLossBenchTest {
     void everyFlushedWriteOfTheVerifierOnLinearIsThereAtEveryCrashPoint() throws Exception {
         Matcher m = summary(BenchScripts.run(420, "powerloss.sh", "--workload", "verifier", "--stack", "linear", "--ops", "400", "--mib", "4"));
         assertTrue(Integer.parseInt(m.group(3)) > 10 && Integer.parseInt(m.group(4)) > 10 && Integer.parseInt(m.group(5)) > 10, m.group());
+    }
+
+    @Test
+    void aMirrorsLogCallsARegionCleanOnlyWhenBothLegsHoldTheSameAtEveryCrashPoint() throws Exception {
+        String out = BenchScripts.run(420, "powerloss.sh", "--workload", "verifier", "--stack", "mirror", "--ops", "400", "--mib", "4");
+        Matcher m = summary(out);
+        assertTrue(Integer.parseInt(m.group(3)) > 10 && Integer.parseInt(m.group(5)) > 10, m.group());
+        Matcher clean = Pattern.compile("mirror: (\\d+) regions the log called clean compared leg against leg").matcher(out);
+        assertTrue(clean.find() && Long.parseLong(clean.group(1)) > 0, "the log called regions clean:\n" + out);
     }
 
     @Test

@@ -19,4 +19,7 @@ public interface InvariantChecker {
 
     /** The problems of {@code image} (the device's bytes from offset 0) at {@code point}. */
     List<String> check(CrashPoint point, FileChannel image) throws IOException;
+
+    /** What it looked at over the whole replay, beyond the crash points (null: nothing to add). */
+    default String summary() { return null; }
 }

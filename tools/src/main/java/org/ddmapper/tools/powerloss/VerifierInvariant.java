@@ -3,9 +3,7 @@ package org.ddmapper.tools.powerloss;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.ddmapper.tools.verify.Journal;
 import org.ddmapper.tools.verify.VerifyCheck;
 
@@ -17,11 +15,10 @@ import org.ddmapper.tools.verify.VerifyCheck;
  * promised, and every block must still be zeros or a whole block of the run.
  */
 public final class VerifierInvariant implements InvariantChecker {
-    private final Path journal;
-    private final Map<Integer, Journal.State> states = new HashMap<>();
+    private final JournalPrefixes journal;
 
     public VerifierInvariant(Path journal) {
-        this.journal = journal;
+        this.journal = new JournalPrefixes(journal);
     }
 
     @Override
@@ -29,12 +26,7 @@ public final class VerifierInvariant implements InvariantChecker {
 
     @Override
     public List<String> check(CrashPoint point, FileChannel image) throws IOException {
-        int lines = point.lastMark() != null && point.lastMark().matches("j[0-9]{1,9}") ? Integer.parseInt(point.lastMark().substring(1)) : 1;
-        Journal.State state = states.get(lines);
-        if (state == null) {
-            state = Journal.durable(journal, lines);
-            states.put(lines, state);
-        }
+        Journal.State state = journal.at(point);
         ImageReader reader = new ImageReader(image);
         return VerifyCheck.check(state, (index, bytes) -> reader.read(index * bytes, bytes)).violations();
     }

@@ -37,7 +37,7 @@ import java.util.zip.CRC32C;
  * count (at most 9), count x le64 hash, le32 CRC32C of everything before it. A record whose magic,
  * kind, count or checksum does not hold is ignored, as if the sector were empty.
  */
-final class DiskLogFormat {
+public final class DiskLogFormat {
     static final int MAGIC = 0x4D695272;
     static final int VERSION = 2;
     /** LOG_OFFSET: the bitmap starts 2 sectors in. */
@@ -111,6 +111,18 @@ final class DiskLogFormat {
             }
         }
         return new Loaded(outcome, clean, stale, headerRegions, note);
+    }
+
+    /**
+     * The regions the next resume of a table without {@code sync}/{@code nosync} takes as clean from
+     * a log image of {@code regions} regions (none when there is no log or an incompatible one: all
+     * resync); for tools that check a log from outside (the power-loss replay).
+     */
+    public static java.util.BitSet cleanOnResume(ByteBuffer image, long regions) {
+        RegionBits clean = load(image, regions, LogSpec.SyncMode.DEFAULT).clean();
+        java.util.BitSet out = new java.util.BitSet();
+        for (long r = 0; r < regions; r++) if (clean.get(r)) out.set(Math.toIntExact(r));
+        return out;
     }
 
     /**

@@ -27,6 +27,14 @@ import org.ddmapper.api.Errno;
 public final class StoreReader {
     /** Metadata areas read ahead of the one being looked at (the kernel's DM_PREFETCH_CHUNKS is 12). */
     static final int READ_AHEAD_AREAS = 12;
+    /** At most this many bytes of areas are read ahead (at least one area): 12 areas of a large chunk would be too much. */
+    static final int READ_AHEAD_BYTES = 8 << 20;
+    /**
+     * The largest metadata area (one chunk) this reader takes: the store keeps its current area in
+     * memory and reads areas whole, so a header claiming, say, 1 GiB chunks is refused here (the
+     * kernel would fail to vmalloc such an area) instead of exhausting the heap.
+     */
+    public static final int MAX_AREA_BYTES = 16 << 20;
     /** A read of the store that takes longer than this fails the activation. */
     public static final long READ_TIMEOUT_SECONDS = 30;
 
@@ -79,12 +87,16 @@ public final class StoreReader {
             throws StoreFormatException {
         long cowChunks = layout.chunksIn(cowSectors);
         int epa = layout.exceptionsPerArea();
+        if (layout.chunkBytes() > MAX_AREA_BYTES || layout.chunkBytes() <= 0)
+            throw new StoreFormatException(Errno.ENOMEM, "Unable to allocate exception store area: chunks of " + layout.chunkSectors()
+                    + " sectors make metadata areas larger than the " + (MAX_AREA_BYTES >> 20) + " MiB a persistent store reads");
+        int readAhead = Math.min(READ_AHEAD_AREAS, Math.max(0, READ_AHEAD_BYTES / layout.chunkBytes() - 1));
         long nextFree = StoreLayout.FIRST_FREE_CHUNK;
         long exceptions = 0;
         Deque<CompletableFuture<ByteBuffer>> ahead = new ArrayDeque<>();
         long requested = 0; // areas whose read was started
         for (long area = 0; ; area++) {
-            while (requested <= area + READ_AHEAD_AREAS && layout.areaChunk(requested) < cowChunks) {
+            while (requested <= area + readAhead && layout.areaChunk(requested) < cowChunks) {
                 ahead.addLast(source.read(layout.sectorOf(layout.areaChunk(requested)), layout.chunkBytes()));
                 requested++;
             }

@@ -31,6 +31,21 @@ class StoreReaderTest {
     }
 
     @Test
+    void aHeaderClaimingChunksTooLargeToHoldAnAreaIsRefusedWithoutReadingIt() {
+        // found by StoreReaderFuzzTest: a valid header with 1 GiB chunks on a large device read 13 GiB of areas ahead
+        java.util.List<Integer> reads = new java.util.ArrayList<>();
+        StoreReader.ChunkSource source = (sector, n) -> {
+            reads.add(n);
+            return java.util.concurrent.CompletableFuture.completedFuture(new StoreBytes(1, 1).header(DiskHeader.MAGIC, 1, 1, 1 << 21)
+                    .source().read(0, 512).join());
+        };
+        StoreFormatException e = assertThrows(StoreFormatException.class, () -> StoreReader.read(source, 1L << 40, 0, 512, 512, (o, n) -> { }));
+        assertEquals(Errno.ENOMEM, e.errno());
+        assertTrue(e.getMessage().contains("chunks of 2097152 sectors") && e.getMessage().contains("16 MiB"), e.getMessage());
+        assertEquals(java.util.List.of(512), reads, "only the header was read");
+    }
+
+    @Test
     void exceptionsAreReadUpToTheFirstZeroNewChunkAndWritingGoesOnThere() throws Exception {
         StoreBytes b = new StoreBytes(4096, CHUNK).validHeader();
         b.entry(0, 0, 10, 2).entry(0, 1, 11, 3).entry(0, 2, 5, 4);
