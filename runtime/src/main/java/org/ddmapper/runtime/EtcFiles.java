@@ -17,8 +17,8 @@ import org.osgi.framework.Bundle;
 final class EtcFiles {
 
     static final String MULTIPATH_BUNDLE = "org.ddmapper.target.multipath";
-    /** The path monitor's own parser of multipath.conf, public in the multipath bundle's private package. */
-    static final String MULTIPATH_PARSER = "org.ddmapper.targets.multipath.internal.monitor.MultipathConf";
+    /** The check the multipath bundle exports for this: {@code static List<String> problems(String text, String source)}. */
+    static final String MULTIPATH_CHECK = "org.ddmapper.targets.multipath.conf.MultipathConfCheck";
 
     private EtcFiles() {
     }
@@ -52,11 +52,12 @@ final class EtcFiles {
     }
 
     /**
-     * etc/multipath.conf, when there is one and the multipath bundle is installed, parsed by the path
-     * monitor's own parser (loaded from that bundle, not copied): its first problem stops the boot.
-     * While the appliance runs, the monitor re-reads the file when it changes and, like multipathd,
-     * logs problems and applies the rest. A parser this launcher cannot call (the bundle changed)
-     * leaves the file unchecked, with a warning.
+     * etc/multipath.conf, when there is one and the multipath bundle is installed, checked by the
+     * check that bundle exports (the path monitor's own parser; loaded through the bundle, since this
+     * launcher runs outside every bundle — as {@link Services} calls services): its first problem
+     * stops the boot. While the appliance runs, the monitor re-reads the file when it changes and,
+     * like multipathd, logs problems and applies the rest. A check this launcher cannot call (a
+     * bundle without it) leaves the file unchecked, with a warning.
      */
     static void checkMultipathConf(Path etc, List<Bundle> bundles, java.io.PrintStream err) throws LaunchFailure {
         Path file = etc.resolve("multipath.conf");
@@ -72,9 +73,8 @@ final class EtcFiles {
         }
         List<?> problems;
         try {
-            Class<?> parser = multipath.loadClass(MULTIPATH_PARSER);
-            Object config = parser.getMethod("parse", String.class, String.class).invoke(null, text, file.toString());
-            problems = (List<?>) config.getClass().getMethod("problems").invoke(config);
+            Class<?> check = multipath.loadClass(MULTIPATH_CHECK);
+            problems = (List<?>) check.getMethod("problems", String.class, String.class).invoke(null, text, file.toString());
         } catch (InvocationTargetException e) {
             throw LaunchFailure.config(file + ": " + Describe.chain(e.getCause()));
         } catch (ReflectiveOperationException | ClassCastException e) {

@@ -9,7 +9,28 @@ import org.ddmapper.api.Errno;
 import org.ddmapper.api.Extent;
 import org.ddmapper.api.Message;
 
-/** One target of a table. See the package documentation for the lifecycle. */
+/**
+ * One target of a table. See the package documentation for the lifecycle.
+ *
+ * <p><b>Which calls may overlap.</b> The core serialises the lifecycle hooks of one device: {@link
+ * #presuspend}, {@link #postsuspend}, {@link #preresume}, {@link #resume}, {@link #exportState},
+ * {@link #importState} and {@link #destroy} run one at a time, under the device's control lock. The
+ * rest is not serialised with them or with each other:
+ * <ul>
+ *   <li>{@link #map} and {@link #allocation} run on many threads at once, and may still be running
+ *       while {@code presuspend} runs (a request that passed the device's gate just before it closed);
+ *       none is running or starts once {@code postsuspend} is called, until {@code resume}.</li>
+ *   <li>{@link #message} runs on the caller's thread at any time the table is live: beside
+ *       {@code map}, beside {@code status}, and beside a suspend's {@code presuspend} and
+ *       {@code postsuspend}. A target whose messages change state a suspend depends on checks
+ *       "not suspended" and acts under one lock of its own (multipath does).</li>
+ *   <li>{@link #status} runs at any time, beside everything above, and may even overlap the
+ *       {@code destroy} of a table that a resume just replaced: answer from fields, never block.</li>
+ *   <li>{@link #devices} runs on any thread, possibly while the core holds its stacking lock.</li>
+ *   <li>Completions of the requests a target submits run on any thread, possibly before
+ *       {@code submit} returns, and must not block.</li>
+ * </ul>
+ */
 public interface Target {
 
     /**
@@ -67,9 +88,15 @@ public interface Target {
     /** Releases everything the target holds. Devices opened through TableArgs are closed by the core afterwards. Default: nothing. */
     default void destroy() {}
 
-    /** State to hand to the next version of this target during a live upgrade. Default: none. */
+    /**
+     * State to hand to the next version of this target during a live upgrade, asked (with no I/O in
+     * flight) only of types that declare {@link TargetFeature#STATE_HANDOVER}. Default: none.
+     */
     default Optional<TargetState> exportState() { return Optional.empty(); }
 
-    /** Takes over the state a previous version exported, before preresume. Default: ignores it. */
+    /**
+     * Takes over the state a previous version exported, before preresume; called only on targets of
+     * types that declare {@link TargetFeature#STATE_HANDOVER}. Default: ignores it.
+     */
     default void importState(TargetState state) {}
 }

@@ -4,9 +4,13 @@ import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.PassedFd;
 
-/** What the core gives a target: where it sits, how to raise events, shared timers. */
+/**
+ * What the core gives a target: where it sits, how to raise events, shared timers, devices opened
+ * while it lives and the shared copy engine. Every method may be called from any thread.
+ */
 public interface TargetContext {
 
     /** The device's name when the target was built (for messages and logs; a rename does not update it). */
@@ -22,8 +26,27 @@ public interface TargetContext {
     /** Whether the table is read-only. */
     boolean readOnly();
 
-    /** Raises an event on the device (counted in its event_nr). */
-    void raiseEvent(EventKind kind, Map<String, String> details);
+    /**
+     * Raises an event on the device (counted in its event_nr), written as the record of its kind
+     * ({@code new EventPayload.PathFailed(...)}, or {@link EventPayload.TargetEvent} for a target's
+     * own details): each kind's keys are spelled once, in {@link EventPayload}. Never blocks for long;
+     * listeners hear it on this thread.
+     *
+     * @since 1.4
+     */
+    void raise(EventPayload event);
+
+    /**
+     * Raises an event given as a kind and its key/value details, read as that kind's record
+     * ({@link EventPayload#parse}: details that do not fit arrive as {@link EventPayload.Unparsed},
+     * with the same keys).
+     *
+     * @deprecated since 1.4: raise the kind's record with {@link #raise(EventPayload)}.
+     */
+    @Deprecated
+    default void raiseEvent(EventKind kind, Map<String, String> details) {
+        raise(EventPayload.parse(kind, details));
+    }
 
     /** A shared scheduler for timers (delays, timeouts). Never block in its tasks. */
     ScheduledExecutorService scheduler();

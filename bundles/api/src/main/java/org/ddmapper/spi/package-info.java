@@ -39,5 +39,5 @@
  * Services components); the core collects them as they come and go.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.3.0")
+@org.osgi.annotation.versioning.Version("1.4.0")
 package org.ddmapper.spi;

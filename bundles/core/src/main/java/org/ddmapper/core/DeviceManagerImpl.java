@@ -48,7 +48,7 @@ public final class DeviceManagerImpl implements DeviceManager, BundleUpgrades {
     void activate(BundleContext context) {
         devices.start(config(context));
         BundleStore store = new BundleStore(devices.home().resolve(BundleStore.DIR), Clock.systemUTC());
-        upgrader = new BundleUpgrader(context, devices, store, number(context, BundleUpgrader.TIMEOUT, BundleUpgrader.DEFAULT_TIMEOUT_MILLIS));
+        upgrader = new BundleUpgrader(context, devices.upgrades(), store, number(context, BundleUpgrader.TIMEOUT, BundleUpgrader.DEFAULT_TIMEOUT_MILLIS));
         Logger.info("device-mapper core started, home {}", devices.home());
     }
 

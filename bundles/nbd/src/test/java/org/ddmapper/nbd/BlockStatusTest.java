@@ -16,6 +16,7 @@ import org.ddmapper.api.Extent.Kind;
 import org.ddmapper.nbd.internal.Nbd;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ddmapper.spi.testkit.StoredDevice;
 
 /** BLOCK_STATUS for base:allocation: the device's runs on the wire, clipped to the request, REQ_ONE, errors, out of order. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
@@ -47,7 +48,7 @@ class BlockStatusTest extends ServerTestBase {
 
     @Test
     void theDevicesRunsAreClippedToTheRequestAndHolesReadAsZero() throws Exception {
-        MemoryDeviceManager.Dev disk = devices.device("disk");
+        StoredDevice disk = devices.device("disk");
         disk.answerAllocation(RUNS);
         try (WireClient c = withBaseAllocation("disk")) {
             c.sendRequest(0, Nbd.CMD_BLOCK_STATUS, 1, 4096, 16384);
@@ -87,7 +88,7 @@ class BlockStatusTest extends ServerTestBase {
 
     @Test
     void aQueryOvertakesAReadHeldAtTheDevice() throws Exception {
-        MemoryDeviceManager.Dev disk = devices.device("disk");
+        StoredDevice disk = devices.device("disk");
         disk.gateAt(0);
         try (WireClient c = withBaseAllocation("disk")) {
             c.sendRequest(0, Nbd.CMD_READ, 6, 0, 4096);

@@ -537,7 +537,7 @@ class HostileClientTest extends ServerTestBase {
     void aClientThatDidNotAskForBlockSizesMayUseAnyAlignment() throws Exception {
         byte[] model = new byte[8192];
         new Random(41).nextBytes(model);
-        devices.device("disk").memory.duplicate().put(model);
+        devices.device("disk").store(0, model);
         try (WireClient c = client().start()) {
             c.structuredReplies();
             WireClient.Export e = c.go("disk", Nbd.INFO_NAME);

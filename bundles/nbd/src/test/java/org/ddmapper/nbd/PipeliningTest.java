@@ -18,6 +18,7 @@ import org.ddmapper.api.DeviceRef;
 import org.ddmapper.nbd.internal.Nbd;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ddmapper.spi.testkit.StoredDevice;
 
 /**
  * Requests sent back to back in one socket write, and replies that overtake each other: the
@@ -60,7 +61,7 @@ class PipeliningTest extends ServerTestBase {
     }
 
     private void fill(String device, long offset, byte[] data) {
-        devices.device(device).memory.duplicate().position((int) offset).put(data);
+        devices.device(device).store(offset, data);
     }
 
     /** Reads {@code count} simple replies; READ replies (handles in {@code reads}) with their data. */
@@ -182,7 +183,7 @@ class PipeliningTest extends ServerTestBase {
         byte[] fast = random(4096, 6);
         fill("disk", 0, slow);
         fill("disk", 65536, fast);
-        MemoryDeviceManager.Dev disk = devices.device("disk");
+        StoredDevice disk = devices.device("disk");
         disk.gateAt(0);
         try (WireClient c = connected("disk", false)) {
             c.sendRequest(0, Nbd.CMD_READ, 1, 0, 4096);
@@ -208,7 +209,7 @@ class PipeliningTest extends ServerTestBase {
     void structuredRepliesOvertakeTooAndCarryTheirOffsets() throws Exception {
         byte[] slow = random(8192, 8);
         fill("disk", 1 << 20, slow);
-        MemoryDeviceManager.Dev disk = devices.device("disk");
+        StoredDevice disk = devices.device("disk");
         disk.gateAt(1 << 20);
         try (WireClient c = connected("disk", true)) {
             c.sendRequest(0, Nbd.CMD_READ, 10, 1 << 20, slow.length);

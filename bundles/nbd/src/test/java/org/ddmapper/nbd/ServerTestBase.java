@@ -12,6 +12,7 @@ import org.ddmapper.nbd.internal.NbdServer;
 import org.ddmapper.nbd.internal.ServerLimits;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.ddmapper.spi.testkit.MemoryDeviceManager;
 
 /** A server on a free loopback port over an in-memory device manager with "disk" (16 MiB) and "ro" (1 MiB, read-only). */
 abstract class ServerTestBase {

@@ -17,6 +17,7 @@ import org.ddmapper.api.DeviceRef;
 import org.ddmapper.nbd.internal.Nbd;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ddmapper.spi.testkit.MemoryDeviceManager;
 
 /** The commands, with simple and structured replies, against the in-memory device. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)

@@ -13,6 +13,7 @@ import org.ddmapper.api.Endpoint;
 import org.ddmapper.control.ddlink.DdlinkClient;
 import org.ddmapper.it.support.EmbeddedFramework;
 import org.ddmapper.spi.TargetType;
+import org.ddmapper.spi.testkit.TestTargetTypes;
 
 /**
  * A live appliance for the control tests: a real Felix with the built bundles (core, targets,
@@ -22,7 +23,7 @@ import org.ddmapper.spi.TargetType;
 final class ControlHarness implements AutoCloseable {
     final EmbeddedFramework fw;
     final DeviceManager manager;
-    final EchoTargetType echo = new EchoTargetType();
+    final TestTargetTypes.Echo echo = new TestTargetTypes.Echo();
     final Path socket;
     final Endpoint endpoint;
 

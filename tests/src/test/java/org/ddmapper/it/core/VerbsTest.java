@@ -41,6 +41,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.ddmapper.it.support.Io;
 import org.ddmapper.it.support.Waits;
+import org.ddmapper.spi.testkit.TestTargetTypes;
 
 /** Every DeviceManager verb through the real core, in a real Felix, with the real linear and striped targets. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -49,19 +50,19 @@ class VerbsTest {
     @TempDir static Path dir;
     CoreFixture fx;
     DeviceManager dm;
-    TestTypes.Queue queue;
-    TestTypes.Slow slow;
-    TestTypes.Record record;
+    TestTargetTypes.Queue queue;
+    TestTargetTypes.Slow slow;
+    TestTargetTypes.Record record;
 
     @BeforeAll
     void start() {
         fx = new CoreFixture(EmbeddedFramework.start(), dir);
         dm = fx.dm;
-        queue = fx.register(new TestTypes.Queue());
-        slow = fx.register(new TestTypes.Slow());
-        record = fx.register(new TestTypes.Record());
-        fx.register(new TestTypes.Msg());
-        fx.register(new TestTypes.Veto());
+        queue = fx.register(new TestTargetTypes.Queue());
+        slow = fx.register(new TestTargetTypes.Slow());
+        record = fx.register(new TestTargetTypes.Record());
+        fx.register(new TestTargetTypes.Msg());
+        fx.register(new TestTargetTypes.Veto());
     }
 
     @AfterAll

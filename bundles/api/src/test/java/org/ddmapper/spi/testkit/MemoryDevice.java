@@ -17,10 +17,11 @@ import org.ddmapper.api.ExtentList;
 import org.ddmapper.api.IoStatus;
 
 /**
- * A scripted in-memory block device for unit tests of targets: records every request it is
- * given, can fail the next N requests ("fail twice, then succeed"), and can hold completions
- * until released (to see that a parent request waits for all its parts), and answers
- * allocation queries from sectors scripted as holes ({@link #holes}).
+ * A scripted in-memory block device for unit tests of targets and checkers: records every request
+ * it is given; can fail the next N requests ("fail twice, then succeed") or every one; can hold the
+ * next request, or all of them, until released (a hung path; a parent request that waits for all
+ * its parts); answers allocation queries from sectors scripted as holes ({@link #holes}). Several
+ * devices can share one storage ({@link #MemoryDevice(String, byte[])}): paths to the same disk.
  */
 public final class MemoryDevice implements BlockDevice {
 
@@ -33,16 +34,23 @@ public final class MemoryDevice implements BlockDevice {
     private final byte[] bytes;
     private final List<Request> requests = new ArrayList<>();
     private final Deque<Errno> failures = new ArrayDeque<>();
+    private Errno failAlways;
     private final List<Bio> held = new ArrayList<>();
     private boolean holding;
+    private int holdNext;
     private boolean closed;
     private volatile int logicalBlockBytes = Bio.SECTOR_BYTES;
     /** Sectors that allocation queries report as holes (guarded by this). */
     private final BitSet holes = new BitSet();
 
     public MemoryDevice(String reference, long sizeSectors) {
+        this(reference, new byte[Math.toIntExact(sizeSectors * Bio.SECTOR_BYTES)]);
+    }
+
+    /** A device over {@code storage} (its length a whole number of sectors), which other devices may share. */
+    public MemoryDevice(String reference, byte[] storage) {
         this.reference = reference;
-        this.bytes = new byte[Math.toIntExact(sizeSectors * Bio.SECTOR_BYTES)];
+        this.bytes = storage;
     }
 
     @Override
@@ -66,14 +74,36 @@ public final class MemoryDevice implements BlockDevice {
         return this;
     }
 
-    /** From now on requests are kept, not carried out, until {@link #release()}. */
-    public synchronized void hold() { holding = true; }
+    /** From now on every request fails with {@code errno} (after the scripted {@link #failNext} ones); null: none does. */
+    public synchronized MemoryDevice failAlways(Errno errno) {
+        failAlways = errno;
+        return this;
+    }
 
-    /** Carries out every held request and stops holding. */
+    /** From now on requests are kept, not carried out, until {@link #release()}. */
+    public synchronized MemoryDevice hold() {
+        holding = true;
+        return this;
+    }
+
+    /** The next request is kept, not carried out, until {@link #release()} (a path that hangs once). */
+    public synchronized MemoryDevice holdNext() {
+        holdNext++;
+        return this;
+    }
+
+    /** How many requests are held now. */
+    public synchronized int heldCount() { return held.size(); }
+
+    /** The requests held now, oldest first. */
+    public synchronized List<Bio> held() { return List.copyOf(held); }
+
+    /** Carries out every held request (a closed device fails them) and stops holding. */
     public void release() {
         List<Bio> now;
         synchronized (this) {
             holding = false;
+            holdNext = 0;
             now = new ArrayList<>(held);
             held.clear();
         }
@@ -100,7 +130,8 @@ public final class MemoryDevice implements BlockDevice {
     public void submit(Bio bio) {
         synchronized (this) {
             requests.add(new Request(bio.op(), bio.sector(), bio.lengthSectors(), bio.flags()));
-            if (holding) {
+            if (holding || holdNext > 0) {
+                if (holdNext > 0) holdNext--;
                 held.add(bio);
                 return;
             }
@@ -116,9 +147,10 @@ public final class MemoryDevice implements BlockDevice {
                 return;
             }
             failure = failures.poll();
+            if (failure == null) failure = failAlways;
         }
         if (failure != null) {
-            bio.fail(failure, reference + ": scripted failure");
+            bio.fail(failure, "scripted");
             return;
         }
         if (bio.endSector() > sizeSectors()) {

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.ddmapper.spi.testkit.ScriptedPath;
+import org.ddmapper.spi.testkit.MemoryDevice;
 
 /** Real files on a real disk (O_DIRECT); other transports are read through the path. */
 @Timeout(20)
@@ -25,7 +25,7 @@ class DirectioCheckerTest {
     void tearDown() { checker.deactivate(); }
 
     private CheckResult check(String ref, Errno deviceError) throws Exception {
-        return checker.check(new ScriptedPath(ref, deviceError, false), 2000).get(5, TimeUnit.SECONDS);
+        return checker.check(new MemoryDevice(ref, 2048).failAlways(deviceError), 2000).get(5, TimeUnit.SECONDS);
     }
 
     @Test

@@ -9,14 +9,15 @@ import org.ddmapper.spi.CheckResult;
 import org.ddmapper.spi.PathState;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.ddmapper.spi.testkit.ScriptedPath;
+import org.ddmapper.spi.testkit.MemoryDevice;
 
 @Timeout(10)
 class NbdCheckerTest {
     private final NbdChecker checker = new NbdChecker();
 
     private CheckResult check(String ref, Errno error, boolean hang) throws Exception {
-        return checker.check(new ScriptedPath(ref, error, hang), 100).get(5, TimeUnit.SECONDS);
+        MemoryDevice path = new MemoryDevice(ref, 2048).failAlways(error);
+        return checker.check(hang ? path.hold() : path, 100).get(5, TimeUnit.SECONDS);
     }
 
     @Test

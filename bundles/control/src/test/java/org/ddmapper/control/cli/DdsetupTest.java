@@ -7,7 +7,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import org.ddmapper.control.InMemoryDeviceManager;
+import org.ddmapper.spi.testkit.MemoryDeviceManager;
 import org.ddmapper.control.internal.DdlinkServer;
 import org.ddmapper.control.unix.Fds;
 import org.ddmapper.control.unix.TestFds;
@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DdsetupTest {
     @TempDir
     Path dir;
-    InMemoryDeviceManager manager = new InMemoryDeviceManager();
+    MemoryDeviceManager manager = new MemoryDeviceManager();
     DdlinkServer server;
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();

@@ -85,7 +85,7 @@ class LinkTest {
             assertEquals(1, e[3]);
             assertEquals("dev 3 target_event target=1 path=/dev/sdb state=failed", e[1]);
             control.callOk(Op.SUSPEND, Ddlink.FLAG_NOFLUSH, PayloadWriter.of("dev"));
-            assertEquals("dev 4 suspended noflush=true", event(link)[1]);
+            assertEquals("dev 4 suspended held=0 noflush=true", event(link)[1]);
         }
     }
 
@@ -118,7 +118,7 @@ class LinkTest {
         try (DdlinkClient link = control.link("dev")) {
             // well-formed WAIT and EVENTS work on the live device (so the refusals below are about the removal)
             assertEquals(2L, new PayloadReader(Op.WAIT, link.callOk(Op.WAIT, 0, waitPayload(0, 0))).u64("nr"));
-            assertEquals("dev 1 created\ndev 2 table_live targets=2\n", new String(link.callOk(Op.EVENTS, 0, new PayloadWriter().u64(0).toBytes()),
+            assertEquals("dev 1 created\ndev 2 table_live size=20 targets=2\n", new String(link.callOk(Op.EVENTS, 0, new PayloadWriter().u64(0).toBytes()),
                     StandardCharsets.UTF_8));
             // a WAIT pending (without limit) while the device is removed answers ENODEV, not the REMOVED event's number
             assertTrue(link.socket().send(Item.request(Op.WAIT, 77, 0, waitPayload(2, Ddlink.WAIT_FOREVER)).encode()));
@@ -131,7 +131,7 @@ class LinkTest {
             assertEquals(gone, pending.text());
             if (events.isEmpty()) events.add(nextWithin(link, 5000));
             assertEquals(Op.EVENT.code(), events.get(0).op());
-            assertTrue(new String(events.get(0).payload(), StandardCharsets.UTF_8).endsWith("dev 3 removed force=false"));
+            assertTrue(new String(events.get(0).payload(), StandardCharsets.UTF_8).endsWith("dev 3 removed failed=0 force=false"));
             control.callOk(Op.CREATE, 0, new PayloadWriter().text("dev").nul().text("0 10 zero\n10 10 echo").toBytes());
             for (Op op : new Op[] {Op.STATUS, Op.INFO, Op.SUSPEND, Op.RESUME, Op.REMOVE}) {
                 Item r = link.call(op, 0, new byte[0]);

@@ -112,7 +112,7 @@ class OpsTest {
         assertEquals(0, call(Op.SUSPEND, Ddlink.FLAG_NOFLUSH, PayloadWriter.of("a")).status());
         assertTrue(text(Op.INFO, 0, "a").contains("State:             SUSPENDED\n"));
         String events = new String(client.callOk(Op.EVENTS, 0, new PayloadWriter().u64(0).text("a").toBytes()));
-        assertTrue(events.contains("a 3 suspended noflush=true\n"), events);
+        assertTrue(events.contains("a 3 suspended held=0 noflush=true\n"), events);
         assertEquals(0, call(Op.RESUME, 0, PayloadWriter.of("a")).status());
         call(Op.LOAD, 0, two("a", "0 8 error"));
         assertEquals(0, call(Op.CLEAR, 0, PayloadWriter.of("a")).status());

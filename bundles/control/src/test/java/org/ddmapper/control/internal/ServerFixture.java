@@ -2,12 +2,12 @@ package org.ddmapper.control.internal;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import org.ddmapper.control.InMemoryDeviceManager;
+import org.ddmapper.spi.testkit.MemoryDeviceManager;
 import org.ddmapper.control.ddlink.DdlinkClient;
 
 /** A ddlink server on a fresh socket in a temp dir, over an in-memory device manager. */
 final class ServerFixture implements AutoCloseable {
-    final InMemoryDeviceManager manager = new InMemoryDeviceManager();
+    final MemoryDeviceManager manager = new MemoryDeviceManager();
     final Path socket;
     final DdlinkServer server;
 

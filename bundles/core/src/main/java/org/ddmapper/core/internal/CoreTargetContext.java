@@ -2,12 +2,11 @@ package org.ddmapper.core.internal;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import org.ddmapper.api.BlockDevice;
-import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.PassedFd;
 import org.ddmapper.spi.Copier;
 import org.ddmapper.spi.TargetContext;
@@ -24,14 +23,14 @@ final class CoreTargetContext implements TargetContext {
     /** Devices opened through this context and not closed yet. */
     private final Set<TrackedDevice> opened = ConcurrentHashMap.newKeySet();
 
-    CoreTargetContext(DeviceHost host, MappedDevice device, int index, long startSector, long lengthSectors) {
+    CoreTargetContext(DeviceHost host, MappedDevice device, int index, long startSector, long lengthSectors, boolean handover) {
         this.host = host;
         this.device = device;
         this.deviceName = device.name();
         this.index = index;
         this.startSector = startSector;
         this.lengthSectors = lengthSectors;
-        this.handover = device.rebuilding();
+        this.handover = handover;
     }
 
     @Override public String deviceName() { return deviceName; }
@@ -47,8 +46,8 @@ final class CoreTargetContext implements TargetContext {
     @Override public boolean rebuiltForHandover() { return handover; }
 
     @Override
-    public void raiseEvent(EventKind kind, Map<String, String> details) {
-        device.raise(kind, index, details);
+    public void raise(EventPayload event) {
+        device.raise(event, index);
     }
 
     @Override public ScheduledExecutorService scheduler() { return host.scheduler(); }

@@ -2,10 +2,9 @@ package org.ddmapper.core.internal;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.ddmapper.api.DeviceEvent;
-import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 
 /**
  * One device's event counter (event_nr) and a bounded history of its most recent events.
@@ -19,9 +18,10 @@ final class EventLog {
     private long eventNr;
 
     /** Counts and records an event; returns it (delivery to listeners is the caller's job, outside this lock). */
-    synchronized DeviceEvent record(String device, long deviceId, EventKind kind, int targetIndex, Map<String, String> details) {
+    synchronized DeviceEvent record(String device, long deviceId, EventPayload payload, int targetIndex) {
         eventNr++;
-        DeviceEvent event = new DeviceEvent(device, deviceId, eventNr, kind, targetIndex, details, System.currentTimeMillis());
+        DeviceEvent event = new DeviceEvent(device, deviceId, eventNr, payload.kind(), targetIndex, payload.details(),
+                System.currentTimeMillis());
         ring[(int) (eventNr % HISTORY)] = event;
         notifyAll();
         return event;

@@ -56,6 +56,9 @@ final class IoThreads implements Executor {
         if (w != null) LockSupport.unpark(w.thread);
     }
 
+    /** How many workers wait for a request now (tests wait for a worker to go idle). */
+    int idleCount() { return idle.size(); }
+
     /** Stops the workers once the requests already queued have run; new ones are refused. */
     void shutdown() {
         shutdown = true;

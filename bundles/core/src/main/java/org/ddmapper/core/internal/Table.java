@@ -13,6 +13,7 @@ import org.ddmapper.api.ExtentList;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.api.TableLine;
 import org.ddmapper.spi.BioJoin;
+import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.TableArgs;
 import org.ddmapper.spi.Target;
 import org.ddmapper.spi.TargetFeature;
@@ -62,9 +63,10 @@ final class Table {
     /**
      * Builds every target of {@code spec} for {@code device}. On any failure closes everything
      * opened so far, destroys the targets built so far and throws a DmException naming the line.
-     * {@code states}, when given, holds state exported by a previous version per target index.
+     * {@code states}, when given, holds state exported by a previous version per target index;
+     * {@code handover} tells the targets that they rebuild a table that was live or loaded before.
      */
-    static Table build(DeviceHost host, MappedDevice device, TableSpec spec, List<Optional<TargetState>> states) {
+    static Table build(DeviceHost host, MappedDevice device, TableSpec spec, List<Optional<TargetState>> states, boolean handover) {
         int n = spec.size();
         TargetType[] types = new TargetType[n];
         for (int i = 0; i < n; i++) {
@@ -84,7 +86,7 @@ final class Table {
                 SourceLine s = spec.lines().get(i);
                 TableLine l = s.line();
                 TableArgs args = new TableArgs(l.type(), l.args(), ref -> host.openReference(device, ref));
-                CoreTargetContext ctx = new CoreTargetContext(host, device, i, l.startSector(), l.lengthSectors());
+                CoreTargetContext ctx = new CoreTargetContext(host, device, i, l.startSector(), l.lengthSectors(), handover);
                 contexts[i] = ctx;
                 Target target;
                 try {
@@ -97,7 +99,8 @@ final class Table {
                 }
                 targets[i] = target;
                 opened.add(args.openedDevices());
-                if (states != null && i < states.size() && states.get(i).isPresent()) {
+                if (states != null && i < states.size() && states.get(i).isPresent()
+                        && types[i].features().contains(TargetFeature.STATE_HANDOVER)) {
                     try {
                         target.importState(states.get(i).get());
                     } catch (RuntimeException e) {
@@ -230,6 +233,16 @@ final class Table {
         }
     }
 
+    /** Target {@code index}'s status text; a target that throws answers "status failed: ..." (and is logged). */
+    String status(MappedDevice device, int index, StatusType type) {
+        try {
+            return targets[index].status(type);
+        } catch (RuntimeException e) {
+            Logger.warn(e, "device {}: target {} ({}) status failed", device.name(), index, types[index].name());
+            return "status failed: " + e;
+        }
+    }
+
     // ---- lifecycle, each hook guarded so that one faulty target cannot stop the others ----
 
     void presuspend(MappedDevice device, boolean noflush) {
@@ -275,11 +288,15 @@ final class Table {
         }
     }
 
-    /** State each target offers its successor (live upgrade), per index. */
+    /** State each target of a {@link TargetFeature#STATE_HANDOVER} type offers its successor (live upgrade), per index. */
     List<Optional<TargetState>> exportStates(MappedDevice device) {
         List<Optional<TargetState>> out = new ArrayList<>();
         for (int i = 0; i < targets.length; i++) {
             Optional<TargetState> s = Optional.empty();
+            if (!types[i].features().contains(TargetFeature.STATE_HANDOVER)) {
+                out.add(s);
+                continue;
+            }
             try {
                 s = targets[i].exportState();
                 if (s == null) s = Optional.empty();

@@ -24,12 +24,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.spi.testkit.TestTargetTypes;
 
 @Timeout(30)
 class DevicesTest {
     @TempDir Path dir;
     Devices devices;
-    TestTargets.Linear linear = new TestTargets.Linear();
+    TestTargetTypes.Linear linear = new TestTargetTypes.Linear();
     Path file;
 
     @BeforeEach

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.spi.testkit.TestTargetTypes;
 
 /** The I/O gate under concurrency: nothing lost across suspend/resume/swap storms, bounded drains, requeues. */
 @Timeout(60)
@@ -41,7 +42,7 @@ class GateTest {
     @BeforeEach
     void start() throws Exception {
         devices = new Devices();
-        devices.addTargetType(new TestTargets.Linear(), "test", 1);
+        devices.addTargetType(new TestTargetTypes.Linear(), "test", 1);
         devices.addTargetType(new Stuck(), "test", 2);
         devices.addTargetType(new RequeueOnce(), "test", 3);
         devices.start(CoreConfig.forHome(dir.resolve("home")).withDrainTimeoutMillis(300));

@@ -62,7 +62,10 @@ class IoThreadsTest {
             });
             String name = ranOn.poll(10, TimeUnit.SECONDS);
             perThread.merge(name, 1, Integer::sum);
-            Thread.sleep(1); // let the worker go idle again before the next request
+            // let the worker go idle again before the next request (on a loaded machine that can take
+            // longer than any fixed sleep): then it is the most recently idle one
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (io.idleCount() < 8 && System.nanoTime() < deadline) Thread.sleep(1);
         }
         int most = perThread.values().stream().mapToInt(Integer::intValue).max().orElse(0);
         // A FIFO pool would spread them over all 8 threads (about 250 each).

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.spi.testkit.TestTargetTypes;
 
 /**
  * Routing against a model: a table of 60 segments of random length, each mapped onto a shuffled
@@ -34,7 +35,7 @@ class RoutingModelTest {
     @BeforeEach
     void start() {
         devices = new Devices();
-        devices.addTargetType(new TestTargets.Linear(), "test", 1);
+        devices.addTargetType(new TestTargetTypes.Linear(), "test", 1);
         devices.start(CoreConfig.forHome(dir.resolve("home")));
     }
 

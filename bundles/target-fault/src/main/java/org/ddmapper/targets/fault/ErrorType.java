@@ -14,8 +14,8 @@ import org.osgi.service.component.annotations.Component;
 
 /**
  * The kernel's error target: {@code error} or {@code error <dev> <offset>} (the device only
- * names what the target stands in for). Every request it is given fails with EIO. A wildcard: it
- * may replace any target in a reload, which is how a device is "yanked". Like the kernel's
+ * names what the target stands in for). Every request it is given fails with EIO; loading it over
+ * any table and resuming is how a device is "yanked". Like the kernel's
  * ({@code num_flush_bios = 0}) it takes no flushes: a FLUSH of a table with an error segment
  * succeeds for the other targets' data. INFO is empty; TABLE repeats {@code <dev> <offset>} when given.
  */
@@ -29,7 +29,7 @@ public final class ErrorType implements TargetType {
     public String version() { return "1.7.0"; }
 
     @Override
-    public Set<TargetFeature> features() { return Set.of(TargetFeature.WILDCARD, TargetFeature.NO_FLUSH); }
+    public Set<TargetFeature> features() { return Set.of(TargetFeature.NO_FLUSH); }
 
     @Override
     public String usage() { return "error [<dev> <offset>]"; }

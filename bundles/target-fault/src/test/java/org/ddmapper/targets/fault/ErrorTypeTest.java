@@ -49,7 +49,7 @@ class ErrorTypeTest {
 
     @Test
     void isAWildcardThatTakesNoFlushesWithEmptyInfoAndItsTableRepeated() {
-        assertEquals(Set.of(TargetFeature.WILDCARD, TargetFeature.NO_FLUSH), new ErrorType().features());
+        assertEquals(Set.of(TargetFeature.NO_FLUSH), new ErrorType().features());
         assertEquals("", create("").status(StatusType.TABLE));
         assertEquals("", create("").status(StatusType.INFO));
         assertEquals("/dev/disk 64", create("/dev/disk 64").status(StatusType.TABLE));

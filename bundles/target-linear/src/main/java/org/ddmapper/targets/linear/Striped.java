@@ -2,13 +2,12 @@ package org.ddmapper.targets.linear;
 
 import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.Consumer;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.Errno;
-import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.Extent;
 import org.ddmapper.api.ExtentList;
 import org.ddmapper.api.IoStatus;
@@ -123,11 +122,7 @@ final class Striped implements Target {
     private void stripeFailed(int stripe, IoStatus status) {
         int count = errors.incrementAndGet(stripe);
         if (count < ERROR_EVENT_LIMIT)
-            context.raiseEvent(EventKind.STRIPE_ERROR, Map.of(
-                    "stripe", Integer.toString(stripe),
-                    "device", areas[stripe].device().reference(),
-                    "errors", Integer.toString(count),
-                    "errno", status.errno().name()));
+            context.raise(new EventPayload.StripeError(stripe, areas[stripe].device().reference(), count, status.errno()));
     }
 
     @Override

@@ -7,19 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
 import org.ddmapper.api.Errno;
-import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.Extent;
 import org.ddmapper.api.IoStatus;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.TableException;
 import org.ddmapper.spi.Target;
 import org.ddmapper.spi.testkit.Completion;
-import org.ddmapper.spi.testkit.FakeTargetContext.Raised;
 import org.ddmapper.spi.testkit.FakeTargetContext;
 import org.ddmapper.spi.testkit.MemoryDevice.Request;
 import org.ddmapper.spi.testkit.MemoryDevice;
@@ -165,8 +163,8 @@ class StripedTypeTest {
         assertEquals(IoStatus.OK, read(striped, 0, ByteBuffer.allocate(512)));
         assertEquals("2 /a /b 1 AD", striped.status(StatusType.INFO));
         assertEquals(List.of(
-                new Raised(EventKind.STRIPE_ERROR, Map.of("stripe", "1", "device", "/b", "errors", "1", "errno", "EIO")),
-                new Raised(EventKind.STRIPE_ERROR, Map.of("stripe", "1", "device", "/b", "errors", "2", "errno", "EIO"))),
+                new EventPayload.StripeError(1, "/b", 1, Errno.EIO),
+                new EventPayload.StripeError(1, "/b", 2, Errno.EIO)),
                 context.events());
     }
 

@@ -6,6 +6,7 @@ import org.ddmapper.spi.Target;
 import org.ddmapper.spi.TargetContext;
 import org.ddmapper.spi.TargetFeature;
 import org.ddmapper.spi.TargetType;
+import org.ddmapper.targets.multipath.internal.MapRegistry;
 import org.ddmapper.targets.multipath.internal.MultipathTarget;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -23,7 +24,7 @@ public class MultipathTargetType implements TargetType {
 
     @Override
     public Set<TargetFeature> features() {
-        return Set.of(TargetFeature.MESSAGES, TargetFeature.QUEUES_IO, TargetFeature.STATE_HANDOVER);
+        return Set.of(TargetFeature.MESSAGES, TargetFeature.STATE_HANDOVER);
     }
 
     @Override

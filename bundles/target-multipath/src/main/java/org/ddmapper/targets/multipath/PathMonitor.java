@@ -13,6 +13,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.ddmapper.spi.PathChecker;
+import org.ddmapper.targets.multipath.internal.MapRegistry;
 import org.ddmapper.targets.multipath.internal.monitor.MonitorConfig;
 import org.ddmapper.targets.multipath.internal.monitor.MonitorEngine;
 import org.ddmapper.targets.multipath.internal.monitor.MultipathConf;
@@ -72,13 +73,12 @@ public class PathMonitor {
         thread = new Thread(this::loop, "ddmapper-path-monitor");
         thread.setDaemon(true);
         thread.start();
-        registry.listen(engine);
+        registry.watch(engine);
     }
 
     @Deactivate
     void deactivate() {
-        registry.unlisten(engine);
-        for (var map : registry.maps()) if (map.watcher() == engine) map.watcher(null);
+        registry.unwatch(engine);
         running = false;
         wake();
         try {

@@ -14,10 +14,10 @@ import java.util.concurrent.locks.ReentrantLock;
 import org.ddmapper.api.BundleUpgrades;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
-import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.StoredBundle;
 import org.ddmapper.api.UpgradeReport;
-import org.ddmapper.core.internal.Devices;
+import org.ddmapper.core.internal.UpgradeSupport;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
@@ -57,15 +57,17 @@ public final class BundleUpgrader implements BundleUpgrades {
     private static final long POLL_MILLIS = 2;
 
     private final BundleContext context;
-    private final Devices devices;
+    private final UpgradeSupport devices;
+    private final UpgradeQuiesce quiesce;
     private final BundleStore store;
     private final long timeoutMillis;
     private final ReentrantLock oneAtATime = new ReentrantLock();
     private volatile String running;
 
-    public BundleUpgrader(BundleContext context, Devices devices, BundleStore store, long timeoutMillis) {
+    public BundleUpgrader(BundleContext context, UpgradeSupport devices, BundleStore store, long timeoutMillis) {
         this.context = context;
         this.devices = devices;
+        this.quiesce = new UpgradeQuiesce(devices);
         this.store = store;
         this.timeoutMillis = timeoutMillis;
     }
@@ -172,7 +174,7 @@ public final class BundleUpgrader implements BundleUpgrades {
         if (!checker) {
             // drain every affected device first: if I/O in flight does not complete, nothing is touched and no I/O is errored
             try {
-                devices.quiesceForUpgrade(affected, before.targetTypes(), Math.min(timeoutMillis, devices.drainTimeoutMillis()));
+                quiesce.quiesce(affected, before.targetTypes(), Math.min(timeoutMillis, devices.drainTimeoutMillis()));
             } catch (DmException e) {
                 throw new DmException(Errno.ETIMEDOUT, what + " refused: " + e.getMessage() + "; nothing was changed");
             }
@@ -191,18 +193,17 @@ public final class BundleUpgrader implements BundleUpgrades {
                 throw rollback(bundle, previous, before, affected, checker, what, from, to, f.getMessage());
             }
         } finally {
-            devices.releaseUpgradeQuiesce(affected);
+            quiesce.release(affected);
         }
         long maxStall = 0;
         List<String> names = new ArrayList<>();
         for (long id : affected) {
-            Devices.RebuildState s = devices.rebuildState(id);
+            UpgradeSupport.RebuildState s = devices.rebuildState(id);
             if (s.gone()) continue;
             names.add(s.name());
             // only a device this upgrade parked stalled: one affected through its inactive table kept serving
             if (!checker && s.swapParks() != parksBefore.getOrDefault(id, 0L)) maxStall = Math.max(maxStall, s.lastStallMillis());
-            else devices.raise(id, EventKind.BUNDLE_SWAPPED, Map.of("bundle", symbolicName, "from", from, "to", to, "stall_ms", "0",
-                    "checker", String.join(",", before.checkers())));
+            else devices.raise(id, new EventPayload.BundleSwapped(symbolicName, from, to, 0, "", String.join(",", before.checkers()), 0));
         }
         long took = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         Logger.info("{}: done in {} ms, max stall {} ms", what, took, maxStall);
@@ -288,7 +289,7 @@ public final class BundleUpgrader implements BundleUpgrades {
         if (!checker && !devices.servedBy(before.targetTypes(), now.targetServiceIds()))
             return "its " + before.describe() + " did not reach the core";
         for (long id : affected) {
-            Devices.RebuildState s = devices.rebuildState(id);
+            UpgradeSupport.RebuildState s = devices.rebuildState(id);
             if (refusalFails && s.parkReason() != null)
                 throw new Failure("target '" + s.parkedType() + "' rejected the live table of device '" + s.name() + "': "
                         + s.parkReason().replaceFirst("^cannot rebuild its table: ", ""));
@@ -317,9 +318,8 @@ public final class BundleUpgrader implements BundleUpgrades {
         }
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         for (long id : affected) {
-            Devices.RebuildState s = devices.rebuildState(id);
-            devices.raise(id, EventKind.BUNDLE_ROLLED_BACK, Map.of("bundle", bundle.getSymbolicName(), "from", from, "to", to,
-                    "reason", reason, "stall_ms", Long.toString(s.done() ? s.lastStallMillis() : -1)));
+            UpgradeSupport.RebuildState s = devices.rebuildState(id);
+            devices.raise(id, new EventPayload.BundleRolledBack(bundle.getSymbolicName(), from, to, reason, s.done() ? s.lastStallMillis() : -1));
         }
         if (rollbackFailure != null) {
             Logger.error("{}: the rollback failed too: {}", what, rollbackFailure);

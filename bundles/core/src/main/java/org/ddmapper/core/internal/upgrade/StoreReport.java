@@ -3,13 +3,12 @@ package org.ddmapper.core.internal.upgrade;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
-import org.ddmapper.api.EventKind;
+import org.ddmapper.api.EventPayload;
 import org.ddmapper.api.StoredBundle;
-import org.ddmapper.core.internal.Devices;
+import org.ddmapper.core.internal.UpgradeSupport;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.tinylog.Logger;
@@ -33,7 +32,7 @@ final class StoreReport {
         return out;
     }
 
-    static void setAsideAtBoot(BundleContext context, Devices devices, BundleStore store, String name, String version, String reason) {
+    static void setAsideAtBoot(BundleContext context, UpgradeSupport devices, BundleStore store, String name, String version, String reason) {
         if (name == null || name.isBlank() || version == null || version.isBlank())
             throw new DmException(Errno.EINVAL, "a set-aside names a bundle and a version");
         String why = reason == null || reason.isBlank() ? "it did not start" : reason.strip();
@@ -51,7 +50,7 @@ final class StoreReport {
         BundleOffer offer = BundleOffer.of(bundle, context);
         Set<String> types = offer.targetTypes().isEmpty() && !offer.checkers().isEmpty() ? Set.of("multipath") : offer.targetTypes();
         for (long id : devices.devicesUsing(types)) {
-            devices.raise(id, EventKind.BUNDLE_SET_ASIDE, Map.of("bundle", name, "version", version, "running", running, "reason", why));
+            devices.raise(id, new EventPayload.BundleSetAside(name, version, running, why));
         }
     }
 

@@ -4,8 +4,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.ddmapper.api.BlockDevice;
 import java.util.Locale;
+import org.ddmapper.api.Bio;
+import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.Message;
@@ -46,23 +47,23 @@ final class MessageHandler {
             case "queue_if_no_path", "fail_if_no_path" -> {
                 expectArgs(w, 0);
                 boolean queue = verb.equals("queue_if_no_path");
-                t.act(verb, fx -> t.setQueueLocked(queue, verb + " message", fx));
+                t.act(verb, fx -> t.state().setQueueLocked(queue, verb + " message", fx));
             }
             case "switch_group" -> {
                 expectArgs(w, 1);
                 int g = group(t, w.get(1));
-                t.act(verb, fx -> t.switchGroupLocked(g, "switch_group message"));
+                t.act(verb, fx -> t.state().switchGroupLocked(g, "switch_group message"));
             }
             case "disable_group", "enable_group" -> {
                 expectArgs(w, 1);
                 int g = group(t, w.get(1));
-                t.act(verb, fx -> t.bypassGroupLocked(g, verb.equals("disable_group"), verb + " message"));
+                t.act(verb, fx -> t.state().bypassGroupLocked(g, verb.equals("disable_group"), verb + " message"));
             }
             case "fail_path" -> {
                 expectArgs(w, 1);
                 List<Path> found = paths(t, w.get(1));
                 t.act(verb, fx -> {
-                    for (Path p : found) t.failLocked(p, "fail_path message", true, fx);
+                    for (Path p : found) t.state().failLocked(p, "fail_path message", true, fx);
                 });
             }
             case "reinstate_path" -> {
@@ -88,7 +89,7 @@ final class MessageHandler {
                     if (d != null && p.device() == null && !p.isActive()) {
                         if (t.replaceLocked(p, d, true, "reinstate_path message", -1, "reopened", fx)) fresh.remove(p);
                     } else {
-                        t.reinstateLocked(p, "reinstate_path message", fx);
+                        t.state().reinstateLocked(p, "reinstate_path message", fx);
                     }
                 }
             });
@@ -131,7 +132,7 @@ final class MessageHandler {
                         + " paths; name one by its number");
             Path path = found.get(0);
             PassedFd socket = m.fds().get(0);
-            BlockDevice device = t.context().adoptSocket(t.adoptReference(path.reference(), negotiated, size, flags), socket,
+            BlockDevice device = t.context().adoptSocket(adoptReference(t, path.reference(), negotiated, size, flags), socket,
                     negotiated);
             boolean[] installed = new boolean[1];
             String transport = negotiated ? "passed-socket-negotiated" : "passed-socket";
@@ -149,6 +150,25 @@ final class MessageHandler {
         }
     }
 
+    /**
+     * The reference to adopt a socket under. With no handshake on it the transport cannot learn
+     * the export's size or transmission flags: an NBD reference gets {@code size=} (the one the
+     * message gave, else the target's length) and {@code flags=} when the message gave them (else
+     * the NBD client falls back to the flags of this reference's last handshake, or refuses).
+     */
+    static String adoptReference(MultipathTarget t, String reference, boolean negotiated, long sizeBytes, int flags) {
+        if (!negotiated || !reference.startsWith("nbd")) return reference;
+        StringBuilder r = new StringBuilder(reference);
+        if (!reference.contains("size=")) {
+            r.append(r.indexOf("?") >= 0 ? '&' : '?').append("size=")
+                    .append(sizeBytes >= 0 ? sizeBytes : t.context().lengthSectors() * Bio.SECTOR_BYTES);
+        }
+        if (flags >= 0 && !reference.contains("flags=")) {
+            r.append(r.indexOf("?") >= 0 ? '&' : '?').append("flags=0x").append(Integer.toHexString(flags));
+        }
+        return r.toString();
+    }
+
     /** size=BYTES of a negotiated socket: whole sectors, at least the target's length. */
     private static long parseSize(MultipathTarget t, String value) {
         long bytes;
@@ -157,7 +177,7 @@ final class MessageHandler {
         } catch (NumberFormatException e) {
             bytes = -1;
         }
-        if (bytes <= 0 || bytes % org.ddmapper.api.Bio.SECTOR_BYTES != 0)
+        if (bytes <= 0 || bytes % Bio.SECTOR_BYTES != 0)
             throw invalid("reconnect_path: size '" + abbreviate(value) + "' is not a positive whole number of 512-byte sectors");
         return bytes;
     }

@@ -8,7 +8,6 @@ import org.ddmapper.api.Errno;
 import org.ddmapper.spi.TableArgs;
 import org.ddmapper.spi.TableException;
 import org.ddmapper.spi.TargetContext;
-import org.ddmapper.targets.multipath.MapRegistry;
 import org.ddmapper.targets.multipath.internal.selector.PathArgs;
 import org.ddmapper.targets.multipath.internal.selector.PathSelector;
 import org.ddmapper.targets.multipath.internal.selector.PathSelectors;

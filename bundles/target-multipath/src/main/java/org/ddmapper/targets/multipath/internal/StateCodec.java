@@ -25,9 +25,9 @@ final class StateCodec {
     /** Called under the target's lock. */
     static TargetState export(MultipathTarget t) {
         StringBuilder sb = new StringBuilder();
-        int current = t.currentGroupLocked() != null ? t.currentGroupLocked().number() : 0;
+        int current = t.state().currentGroupLocked() != null ? t.state().currentGroupLocked().number() : 0;
         sb.append("group ").append(current).append('\n');
-        sb.append("queue_if_no_path ").append(t.queueIfNoPathLocked() ? 1 : 0).append('\n');
+        sb.append("queue_if_no_path ").append(t.state().queueIfNoPathLocked() ? 1 : 0).append('\n');
         sb.append("bypassed");
         for (PriorityGroup g : t.groups()) if (g.isBypassed()) sb.append(' ').append(g.number());
         sb.append('\n');
@@ -47,7 +47,7 @@ final class StateCodec {
             return;
         }
         int current = 0;
-        boolean queue = t.queueIfNoPathLocked();
+        boolean queue = t.state().queueIfNoPathLocked();
         List<Integer> bypassed = new ArrayList<>();
         for (String line : new String(state.data(), StandardCharsets.UTF_8).split("\n")) {
             if (line.isBlank()) continue;
@@ -61,11 +61,11 @@ final class StateCodec {
                     if (number < 1 || number > t.paths().size()) continue;
                     Path p = t.paths().get(number - 1);
                     if (!p.reference().equals(w.get(4))) continue;
-                    t.restorePath(p, w.get(2).equals("A"), Integer.parseInt(w.get(3)), w.size() > 5 ? w.get(5) : "");
+                    t.state().restorePathLocked(p, w.get(2).equals("A"), Integer.parseInt(w.get(3)), w.size() > 5 ? w.get(5) : "");
                 }
                 default -> { }
             }
         }
-        t.restoreGroups(current, bypassed, queue);
+        t.state().restoreGroupsLocked(current, bypassed, queue);
     }
 }

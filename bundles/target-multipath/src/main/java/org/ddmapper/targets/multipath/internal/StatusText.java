@@ -16,11 +16,11 @@ final class StatusText {
     static String info(MultipathTarget t) {
         List<String> w = new ArrayList<>();
         w.add("2");
-        w.add(t.queuedLocked() > 0 ? "1" : "0");
+        w.add(t.state().queuedLocked() > 0 ? "1" : "0");
         w.add("0");
         w.add("0");
         w.add(Integer.toString(t.groups().size()));
-        w.add(Integer.toString(t.groupNumberLocked()));
+        w.add(Integer.toString(t.state().groupNumberLocked()));
         for (PriorityGroup g : t.groups()) {
             w.add(groupState(t, g));
             w.add("0");
@@ -40,13 +40,13 @@ final class StatusText {
     /** The constructor arguments as they stand now (queue_if_no_path and the group as currently set). */
     static String table(MultipathTarget t) {
         List<String> w = new ArrayList<>();
-        List<String> features = t.features().tableWords(t.queueIfNoPathLocked());
+        List<String> features = t.features().tableWords(t.state().queueIfNoPathLocked());
         w.add(Integer.toString(features.size()));
         w.addAll(features);
         w.add(Integer.toString(t.hwHandler().size()));
         t.hwHandler().forEach(h -> w.add(TableLine.escape(h)));
         w.add(Integer.toString(t.groups().size()));
-        w.add(Integer.toString(t.groupNumberLocked()));
+        w.add(Integer.toString(t.state().groupNumberLocked()));
         for (PriorityGroup g : t.groups()) {
             PathSelector s = g.selector();
             w.add(s.name());
@@ -64,6 +64,6 @@ final class StatusText {
     /** A (the group in use), D (bypassed) or E (enabled). */
     static String groupState(MultipathTarget t, PriorityGroup g) {
         if (g.isBypassed()) return "D";
-        return g == t.currentGroupLocked() ? "A" : "E";
+        return g == t.state().currentGroupLocked() ? "A" : "E";
     }
 }

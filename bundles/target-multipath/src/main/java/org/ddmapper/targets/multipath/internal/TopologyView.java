@@ -29,15 +29,15 @@ public final class TopologyView {
     public static String topology(MultipathTarget t) {
         List<Row> rows = rows(t);
         StringBuilder sb = new StringBuilder();
-        synchronized (t.lock()) {
-            List<String> features = t.features().tableWords(t.queueIfNoPathLocked());
+        synchronized (t.state().lock) {
+            List<String> features = t.features().tableWords(t.state().queueIfNoPathLocked());
             sb.append(t.name()).append(" (dm:").append(t.name()).append(") multipath\n");
             sb.append("size=").append(humanSize(t.context().lengthSectors() * Bio.SECTOR_BYTES))
                     .append(" features='").append(features.size()).append(features.isEmpty() ? "" : " ")
                     .append(String.join(" ", features)).append("' hwhandler='").append(t.hwHandler().size())
                     .append(t.hwHandler().isEmpty() ? "" : " " + String.join(" ", t.hwHandler())).append("' wp=")
-                    .append(t.context().readOnly() ? "ro" : "rw").append(" queued=").append(t.queuedLocked())
-                    .append(t.suspendedLocked() ? " suspended" : "").append('\n');
+                    .append(t.context().readOnly() ? "ro" : "rw").append(" queued=").append(t.state().queuedLocked())
+                    .append(t.state().suspendedLocked() ? " suspended" : "").append('\n');
             List<PriorityGroup> groups = t.groups();
             for (int gi = 0; gi < groups.size(); gi++) {
                 PriorityGroup g = groups.get(gi);
@@ -88,7 +88,7 @@ public final class TopologyView {
             int fails;
             String failure;
             String transport;
-            synchronized (t.lock()) {
+            synchronized (t.state().lock) {
                 active = p.isActive();
                 fails = p.failCount();
                 failure = p.lastFailure();

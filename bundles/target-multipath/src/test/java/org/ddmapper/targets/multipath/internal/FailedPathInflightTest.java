@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -26,6 +27,8 @@ import org.ddmapper.api.Message;
 import org.ddmapper.spi.StatusType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ddmapper.spi.testkit.MemoryDevice;
+import org.ddmapper.api.EventPayload;
 
 /**
  * What happens to requests in flight on a path that fails, to a device replaced under a path,
@@ -36,9 +39,9 @@ class FailedPathInflightTest extends TwoScriptedPaths {
     /** Sends a request while only /p/a is active, so it is in flight (hung) on /p/a; then /p/b is back. */
     private CompletableFuture<IoStatus> hungOnA(MultipathTarget t, java.util.function.Supplier<CompletableFuture<IoStatus>> send) {
         t.message(Message.of("fail_path", "/p/b"));
-        a.hangNext();
+        a.holdNext();
         CompletableFuture<IoStatus> f = send.get();
-        assertEquals(1, a.hungCount());
+        assertEquals(1, a.heldCount());
         t.message(Message.of("reinstate_path", "/p/b"));
         return f;
     }
@@ -54,10 +57,10 @@ class FailedPathInflightTest extends TwoScriptedPaths {
         t.message(Message.of("fail_path", "/p/a"));
         assertEquals(IoStatus.OK, w.get(5, TimeUnit.SECONDS));
         assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
-        FakeContext.Event failed = ctx.events(EventKind.PATH_FAILED).get(1);
-        assertEquals("/p/a", failed.get("path"));
-        assertEquals("fail_path message", failed.get("reason"));
-        assertEquals("1", failed.get("retried"));
+        EventPayload failed = ctx.events(EventKind.PATH_FAILED).get(1);
+        assertEquals("/p/a", failed.details().get("path"));
+        assertEquals("fail_path message", failed.details().get("reason"));
+        assertEquals("1", failed.details().get("retried"));
         assertEquals(0, t.paths().get(0).inflightCount());
         // the data is on the storage (written through /p/b)
         ByteBuffer back = ByteBuffer.allocate(4096);
@@ -84,7 +87,7 @@ class FailedPathInflightTest extends TwoScriptedPaths {
             }));
             return f;
         });
-        t.failPath(t.paths().get(0), "checker nbd: faulty", false); // what the monitor calls
+        t.failPath(t.paths().get(0), "checker nbd: faulty"); // what the monitor calls
         assertEquals(IoStatus.OK, r.get(5, TimeUnit.SECONDS));
         assertArrayEquals(data, buffer.array());
         byte[] reused = pattern(512, 77);
@@ -102,7 +105,7 @@ class FailedPathInflightTest extends TwoScriptedPaths {
         MultipathTarget t = build("2 path_io_timeout_msecs 0 0 1 1 round-robin 0 2 0 /p/a /p/b");
         CompletableFuture<IoStatus> r = hungOnA(t, () -> read(t, 0, ByteBuffer.allocate(512)));
         t.message(Message.of("fail_path", "/p/a"));
-        assertEquals("0", ctx.events(EventKind.PATH_FAILED).get(1).get("retried"));
+        assertEquals("0", ctx.events(EventKind.PATH_FAILED).get(1).details().get("retried"));
         assertFalse(r.isDone());
         a.release();
         assertEquals(IoStatus.OK, get(r));
@@ -111,10 +114,10 @@ class FailedPathInflightTest extends TwoScriptedPaths {
     @Test
     void aReplacedDeviceIsClosedOnceItsLastRequestEnds() throws Exception {
         MultipathTarget t = build("2 path_io_timeout_msecs 0 0 1 1 round-robin 0 1 0 /p/a");
-        a.hangNext();
+        a.holdNext();
         CompletableFuture<IoStatus> r = read(t, 0, ByteBuffer.allocate(512));
-        ScriptedDevice fresh = new ScriptedDevice("/p/a", disk);
-        t.replaceDevice(t.paths().get(0), fresh, true, "test reconnect");
+        MemoryDevice fresh = new MemoryDevice("/p/a", disk);
+        t.replaceDevice(t.paths().get(0), fresh, true, "test reconnect", -1);
         assertFalse(a.isClosed(), "a request is still in flight on it");
         assertEquals(1, t.paths().get(0).retiringCount());
         a.release();
@@ -122,9 +125,9 @@ class FailedPathInflightTest extends TwoScriptedPaths {
         assertTrue(a.isClosed());
         assertEquals(0, t.paths().get(0).retiringCount());
         // and a device whose requests were retried elsewhere when its path failed goes at once
-        ScriptedDevice third = new ScriptedDevice("/p/a", disk);
-        t.failPath(t.paths().get(0), "test", false);
-        t.replaceDevice(t.paths().get(0), third, true, "test reconnect");
+        MemoryDevice third = new MemoryDevice("/p/a", disk);
+        t.failPath(t.paths().get(0), "test");
+        t.replaceDevice(t.paths().get(0), third, true, "test reconnect", -1);
         assertTrue(fresh.isClosed());
         assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
         t.destroy();
@@ -133,26 +136,32 @@ class FailedPathInflightTest extends TwoScriptedPaths {
 
     @Test
     void eventsComeOutInTheOrderOfTheStateChangesWhenAFailureRacesAReinstate() throws Exception {
-        MultipathTarget t = build("0 0 1 1 round-robin 0 2 0 /p/a /p/b");
+        List<String> notices = new CopyOnWriteArrayList<>();
+        MapRegistry registry = new MapRegistry();
+        registry.watch(new MapWatcher() {
+            @Override public void mapAdded(MonitoredMap m) {}
+
+            @Override public void mapRemoved(MonitoredMap m) {}
+
+            @Override public void pathFailed(MonitoredMap m, Path p, String reason, boolean byOperator) { notices.add("failed"); }
+
+            @Override public void pathReinstated(MonitoredMap m, Path p, String reason) { notices.add("reinstated"); }
+
+            @Override public PathReport report(MonitoredMap m, Path p) { return PathReport.NONE; }
+        });
+        MultipathTarget t = MultipathTarget.create(ctx, ctx.args(MultipathTarget.TYPE, "0 0 1 1 round-robin 0 2 0 /p/a /p/b"), registry);
+        t.resume();
         CountDownLatch failedRaising = new CountDownLatch(1);
         CountDownLatch letGo = new CountDownLatch(1);
         AtomicBoolean first = new AtomicBoolean(true);
-        ctx.beforeRecord = e -> {
+        ctx.beforeRecord(e -> {
             // the thread that failed the path is held between its state change and its event
             if (e.kind() == EventKind.PATH_FAILED && first.getAndSet(false)) {
                 failedRaising.countDown();
                 await(letGo);
             }
-        };
-        List<String> notices = new java.util.concurrent.CopyOnWriteArrayList<>();
-        t.watcher(new MapWatcher() {
-            @Override public void pathFailed(MultipathTarget m, Path p, String reason, boolean byOperator) { notices.add("failed"); }
-
-            @Override public void pathReinstated(MultipathTarget m, Path p, String reason) { notices.add("reinstated"); }
-
-            @Override public PathReport report(MultipathTarget m, Path p) { return PathReport.NONE; }
         });
-        Thread io = new Thread(() -> t.failPath(t.paths().get(0), "write failed: ECONNRESET", false), "io");
+        Thread io = new Thread(() -> t.failPath(t.paths().get(0), "write failed: ECONNRESET"), "io");
         io.start();
         assertTrue(failedRaising.await(10, TimeUnit.SECONDS));
         // meanwhile an operator reinstates the path: its state change comes second
@@ -174,10 +183,10 @@ class FailedPathInflightTest extends TwoScriptedPaths {
     void aReconnectThatASuspendOvertakesIsRefusedAndChangesNothing() throws Exception {
         MultipathTarget t = build("0 0 1 1 round-robin 0 2 0 /p/a /p/b");
         t.message(Message.of("fail_path", "/p/b"));
-        ScriptedDevice adopted = new ScriptedDevice("/p/b", disk);
-        ctx.adopted = adopted;
+        MemoryDevice adopted = new MemoryDevice("/p/b", disk);
+        ctx.adopting(adopted);
         // the suspend comes while the message does its slow part (the handshake on the socket)
-        ctx.duringAdopt = () -> t.presuspend(true);
+        ctx.duringAdopt(() -> t.presuspend(true));
         DmException e = assertThrows(DmException.class, () -> t.message(new Message(List.of("reconnect_path", "2"), null,
                 List.of(MessagesTest.fakeFd(new AtomicBoolean())), 0)));
         assertEquals(Errno.EBUSY, e.errno());

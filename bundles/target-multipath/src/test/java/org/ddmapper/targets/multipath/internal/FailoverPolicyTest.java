@@ -21,6 +21,8 @@ import org.ddmapper.api.Message;
 import org.ddmapper.spi.StatusType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ddmapper.spi.testkit.MemoryDevice;
+import org.ddmapper.api.EventPayload;
 
 /** The kernel's failure policy, against scripted paths. */
 @Timeout(20)
@@ -35,18 +37,18 @@ class FailoverPolicyTest extends TwoScriptedPaths {
             assertEquals("2 0 0 0 1 1 A 0 2 0 /p/a F " + round + " /p/b A 0", t.status(StatusType.INFO));
             t.message(Message.of("reinstate_path", "/p/a"));
         }
-        List<FakeContext.Event> failed = ctx.events(EventKind.PATH_FAILED);
+        List<EventPayload> failed = ctx.events(EventKind.PATH_FAILED);
         assertEquals(3, failed.size());
-        assertEquals("/p/a", failed.get(2).get("path"));
-        assertEquals("3", failed.get(2).get("fail_count"));
-        assertEquals("1", failed.get(2).get("valid_paths"));
-        assertTrue(failed.get(0).get("reason").startsWith("write failed: ECONNRESET"), failed.get(0).get("reason"));
+        assertEquals("/p/a", failed.get(2).details().get("path"));
+        assertEquals("3", failed.get(2).details().get("fail_count"));
+        assertEquals("1", failed.get(2).details().get("valid_paths"));
+        assertTrue(failed.get(0).details().get("reason").startsWith("write failed: ECONNRESET"), failed.get(0).details().get("reason"));
         assertEquals(3, ctx.events(EventKind.PATH_REINSTATED).size());
-        assertEquals("2", ctx.events(EventKind.PATH_REINSTATED).get(2).get("valid_paths"));
+        assertEquals("2", ctx.events(EventKind.PATH_REINSTATED).get(2).details().get("valid_paths"));
         // the script is used up: both paths carry I/O again, the fail count stays
-        int before = a.submitted.get();
+        int before = a.requests().size();
         for (int i = 0; i < 4; i++) assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
-        assertEquals(before + 2, a.submitted.get());
+        assertEquals(before + 2, a.requests().size());
         assertEquals("2 0 0 0 1 1 A 0 2 0 /p/a A 3 /p/b A 0", t.status(StatusType.INFO));
         // the data is on the storage, whichever path carried it
         ByteBuffer back = ByteBuffer.allocate(4096);
@@ -58,8 +60,8 @@ class FailoverPolicyTest extends TwoScriptedPaths {
     void storageAnswersReachTheCallerAndFailNoPath() throws Exception {
         MultipathTarget t = build("0 0 1 1 round-robin 0 2 0 /p/a /p/b");
         for (Errno storageSide : new Errno[] {Errno.ENOSPC, Errno.ENODATA, Errno.EOPNOTSUPP, Errno.EINVAL, Errno.EROFS}) {
-            a.always(new ScriptedDevice.Fail(storageSide));
-            b.always(new ScriptedDevice.Fail(storageSide));
+            a.failAlways(storageSide);
+            b.failAlways(storageSide);
             IoStatus s = get(write(t, 0, pattern(512, 1)));
             assertTrue(s.isError());
             assertEquals(storageSide, s.errno());
@@ -71,13 +73,13 @@ class FailoverPolicyTest extends TwoScriptedPaths {
     @Test
     void everyPathFailingWithoutQueueingFailsTheRequestWithEio() throws Exception {
         MultipathTarget t = build("0 0 1 1 round-robin 0 2 0 /p/a /p/b");
-        a.always(new ScriptedDevice.Fail(Errno.EIO));
-        b.always(new ScriptedDevice.Fail(Errno.ETIMEDOUT));
+        a.failAlways(Errno.EIO);
+        b.failAlways(Errno.ETIMEDOUT);
         IoStatus s = get(read(t, 0, ByteBuffer.allocate(512)));
         assertEquals(Errno.EIO, s.errno());
         assertEquals("multipath: no usable path (2 failed) and queue_if_no_path is off", s.message());
         assertEquals(2, ctx.events(EventKind.PATH_FAILED).size());
-        assertEquals("0", ctx.events(EventKind.PATH_FAILED).get(1).get("valid_paths"));
+        assertEquals("0", ctx.events(EventKind.PATH_FAILED).get(1).details().get("valid_paths"));
     }
 
     @Test
@@ -100,9 +102,9 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         assertFalse(parked.isDone());
         t.message(Message.of("fail_if_no_path"));
         assertEquals(Errno.EIO, get(parked).errno());
-        FakeContext.Event mode = ctx.events(EventKind.QUEUE_MODE_CHANGED).get(0);
-        assertEquals("0", mode.get("queue_if_no_path"));
-        assertEquals("fail_if_no_path message", mode.get("reason"));
+        EventPayload mode = ctx.events(EventKind.QUEUE_MODE_CHANGED).get(0);
+        assertEquals("0", mode.details().get("queue_if_no_path"));
+        assertEquals("fail_if_no_path message", mode.details().get("reason"));
         assertEquals("0 0 1 1 round-robin 0 2 1 /p/a 1 /p/b 1", t.status(StatusType.TABLE));
     }
 
@@ -111,7 +113,7 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         MultipathTarget t = build("2 path_io_timeout_msecs 100 0 1 1 round-robin 0 2 0 /p/a /p/b");
         byte[] data = pattern(4096, 3);
         write(t, 0, data).get(5, TimeUnit.SECONDS); // lands on a
-        a.hangNext();
+        a.holdNext();
         ByteBuffer readBuffer = ByteBuffer.allocate(4096);
         long start = System.nanoTime();
         // round-robin: next goes to b, then a (hangs)
@@ -121,9 +123,9 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         long stallMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertTrue(stallMillis >= 100 && stallMillis < 2000, "stall " + stallMillis + " ms");
         assertArrayEquals(data, readBuffer.array());
-        FakeContext.Event failed = ctx.events(EventKind.PATH_FAILED).get(0);
-        assertEquals("/p/a", failed.get("path"));
-        assertEquals("read timed out after 100 ms", failed.get("reason"));
+        EventPayload failed = ctx.events(EventKind.PATH_FAILED).get(0);
+        assertEquals("/p/a", failed.details().get("path"));
+        assertEquals("read timed out after 100 ms", failed.details().get("reason"));
         // the hung request wakes up late: it must not touch the caller's buffer or complete it twice
         java.util.Arrays.fill(disk, 0, 4096, (byte) 0x5a);
         a.release();
@@ -137,7 +139,7 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         byte[] first = pattern(4096, 5);
         assertEquals(IoStatus.OK, get(write(t, 0, first))); // a
         assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(4096)))); // b
-        a.hangNext();
+        a.holdNext();
         java.util.concurrent.atomic.AtomicInteger completions = new java.util.concurrent.atomic.AtomicInteger();
         CompletableFuture<IoStatus> done = new CompletableFuture<>();
         ByteBuffer buffer = ByteBuffer.allocate(4096);
@@ -152,9 +154,9 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         buffer.clear();
         buffer.put(reused);
         java.util.Arrays.fill(disk, 0, 4096, (byte) 0x33);
-        assertEquals(1, a.hungCount());
+        assertEquals(1, a.heldCount());
         a.release();
-        assertEquals(0, a.hungCount());
+        assertEquals(0, a.heldCount());
         assertArrayEquals(reused, buffer.array(), "the late completion wrote into the caller's reused buffer");
         assertEquals(1, completions.get(), "the caller's request completed twice");
         assertEquals(1, ctx.events(EventKind.PATH_FAILED).size());
@@ -163,13 +165,13 @@ class FailoverPolicyTest extends TwoScriptedPaths {
     @Test
     void errorsFromAReplacedDeviceDoNotFailTheNewOne() throws Exception {
         MultipathTarget t = build("2 path_io_timeout_msecs 0 0 1 1 round-robin 0 1 0 /p/a");
-        a.hangNext();
+        a.holdNext();
         CompletableFuture<IoStatus> first = read(t, 0, ByteBuffer.allocate(512));
-        ScriptedDevice fresh = new ScriptedDevice("/p/a", disk);
-        t.replaceDevice(t.paths().get(0), fresh, true, "test reconnect");
+        MemoryDevice fresh = new MemoryDevice("/p/a", disk);
+        t.replaceDevice(t.paths().get(0), fresh, true, "test reconnect", -1);
         // the old device finally errors: the request is retried on the new device, the path stays active
-        a.always(new ScriptedDevice.Fail(Errno.ECONNRESET));
-        a.closed = true;
+        a.failAlways(Errno.ECONNRESET);
+        a.close();
         a.release();
         assertEquals(IoStatus.OK, get(first));
         assertEquals(1, t.validPaths());
@@ -180,23 +182,23 @@ class FailoverPolicyTest extends TwoScriptedPaths {
     void failingTheLastPathOfTheGroupInUseSwitchesGroupsWithAnEvent() throws Exception {
         MultipathTarget t = build("0 0 2 1 round-robin 0 1 0 /p/a round-robin 0 1 0 /p/b");
         assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
-        assertEquals(1, a.submitted.get());
+        assertEquals(1, a.requests().size());
         a.failNext(1, Errno.EIO);
         assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
-        assertEquals(1, b.submitted.get());
-        FakeContext.Event sw = ctx.events(EventKind.PG_SWITCHED).get(0);
-        assertEquals("1", sw.get("from"));
-        assertEquals("2", sw.get("to"));
-        assertEquals("group 1 has no usable path", sw.get("reason"));
+        assertEquals(1, b.requests().size());
+        EventPayload sw = ctx.events(EventKind.PG_SWITCHED).get(0);
+        assertEquals("1", sw.details().get("from"));
+        assertEquals("2", sw.details().get("to"));
+        assertEquals("group 1 has no usable path", sw.details().get("reason"));
         assertEquals("2 0 0 0 2 2 E 0 1 0 /p/a F 1 A 0 1 0 /p/b A 0", t.status(StatusType.INFO));
         // the kernel does not fail back by itself: group 2 stays in use after a returns
         t.message(Message.of("reinstate_path", "/p/a"));
         assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
-        assertEquals(2, b.submitted.get());
+        assertEquals(2, b.requests().size());
         t.message(Message.of("switch_group", "1"));
         assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
-        assertEquals(3, a.submitted.get());
-        assertEquals("switch_group message", ctx.events(EventKind.PG_SWITCHED).get(1).get("reason"));
+        assertEquals(3, a.requests().size());
+        assertEquals("switch_group message", ctx.events(EventKind.PG_SWITCHED).get(1).details().get("reason"));
     }
 
     @Test
@@ -204,16 +206,16 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         MultipathTarget t = build("0 0 2 1 round-robin 0 1 0 /p/a round-robin 0 1 0 /p/b");
         t.message(Message.of("disable_group", "1"));
         assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
-        assertEquals(0, a.submitted.get());
+        assertEquals(0, a.requests().size());
         assertEquals("2 0 0 0 2 2 D 0 1 0 /p/a A 0 A 0 1 0 /p/b A 0", t.status(StatusType.INFO));
-        FakeContext.Event bypass = ctx.events(EventKind.PG_BYPASSED).get(0);
-        assertEquals("1", bypass.get("group"));
-        assertEquals("1", bypass.get("bypassed"));
+        EventPayload bypass = ctx.events(EventKind.PG_BYPASSED).get(0);
+        assertEquals("1", bypass.details().get("group"));
+        assertEquals("1", bypass.details().get("bypassed"));
         t.message(Message.of("fail_path", "/p/b"));
         assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
-        assertEquals(1, a.submitted.get());
+        assertEquals(1, a.requests().size());
         t.message(Message.of("enable_group", "1"));
-        assertEquals("0", ctx.events(EventKind.PG_BYPASSED).get(1).get("bypassed"));
+        assertEquals("0", ctx.events(EventKind.PG_BYPASSED).get(1).details().get("bypassed"));
     }
 
     @Test

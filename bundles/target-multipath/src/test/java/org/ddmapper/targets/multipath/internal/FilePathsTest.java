@@ -23,6 +23,7 @@ import org.ddmapper.api.Message;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.spi.testkit.FakeTargetContext;
 
 /** Real files as paths: two handles on one backing file, one of them closed under the map. */
 @Timeout(10)
@@ -78,17 +79,17 @@ class FilePathsTest {
     void writesSurviveAPathWhoseFileHandleIsClosedUnderIt() throws Exception {
         Path file = dir.resolve("lun");
         Files.write(file, new byte[1 << 20]);
-        try (FakeContext ctx = new FakeContext(2048)) {
+        try (FakeTargetContext ctx = new FakeTargetContext(2048).named("mpatha")) {
             FileDevice first = new FileDevice(file);
-            ctx.devices.put("/first", ref -> first);
-            ctx.devices.put("/second", ref -> {
+            ctx.openWith("/first", ref -> first);
+            ctx.openWith("/second", ref -> {
                 try {
                     return new FileDevice(file);
                 } catch (IOException e) {
                     throw new RuntimeException(e);
                 }
             });
-            MultipathTarget t = MultipathTarget.create(ctx, ctx.args("0 0 1 1 round-robin 0 2 0 /first /second"), null);
+            MultipathTarget t = MultipathTarget.create(ctx, ctx.args(MultipathTarget.TYPE, "0 0 1 1 round-robin 0 2 0 /first /second"), null);
             t.resume();
             byte[] before = pattern(8192, 1);
             assertEquals(IoStatus.OK, get(write(t, 0, before)));

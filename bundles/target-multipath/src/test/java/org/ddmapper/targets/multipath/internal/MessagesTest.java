@@ -18,19 +18,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.ddmapper.spi.testkit.FakeTargetContext;
+import org.ddmapper.spi.testkit.MemoryDevice;
+import org.ddmapper.api.EventPayload;
 
 @Timeout(10)
 class MessagesTest {
     private final byte[] disk = new byte[16 * 512];
-    private FakeContext ctx;
+    private FakeTargetContext ctx;
     private MultipathTarget t;
 
     @BeforeEach
     void setUp() {
-        ctx = new FakeContext(16);
-        ctx.device(new ScriptedDevice("/p/a", disk)).device(new ScriptedDevice("/p/b", disk))
-                .device(new ScriptedDevice("/p/c", disk));
-        t = MultipathTarget.create(ctx, ctx.args("0 0 2 1 round-robin 0 2 0 /p/a /p/b round-robin 0 1 0 /p/c"), null);
+        ctx = new FakeTargetContext(16).named("mpatha");
+        ctx.device(new MemoryDevice("/p/a", disk)).device(new MemoryDevice("/p/b", disk))
+                .device(new MemoryDevice("/p/c", disk));
+        t = MultipathTarget.create(ctx, ctx.args(MultipathTarget.TYPE, "0 0 2 1 round-robin 0 2 0 /p/a /p/b round-robin 0 1 0 /p/c"), null);
         t.resume();
     }
 
@@ -99,37 +102,37 @@ class MessagesTest {
     @Test
     void reconnectPathAdoptsThePassedSocketAndReinstatesThePath() {
         t.message(Message.of("fail_path", "/p/b"));
-        ScriptedDevice adopted = new ScriptedDevice("/p/b", disk);
-        ctx.adopted = adopted;
+        MemoryDevice adopted = new MemoryDevice("/p/b", disk);
+        ctx.adopting(adopted);
         AtomicBoolean closed = new AtomicBoolean();
         assertEquals("", t.message(new Message(List.of("reconnect_path", "2", "negotiated"), null, List.of(fakeFd(closed)), 0)));
-        assertTrue(ctx.adoptedNegotiated);
+        assertTrue(lastAdoption().negotiated());
         assertEquals(adopted, t.paths().get(1).device());
-        FakeContext.Event back = ctx.events(EventKind.PATH_REINSTATED).get(0);
-        assertEquals("/p/b", back.get("path"));
-        assertEquals("reconnect_path message", back.get("reason"));
+        EventPayload back = ctx.events(EventKind.PATH_REINSTATED).get(0);
+        assertEquals("/p/b", back.details().get("path"));
+        assertEquals("reconnect_path message", back.details().get("reason"));
         // a later reconnect closes the device the target itself adopted before
-        ScriptedDevice second = new ScriptedDevice("/p/b", disk);
-        ctx.adopted = second;
+        MemoryDevice second = new MemoryDevice("/p/b", disk);
+        ctx.adopting(second);
         t.message(new Message(List.of("reconnect_path", "/p/b"), null, List.of(fakeFd(new AtomicBoolean())), 0));
-        assertTrue(adopted.closed);
-        assertTrue(!ctx.adoptedNegotiated);
+        assertTrue(adopted.isClosed());
+        assertTrue(!lastAdoption().negotiated());
     }
 
     @Test
     void aNegotiatedSocketTellsTheNbdTransportTheSize() {
-        ctx.device(new ScriptedDevice("nbd://10.0.0.7:10809/lun0", disk));
-        MultipathTarget n = MultipathTarget.create(ctx, ctx.args("0 0 1 1 round-robin 0 1 0 nbd://10.0.0.7:10809/lun0"), null);
+        ctx.device(new MemoryDevice("nbd://10.0.0.7:10809/lun0", disk));
+        MultipathTarget n = MultipathTarget.create(ctx, ctx.args(MultipathTarget.TYPE, "0 0 1 1 round-robin 0 1 0 nbd://10.0.0.7:10809/lun0"), null);
         n.resume();
-        ctx.adopted = new ScriptedDevice("nbd://10.0.0.7:10809/lun0", disk);
+        ctx.adopting(new MemoryDevice("nbd://10.0.0.7:10809/lun0", disk));
         n.message(new Message(List.of("reconnect_path", "1", "negotiated"), null, List.of(fakeFd(new AtomicBoolean())), 0));
-        assertEquals("nbd://10.0.0.7:10809/lun0?size=8192", ctx.adoptedReference);
+        assertEquals("nbd://10.0.0.7:10809/lun0?size=8192", lastAdoption().reference());
         n.message(new Message(List.of("reconnect_path", "1"), null, List.of(fakeFd(new AtomicBoolean())), 0));
-        assertEquals("nbd://10.0.0.7:10809/lun0", ctx.adoptedReference, "with a handshake the server tells the size");
+        assertEquals("nbd://10.0.0.7:10809/lun0", lastAdoption().reference(), "with a handshake the server tells the size");
         // the facts of a handshake someone else did travel with the message
         n.message(new Message(List.of("reconnect_path", "1", "negotiated", "size=16384", "flags=0x4d"), null,
                 List.of(fakeFd(new AtomicBoolean())), 0));
-        assertEquals("nbd://10.0.0.7:10809/lun0?size=16384&flags=0x4d", ctx.adoptedReference);
+        assertEquals("nbd://10.0.0.7:10809/lun0?size=16384&flags=0x4d", lastAdoption().reference());
         assertTrue(n.message(Message.of("show", "topology")).contains("fail=0 transport=passed-socket-negotiated"),
                 n.message(Message.of("show", "topology")));
         for (String[] bad : new String[][] {
@@ -147,12 +150,12 @@ class MessagesTest {
 
     @Test
     void reconnectRefusesADeviceTooSmallAndClosesIt() {
-        ScriptedDevice small = new ScriptedDevice("/p/b", new byte[512]);
-        ctx.adopted = small;
+        MemoryDevice small = new MemoryDevice("/p/b", new byte[512]);
+        ctx.adopting(small);
         DmException e = assertThrows(DmException.class,
                 () -> t.message(new Message(List.of("reconnect_path", "/p/b"), null, List.of(fakeFd(new AtomicBoolean())), 0)));
         assertEquals("multipath: path '/p/b' has 1 sectors, fewer than the target's 16", e.getMessage());
-        assertTrue(small.closed);
+        assertTrue(small.isClosed());
     }
 
     @Test
@@ -181,5 +184,10 @@ class MessagesTest {
 
             @Override public void close() { closed.set(true); }
         };
+    }
+
+    private FakeTargetContext.Adoption lastAdoption() {
+        List<FakeTargetContext.Adoption> all = ctx.adoptions();
+        return all.get(all.size() - 1);
     }
 }

@@ -23,19 +23,19 @@ class SelectorAndStateTest extends TwoScriptedPaths {
     void roundRobinAlternates() throws Exception {
         MultipathTarget t = build("0 0 1 1 round-robin 0 2 0 /p/a /p/b");
         for (int i = 0; i < 10; i++) get(read(t, 0, ByteBuffer.allocate(512)));
-        assertEquals(5, a.submitted.get());
-        assertEquals(5, b.submitted.get());
+        assertEquals(5, a.requests().size());
+        assertEquals(5, b.requests().size());
     }
 
     @Test
     void queueLengthAvoidsThePathWithRequestsInFlight() throws Exception {
         MultipathTarget t = build("2 path_io_timeout_msecs 0 0 1 1 queue-length 0 2 0 /p/a /p/b");
-        a.hangNext().hangNext().hangNext();
+        a.holdNext().holdNext().holdNext();
         List<CompletableFuture<IoStatus>> stuck = new ArrayList<>();
         // one request lands on each path; a's hangs and b's completes, so b keeps winning
         for (int i = 0; i < 8; i++) stuck.add(read(t, 0, ByteBuffer.allocate(512)));
-        assertEquals(1, a.submitted.get());
-        assertEquals(7, b.submitted.get());
+        assertEquals(1, a.requests().size());
+        assertEquals(7, b.requests().size());
         assertEquals("2 0 0 0 1 1 A 0 2 1 /p/a A 0 1 /p/b A 0 0", t.status(StatusType.INFO));
         a.release();
         for (CompletableFuture<IoStatus> f : stuck) assertEquals(IoStatus.OK, get(f));
@@ -44,12 +44,12 @@ class SelectorAndStateTest extends TwoScriptedPaths {
     @Test
     void serviceTimeWeighsRelativeThroughput() throws Exception {
         MultipathTarget t = build("2 path_io_timeout_msecs 0 0 1 1 service-time 0 2 2 /p/a 1 1 /p/b 1 4");
-        for (int i = 0; i < 10; i++) a.hangNext();
-        for (int i = 0; i < 10; i++) b.hangNext();
+        for (int i = 0; i < 10; i++) a.holdNext();
+        for (int i = 0; i < 10; i++) b.holdNext();
         for (int i = 0; i < 10; i++) read(t, 0, ByteBuffer.allocate(4096));
         // b is four times as fast: it takes about four requests for each of a's
-        assertEquals(2, a.submitted.get());
-        assertEquals(8, b.submitted.get());
+        assertEquals(2, a.requests().size());
+        assertEquals(8, b.requests().size());
         assertTrue(t.status(StatusType.INFO).contains("/p/b A 0 32768 4"), t.status(StatusType.INFO));
         a.release();
         b.release();
@@ -71,7 +71,7 @@ class SelectorAndStateTest extends TwoScriptedPaths {
         assertEquals("2 0 0 0 2 2 D 0 1 0 /p/a F 2 A 0 1 0 /p/b A 0", info);
         old.presuspend(true);
         old.destroy();
-        MultipathTarget next = MultipathTarget.create(ctx, ctx.args(table), null);
+        MultipathTarget next = MultipathTarget.create(ctx, ctx.args(MultipathTarget.TYPE, table), null);
         next.importState(state);
         next.preresume();
         next.resume();

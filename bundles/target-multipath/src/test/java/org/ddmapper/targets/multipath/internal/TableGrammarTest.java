@@ -15,24 +15,26 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.ddmapper.spi.testkit.FakeTargetContext;
+import org.ddmapper.spi.testkit.MemoryDevice;
 
 @Timeout(10)
 class TableGrammarTest {
-    private FakeContext ctx;
+    private FakeTargetContext ctx;
 
     @BeforeEach
     void setUp() {
-        ctx = new FakeContext(16);
+        ctx = new FakeTargetContext(16).named("mpatha");
         byte[] disk = new byte[16 * 512];
         for (String ref : new String[] {"/p/a", "/p/b", "/p/c", "/p/d", "/p/with space"})
-            ctx.device(new ScriptedDevice(ref, disk));
+            ctx.device(new MemoryDevice(ref, disk));
     }
 
     @AfterEach
     void tearDown() { ctx.close(); }
 
     private MultipathTarget build(String args) {
-        return MultipathTarget.create(ctx, ctx.args(args), null);
+        return MultipathTarget.create(ctx, ctx.args(MultipathTarget.TYPE, args), null);
     }
 
     @ParameterizedTest
@@ -108,7 +110,7 @@ class TableGrammarTest {
 
     @Test
     void pathSmallerThanTheTargetIsRefused() {
-        ctx.device(new ScriptedDevice("/p/small", new byte[8 * 512]));
+        ctx.device(new MemoryDevice("/p/small", new byte[8 * 512]));
         TableException e = assertThrows(TableException.class, () -> build("0 0 1 1 round-robin 0 1 0 /p/small"));
         assertEquals("multipath: path '/p/small' has 8 sectors, fewer than the target's 16", e.getMessage());
     }

@@ -1,12 +1,10 @@
 package org.ddmapper.targets.multipath.internal.selector;
 
-import java.util.List;
 import org.ddmapper.spi.TableArgs;
 import org.ddmapper.targets.multipath.internal.Path;
 
 /** queue-length: the active path with the fewest requests in flight; ties rotate. */
-final class QueueLengthSelector implements PathSelector {
-    private int start;
+final class QueueLengthSelector extends LeastLoadedSelector {
 
     @Override public String name() { return "queue-length"; }
 
@@ -20,18 +18,10 @@ final class QueueLengthSelector implements PathSelector {
     }
 
     @Override
-    public Path select(List<Path> paths, long bytes) {
-        int n = paths.size();
-        start = (start + 1) % n;
-        Path best = null;
-        for (int i = 0; i < n; i++) {
-            Path p = paths.get((start + i) % n);
-            if (!p.isActive()) continue;
-            if (best == null || p.inflightCount() < best.inflightCount()) best = p;
-            if (best.inflightCount() == 0) break;
-        }
-        return best;
-    }
+    long compareLoad(Path a, Path b, long bytes) { return a.inflightCount() - b.inflightCount(); }
+
+    @Override
+    boolean unbeatable(Path p) { return p.inflightCount() == 0; }
 
     @Override public String tableArgs(Path path) { return Integer.toString(path.selectorArgs().repeatCount()); }
 

@@ -1,6 +1,5 @@
 package org.ddmapper.targets.multipath.internal.selector;
 
-import java.util.List;
 import org.ddmapper.spi.TableArgs;
 import org.ddmapper.targets.multipath.internal.Path;
 
@@ -8,8 +7,7 @@ import org.ddmapper.targets.multipath.internal.Path;
  * service-time: the active path with the least (bytes in flight + this I/O) / relative
  * throughput, compared exactly as the kernel's st_compare_load does; ties rotate.
  */
-final class ServiceTimeSelector implements PathSelector {
-    private int start;
+final class ServiceTimeSelector extends LeastLoadedSelector {
 
     @Override public String name() { return "service-time"; }
 
@@ -22,20 +20,9 @@ final class ServiceTimeSelector implements PathSelector {
         return PathSelectors.parse(name(), args, count, 2);
     }
 
-    @Override
-    public Path select(List<Path> paths, long bytes) {
-        int n = paths.size();
-        start = (start + 1) % n;
-        Path best = null;
-        for (int i = 0; i < n; i++) {
-            Path p = paths.get((start + i) % n);
-            if (p.isActive() && (best == null || compareLoad(p, best, bytes) < 0)) best = p;
-        }
-        return best;
-    }
-
     /** Negative when {@code a} serves an I/O of {@code incoming} bytes sooner than {@code b}. */
-    static long compareLoad(Path a, Path b, long incoming) {
+    @Override
+    long compareLoad(Path a, Path b, long incoming) {
         long sz1 = a.inflightBytes();
         long sz2 = b.inflightBytes();
         int t1 = a.selectorArgs().relativeThroughput();

@@ -22,14 +22,14 @@ import org.ddmapper.spi.CheckResult;
 import org.ddmapper.spi.PathChecker;
 import org.ddmapper.spi.PathState;
 import org.ddmapper.spi.StatusType;
-import org.ddmapper.targets.multipath.MapRegistry;
+import org.ddmapper.targets.multipath.internal.MapRegistry;
 import org.ddmapper.targets.multipath.internal.MonitorTestSupport;
-import org.ddmapper.targets.multipath.internal.FakeContext;
 import org.ddmapper.targets.multipath.internal.MultipathTarget;
-import org.ddmapper.targets.multipath.internal.ScriptedDevice;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.ddmapper.spi.testkit.MemoryDevice;
+import org.ddmapper.api.EventPayload;
 
 /** The monitor's policies on a fake clock: every verdict, interval and event sequence is deterministic. */
 @Timeout(20)
@@ -73,7 +73,7 @@ class MonitorEngineTest {
         assertTrue(config.problems().isEmpty(), config.problems().toString());
         engine = new MonitorEngine(() -> now, config, name -> name.equals("fake") ? checker : null, Runnable::run, () -> {});
         MapRegistry registry = new MapRegistry();
-        registry.listen(engine);
+        registry.watch(engine);
         return env.build(table, registry);
     }
 
@@ -107,20 +107,20 @@ class MonitorEngineTest {
         checker.verdicts.put(env.a, PathState.DOWN);
         env.openable("/p/a", env.a); // a reconnect finds the same dead device
         advance(1000);
-        FakeContext.Event failed = env.only(EventKind.PATH_FAILED);
-        assertEquals("/p/a", failed.get("path"));
-        assertEquals("checker fake: faulty (scripted faulty)", failed.get("reason"));
+        EventPayload failed = env.only(EventKind.PATH_FAILED);
+        assertEquals("/p/a", failed.details().get("path"));
+        assertEquals("checker fake: faulty (scripted faulty)", failed.details().get("reason"));
         assertTrue(t.message(Message.of("show", "paths")).contains("failed faulty"), t.message(Message.of("show", "paths")));
         checker.verdicts.put(env.a, PathState.UP);
         advance(1000);
-        assertEquals("checker fake: ready", env.only(EventKind.PATH_REINSTATED).get("reason"));
+        assertEquals("checker fake: ready", env.only(EventKind.PATH_REINSTATED).details().get("reason"));
         assertEquals(2, t.validPaths());
     }
 
     @Test
     void aDeadDeviceIsReplacedByAFreshlyOpenedOne() throws Exception {
         MultipathTarget t = start(conf(""), "0 0 1 1 round-robin 0 2 0 /p/a /p/b");
-        env.a.always(new ScriptedDevice.Fail(Errno.ECONNRESET));
+        env.a.failAlways(Errno.ECONNRESET);
         checker.verdicts.put(env.a, PathState.DOWN);
         // the server is gone: opening fails
         env.unopenable("/p/a", Errno.ECONNREFUSED);
@@ -128,18 +128,18 @@ class MonitorEngineTest {
         advance(3000);
         assertTrue(t.message(Message.of("show", "paths")).contains("reconnect failed"), t.message(Message.of("show", "paths")));
         // the server is back: the monitor opens the reference afresh and puts the new device under the path
-        ScriptedDevice fresh = env.device("/p/a");
+        MemoryDevice fresh = env.device("/p/a");
         env.openable("/p/a", fresh);
         advance(1000);
         assertSame(fresh, t.paths().get(0).device());
-        assertEquals("reconnected; checker fake: ready", env.only(EventKind.PATH_REINSTATED).get("reason"));
+        assertEquals("reconnected; checker fake: ready", env.only(EventKind.PATH_REINSTATED).details().get("reason"));
         // nothing of the replaced device is in flight any more: it is closed now, not when the table goes
         assertTrue(env.a.isClosed(), "the replaced device (its connection and buffers) is released at once");
         assertTrue(t.message(Message.of("show", "topology")).contains("fail=1 transport=reopened"),
                 t.message(Message.of("show", "topology")));
-        int before = fresh.submitted();
+        int before = fresh.requests().size();
         for (int i = 0; i < 4; i++) assertEquals(IoStatus.OK, env.read(t, 0));
-        assertEquals(before + 2, fresh.submitted());
+        assertEquals(before + 2, fresh.requests().size());
     }
 
     @Test
@@ -156,13 +156,13 @@ class MonitorEngineTest {
         IoStatus s = waiting.get(1, TimeUnit.SECONDS);
         assertEquals(Errno.EIO, s.errno());
         assertEquals(Errno.EIO, env.read(t, 0).errno());
-        List<FakeContext.Event> modes = env.all(EventKind.QUEUE_MODE_CHANGED);
-        assertEquals("no_path_retry 3 (multipath.conf)", modes.get(0).get("reason"));
-        assertEquals("0", modes.get(1).get("queue_if_no_path"));
-        assertEquals("no_path_retry 3: no path came back within 3 polling intervals (3 s)", modes.get(1).get("reason"));
+        List<EventPayload> modes = env.all(EventKind.QUEUE_MODE_CHANGED);
+        assertEquals("no_path_retry 3 (multipath.conf)", modes.get(0).details().get("reason"));
+        assertEquals("0", modes.get(1).details().get("queue_if_no_path"));
+        assertEquals("no_path_retry 3: no path came back within 3 polling intervals (3 s)", modes.get(1).details().get("reason"));
         checker.verdicts.put(env.a, PathState.UP);
         advance(1000);
-        assertEquals("1", env.all(EventKind.QUEUE_MODE_CHANGED).get(2).get("queue_if_no_path"));
+        assertEquals("1", env.all(EventKind.QUEUE_MODE_CHANGED).get(2).details().get("queue_if_no_path"));
         assertEquals(IoStatus.OK, env.read(t, 0));
         assertEquals(List.of("QUEUE_MODE_CHANGED", "PATH_FAILED", "QUEUE_MODE_CHANGED", "PATH_REINSTATED", "QUEUE_MODE_CHANGED"), kinds());
     }
@@ -189,7 +189,7 @@ class MonitorEngineTest {
         checker.held.put(env.a, slowCheck);
         advance(1000); // a's check starts and hangs
         int checksBefore = checkTimes.size();
-        env.a.always(new ScriptedDevice.Fail(Errno.ECONNRESET));
+        env.a.failAlways(Errno.ECONNRESET);
         checker.verdicts.put(env.a, PathState.DOWN);
         env.openable("/p/a", env.a);
         for (int i = 0; i < 2; i++) assertEquals(IoStatus.OK, env.read(t, 0)); // one of them fails a and moves to b
@@ -233,12 +233,12 @@ class MonitorEngineTest {
             for (int j = 0; j < 2; j++) assertEquals(IoStatus.OK, env.read(t, 0));
             advance(1000); // the checker finds it up and reinstates it, until the third failure
         }
-        FakeContext.Event damped = env.only(EventKind.PATH_DAMPED);
-        assertEquals("/p/a", damped.get("path"));
-        assertEquals("3", damped.get("failures"));
-        assertEquals("10", damped.get("window"));
-        assertEquals("30", damped.get("hold"));
-        assertEquals("failed 3 times in 10 s (more than san_path_err_threshold 2); held out for 30 s", damped.get("reason"));
+        EventPayload damped = env.only(EventKind.PATH_DAMPED);
+        assertEquals("/p/a", damped.details().get("path"));
+        assertEquals("3", damped.details().get("failures"));
+        assertEquals("10", damped.details().get("window"));
+        assertEquals("30", damped.details().get("hold"));
+        assertEquals("failed 3 times in 10 s (more than san_path_err_threshold 2); held out for 30 s", damped.details().get("reason"));
         assertEquals(2, env.all(EventKind.PATH_REINSTATED).size());
         assertTrue(t.message(Message.of("show", "paths")).contains("failed delayed"), t.message(Message.of("show", "paths")));
         advance(28_000);
@@ -256,10 +256,10 @@ class MonitorEngineTest {
         failGroupOneAndMoveToTwo(t);
         advance(1000);
         assertEquals(List.of("PATH_FAILED", "PG_SWITCHED", "PATH_REINSTATED", "PG_SWITCHED"), kinds());
-        FakeContext.Event back = env.all(EventKind.PG_SWITCHED).get(1);
-        assertEquals("2", back.get("from"));
-        assertEquals("1", back.get("to"));
-        assertEquals("failback immediate: group 1 is usable again", back.get("reason"));
+        EventPayload back = env.all(EventKind.PG_SWITCHED).get(1);
+        assertEquals("2", back.details().get("from"));
+        assertEquals("1", back.details().get("to"));
+        assertEquals("failback immediate: group 1 is usable again", back.details().get("reason"));
         assertEquals(1, t.groupInUse());
     }
 
@@ -282,7 +282,7 @@ class MonitorEngineTest {
         assertEquals(2, t.groupInUse());
         advance(1_000);
         assertEquals(1, t.groupInUse());
-        assertEquals("failback 5: a better group has been usable for 5 s", env.all(EventKind.PG_SWITCHED).get(1).get("reason"));
+        assertEquals("failback 5: a better group has been usable for 5 s", env.all(EventKind.PG_SWITCHED).get(1).details().get("reason"));
     }
 
     @Test
@@ -306,7 +306,7 @@ class MonitorEngineTest {
         checker.verdicts.put(env.a, PathState.UP);
         advance(1000);
         assertEquals(1, t.groupInUse());
-        assertEquals("failback followover: the first path of group 1 returned", env.all(EventKind.PG_SWITCHED).get(1).get("reason"));
+        assertEquals("failback followover: the first path of group 1 returned", env.all(EventKind.PG_SWITCHED).get(1).details().get("reason"));
     }
 
     /** Path a (group 1) fails on I/O, I/O moves to group 2, the checker finds a up again within a second. */
@@ -332,11 +332,11 @@ class MonitorEngineTest {
     void aReconnectWhilePathFailedAgainIsDroppedAndThePathCheckedAfresh() throws Exception {
         MultipathTarget t = start(conf(""), "0 0 1 1 round-robin 0 2 0 /p/a /p/b");
         checker.verdicts.put(env.a, PathState.DOWN);
-        ScriptedDevice fresh = env.device("/p/a");
+        MemoryDevice fresh = env.device("/p/a");
         // while the monitor dials /p/a, an operator reinstates the path and I/O fails it again
         env.openWith("/p/a", ref -> {
-            t.reinstatePath(t.paths().get(0), "reinstate_path message");
-            t.failPath(t.paths().get(0), "read failed: ECONNRESET", false);
+            t.reinstatePath(t.paths().get(0), "reinstate_path message", -1);
+            t.failPath(t.paths().get(0), "read failed: ECONNRESET");
             return fresh;
         });
         advance(1000);
