@@ -74,6 +74,8 @@ netns_holder() {
     helpers+=($!)
     printf -v "$1" %s $!
 }
+# (in the background, call nsenter itself: it execs the program, so $! is the program's pid, while a
+# function would run in a subshell whose pid a kill would reach instead of the program's)
 in_net() { local pid=$1; shift; nsenter -t "$pid" -n -- "$@"; }
 in_node() { local n=$1; shift; nsenter -t "${init_pid[$n]}" -n -m -u -p -- "$@"; }
 
@@ -104,11 +106,11 @@ plug "$client" client $net.31 || fail "cannot make the client's link"
 
 truncate -s 64M "$work/lun.img"
 for a in $net.21 $net.22; do
-    in_net "$storage" nbdkit --foreground --ipaddr "$a" --port 10809 file "$work/lun.img" >>"$work/nbdkit-$a.log" 2>&1 &
+    nsenter -t "$storage" -n -- nbdkit --foreground --ipaddr "$a" --port 10809 file "$work/lun.img" >>"$work/nbdkit-$a.log" 2>&1 &
     helpers+=($!)
 done
 mkdir -p "$work/nodes"
-in_net "$storage" "$python" "$here/power-switch.py" $net.21:7000 "$work/nodes" "$work/switch.log" 2>>"$work/switch.err" &
+nsenter -t "$storage" -n -- "$python" "$here/power-switch.py" $net.21:7000 "$work/nodes" "$work/switch.log" 2>>"$work/switch.err" &
 helpers+=($!)
 
 # ---- the nodes
@@ -236,7 +238,7 @@ wait_for 60 "lun0 and its address started" eval '[ -n "$(active_of node-a)" ] &&
 log "cluster up: lun0 on $(active_of node-a) (load $(cut -d' ' -f1 /proc/loadavg))"
 
 # ---- the client
-in_net "$client" "$python" "$here/verify-client.py" "nbd://$floating:10809/lun0" "$work/client.gaps" "$work/client.progress" \
+nsenter -t "$client" -n -- "$python" "$here/verify-client.py" "nbd://$floating:10809/lun0" "$work/client.gaps" "$work/client.progress" \
     >"$work/client.json" 2>"$work/client.err" &
 client_pid=$!
 helpers+=($client_pid)

@@ -25,10 +25,15 @@ import time
 import nbd
 
 BLOCK = 4096
+READBACK_S = 40
 
 
 class Dead(Exception):
     """The connection is gone or gave no answer in time: reconnect and repeat."""
+
+
+class GiveUp(Exception):
+    """No connection before the client's deadline (give_up_at)."""
 
 
 def pattern(block, seq):
@@ -43,6 +48,7 @@ class Client:
         self.gaps = open(gaps, "a", buffering=1)
         self.progress = progress
         self.h = None
+        self.give_up_at = None  # time.monotonic() past which connect() gives up
         self.requests = 0
         self.reconnects = 0
         self.errors = []
@@ -54,6 +60,8 @@ class Client:
         """Connects, retrying every 0.1 s; each try is bounded by 1 s."""
         while True:
             self.close()
+            if self.give_up_at is not None and time.monotonic() > self.give_up_at:
+                raise GiveUp()
             h = nbd.NBD()
             try:
                 h.aio_connect_uri(self.uri)
@@ -178,8 +186,14 @@ def main():
             got = c.run("read", b * BLOCK)
             if got is not None and bytes(got) != pattern(b, acked[b]):
                 failures.append("block %d: expected write %d, found %s" % (b, acked[b], struct.unpack("<QQ", bytes(got[:16]))))
+    # the read-back is bounded: past READBACK_S the blocks not read count as verify failures
+    c.give_up_at = time.monotonic() + READBACK_S
     for b in sorted(b for b in acked if acked[b] is not None):
-        got = c.run("read", b * BLOCK)
+        try:
+            got = c.run("read", b * BLOCK)
+        except GiveUp:
+            failures.append("block %d and later: not read back within %d s" % (b, READBACK_S))
+            break
         if got is not None and bytes(got) != pattern(b, acked[b]):
             failures.append("block %d: expected write %d, found %s" % (b, acked[b], struct.unpack("<QQ", bytes(got[:16]))))
     c.close()

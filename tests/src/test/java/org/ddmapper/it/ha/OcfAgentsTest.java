@@ -1,0 +1,158 @@
+package org.ddmapper.it.ha;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.ddmapper.it.support.Appliance;
+import org.ddmapper.it.support.Peers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Pacemaker resource agents of the distribution (lib/ocf/resource.d/ddmapper/appliance and
+ * device) under Debian's ocf-tester (every action, the exit codes Pacemaker expects, probes,
+ * double start and stop), and the answers the cluster acts on: a configuration error is
+ * OCF_ERR_CONFIGURED (6) with a reason naming what is wrong, a stopped resource is OCF_NOT_RUNNING
+ * (7), the deep monitor (OCF_CHECK_LEVEL=10) reads through the NBD export and fails when the read does.
+ */
+class OcfAgentsTest {
+    private static final int OCF_SUCCESS = 0;
+    private static final int OCF_ERR_GENERIC = 1;
+    private static final int OCF_ERR_CONFIGURED = 6;
+    private static final int OCF_NOT_RUNNING = 7;
+
+    @TempDir
+    Path dir;
+
+    private static Path agent(String name) {
+        return Appliance.distribution().resolve("lib/ocf/resource.d/ddmapper/" + name);
+    }
+
+    @Test
+    void applianceAgentPassesOcfTester() throws Exception {
+        String tester = Peers.require("ocf-tester");
+        Peers.Result r = Peers.run(300, tester, "-n", "app", "-o", "home=" + dir.resolve("home"), "-o", "nbd=127.0.0.1:0",
+                "-o", "java_opts=" + Appliance.TEST_JAVA_OPTS, agent("appliance").toString());
+        assertEquals(0, r.exit(), r.output());
+        assertTrue(r.output().contains("passed all tests"), r.output());
+        // its last action is a stop: the agent's pid file goes with the appliance
+        assertFalse(Files.exists(dir.resolve("home/run/ocf-appliance.pid")), "ocf-tester left the appliance running");
+    }
+
+    @Test
+    void deviceAgentPassesOcfTesterAndItsDeepMonitorReadsThroughTheExport() throws Exception {
+        String tester = Peers.require("ocf-tester");
+        Peers.require("qemu-io");
+        Path disk = dir.resolve("disk.img");
+        Files.write(disk, new byte[8 << 20]);
+        try (Appliance appliance = Appliance.start(dir.resolve("home"))) {
+            String home = dir.resolve("home").toString();
+            Peers.Result r = Peers.run(300, tester, "-n", "dev", "-o", "home=" + home, "-o", "name=lun0",
+                    "-o", "table=0 16384 linear " + disk + " 0", agent("device").toString());
+            assertEquals(0, r.exit(), r.output());
+            assertTrue(r.output().contains("passed all tests"), r.output());
+            assertFalse(appliance.ddsetup("ls").stdout().contains("lun0"), "ocf-tester left lun0 behind");
+
+            Map<String, String> lun = Map.of("OCF_RESKEY_home", home, "OCF_RESKEY_name", "lun0",
+                    "OCF_RESKEY_table", "0 16384 linear " + disk + " 0");
+            assertEquals(OCF_NOT_RUNNING, run("device", "monitor", lun).exit(), "monitor before start");
+            assertEquals(OCF_SUCCESS, run("device", "start", lun).exit());
+            assertEquals(OCF_SUCCESS, run("device", "monitor", withDepth(lun)).exit(), "deep monitor of a readable device");
+
+            // a device whose reads fail: the deep monitor says so (the shallow one cannot know)
+            Map<String, String> bad = Map.of("OCF_RESKEY_home", home, "OCF_RESKEY_name", "broken",
+                    "OCF_RESKEY_table", "0 16384 error");
+            assertEquals(OCF_SUCCESS, run("device", "start", bad).exit());
+            assertEquals(OCF_SUCCESS, run("device", "monitor", bad).exit());
+            Peers.Result deep = run("device", "monitor", withDepth(bad));
+            assertEquals(OCF_ERR_GENERIC, deep.exit(), deep.output());
+            assertTrue(deep.output().contains("reading broken through nbd://"), deep.output());
+            assertEquals(OCF_SUCCESS, run("device", "stop", bad).exit());
+            assertEquals(OCF_SUCCESS, run("device", "monitor", withDepth(lun)).exit(), "lun0 disturbed by broken");
+            assertEquals(OCF_SUCCESS, run("device", "stop", lun).exit());
+            assertEquals(OCF_NOT_RUNNING, run("device", "monitor", lun).exit(), "monitor after stop");
+        }
+    }
+
+    @Test
+    void aBadTableFailsTheStartWithTheReasonAndLeavesNoDevice() throws Exception {
+        Peers.require("ocf-tester");
+        try (Appliance appliance = Appliance.start(dir.resolve("home"))) {
+            Map<String, String> env = Map.of("OCF_RESKEY_home", dir.resolve("home").toString(), "OCF_RESKEY_name", "lun0",
+                    "OCF_RESKEY_table", "0 16384 no-such-target");
+            Peers.Result start = run("device", "start", env);
+            assertEquals(OCF_ERR_GENERIC, start.exit(), start.output());
+            assertTrue(start.output().contains("ddsetup create lun0:") && start.output().contains("no-such-target"), start.output());
+            assertEquals(OCF_NOT_RUNNING, run("device", "monitor", env).exit());
+            assertFalse(appliance.ddsetup("ls").stdout().contains("lun0"), "a failed start left lun0");
+        }
+    }
+
+    @Test
+    void configurationErrorsAreOcfErrConfiguredWithAReason() throws Exception {
+        Peers.require("ocf-tester");
+        Peers.Result noName = run("device", "validate-all", Map.of("OCF_RESKEY_table", "0 8 zero"));
+        assertEquals(OCF_ERR_CONFIGURED, noName.exit());
+        assertTrue(noName.output().contains("the parameter name is required"), noName.output());
+        Peers.Result both = run("device", "validate-all", Map.of("OCF_RESKEY_name", "d", "OCF_RESKEY_table", "0 8 zero",
+                "OCF_RESKEY_table_file", "/etc/hostname"));
+        assertEquals(OCF_ERR_CONFIGURED, both.exit());
+        assertTrue(both.output().contains("give table or table_file, not both"), both.output());
+        Peers.Result nbd = run("appliance", "start", Map.of("OCF_RESKEY_home", dir.resolve("h").toString(), "OCF_RESKEY_nbd", "10809"));
+        assertEquals(OCF_ERR_CONFIGURED, nbd.exit());
+        assertTrue(nbd.output().contains("nbd '10809' is not HOST:PORT or none"), nbd.output());
+        assertFalse(Files.exists(dir.resolve("h")), "a refused start created the home");
+        Peers.Result relative = run("appliance", "validate-all", Map.of("OCF_RESKEY_home", "var/ddmapper"));
+        assertEquals(OCF_ERR_CONFIGURED, relative.exit());
+        assertTrue(relative.output().contains("home 'var/ddmapper' is not an absolute path"), relative.output());
+    }
+
+    @Test
+    void applianceStartWaitsForReadyAndStopLeavesNoProcess() throws Exception {
+        Peers.require("ocf-tester");
+        Map<String, String> env = Map.of("OCF_RESKEY_home", dir.resolve("home").toString(), "OCF_RESKEY_nbd", "127.0.0.1:0",
+                "OCF_RESKEY_java_opts", Appliance.TEST_JAVA_OPTS);
+        assertEquals(OCF_NOT_RUNNING, run("appliance", "monitor", env).exit());
+        assertEquals(OCF_SUCCESS, run("appliance", "start", env).exit());
+        long pid = Long.parseLong(Files.readString(dir.resolve("home/run/ocf-appliance.pid")).trim());
+        assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+        Peers.Result deep = run("appliance", "monitor", Map.of("OCF_RESKEY_home", dir.resolve("home").toString(), "OCF_CHECK_LEVEL", "10"));
+        assertEquals(OCF_SUCCESS, deep.exit(), deep.output());
+        assertEquals(OCF_SUCCESS, run("appliance", "stop", env).exit());
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the appliance survived stop");
+        assertEquals(OCF_NOT_RUNNING, run("appliance", "monitor", env).exit());
+    }
+
+    private static Map<String, String> withDepth(Map<String, String> env) {
+        HashMap<String, String> m = new HashMap<>(env);
+        m.put("OCF_CHECK_LEVEL", "10");
+        return m;
+    }
+
+    /** Runs one action of an agent as Pacemaker would (OCF_ROOT, OCF_RESKEY_*), bounded; stdout and stderr in one. */
+    private Peers.Result run(String agent, String action, Map<String, String> env) throws Exception {
+        Path log = Files.createTempFile(dir, "agent", ".log");
+        ProcessBuilder pb = new ProcessBuilder(agent(agent).toString(), action).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.environment().put("OCF_ROOT", "/usr/lib/ocf");
+        pb.environment().put("OCF_RESOURCE_INSTANCE", agent + "-test");
+        pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        if (!env.containsKey("OCF_RESKEY_java_opts")) pb.environment().put("DDMAPPER_JAVA_OPTS", Appliance.TEST_JAVA_OPTS);
+        pb.environment().putAll(env);
+        long start = System.nanoTime();
+        Process p = pb.start();
+        try {
+            if (!p.waitFor(120, TimeUnit.SECONDS)) return new Peers.Result(-1, "timed out: " + Files.readString(log), 120_000);
+        } finally {
+            if (p.isAlive()) Peers.kill(p);
+        }
+        return new Peers.Result(p.exitValue(), Files.readString(log), (System.nanoTime() - start) / 1_000_000);
+    }
+}
