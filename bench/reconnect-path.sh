@@ -5,6 +5,8 @@
 # them (path 1 and path 2); then RUNS times each:
 #   failed   fail_path 1, then `ddsetup message m @0 reconnect_path 1 --pass-connect` (timed)
 #   active   the same on path 1 while it is active (timed)
+#   after-io the same after 8 MiB written and read through the map's NBD export
+#   client-idle  the same while an NBD client holds the export open, idle
 # through bin/ddsetup, the CLI the cluster hook (bin/ddmapper-reconnect) runs, and once through the
 # hook itself. Prints every try in ms, the medians, and the load average.
 #
@@ -31,9 +33,9 @@ for _ in 1 2; do
   pids+=($!)
   ports+=("$port")
 done
-"$dist/bin/ddmapper" --no-console --home "$work/home" --nbd none </dev/null >"$work/out" 2>&1 &
+"$dist/bin/ddmapper" --no-console --home "$work/home" --nbd "127.0.0.1:$(free_port)" </dev/null >"$work/out" 2>&1 &
 pids+=($!)
-for _ in $(seq 600); do grep -q '^ddmapper ready:' "$work/out" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q '^ddmapper ready:' "$work/out" 2>/dev/null && break; sleep 0.1; done
 grep -q '^ddmapper ready:' "$work/out" || { cat "$work/out" >&2; exit 1; }
 ddsetup() { "$dist/bin/ddsetup" --socket "$work/home/run/control.sock" "$@"; }
 ddsetup create m --table "0 131072 multipath 0 0 1 1 round-robin 0 2 1 nbd://127.0.0.1:${ports[0]}/ 1 nbd://127.0.0.1:${ports[1]}/ 1"
@@ -41,12 +43,20 @@ ddsetup create m --table "0 131072 multipath 0 0 1 1 round-robin 0 2 1 nbd://127
 # try MODE: one timed reconnect_path of path 1 (after fail_path 1 when MODE is failed); prints ms
 try() {
   local t0
-  [ "$1" = failed ] && ddsetup message m @0 fail_path 1
+  [ "$1" = failed ] && ddsetup message m @0 fail_path 1  # every other mode: path 1 is active
   t0=$(date +%s%N)
   ddsetup message m @0 reconnect_path 1 --pass-connect "127.0.0.1:${ports[0]}" >/dev/null
   ms_since "$t0"
 }
-for mode in failed active; do
+nbd=$(sed -n 's/^ddmapper ready: nbd=\([^ ]*\).*/\1/p' "$work/out")
+for mode in failed active after-io client-idle; do
+  case $mode in
+    after-io) qemu-io -f raw "nbd://$nbd/m" -c 'write -P 7 0 8M' -c 'read -P 7 0 8M' >/dev/null ;;
+    client-idle)  # an NBD client connected to the map's export, idle, through the reconnects
+      nbdsh -u "nbd://$nbd/m" -c 'h.pread(4096, 0)' -c 'import time; time.sleep(100000)' &
+      pids+=($!)
+      sleep 1 ;;
+  esac
   all=
   for _ in $(seq "$runs"); do all="$all $(try "$mode")"; done
   echo "$mode:$all ms; median $(echo "$all" | median) ms"

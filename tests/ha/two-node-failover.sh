@@ -25,11 +25,11 @@
 # and the test passes only with no error and no verify failure. Everything it starts is killed by pid and
 # every namespace goes with its last process, also on failure (trap); its files are in one temporary
 # directory, deleted at the end (kept with HA_TEST_KEEP=1). Exit 0 on success, 1 with "FAIL: why".
-# Environment: DDMAPPER_DIST (default runtime/target/ddmapper of this checkout).
+# Environment: DDMAPPER_DIST (default runtime/target/ddmapper of this checkout), TMPDIR (where its directory goes).
 set -u
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd -P)
 dist=$(cd "${DDMAPPER_DIST:-$here/../../runtime/target/ddmapper}" && pwd -P) || exit 1
-work=$(mktemp -d /tmp/ddmapper-ha.XXXXXX) || exit 1
+work=$(mktemp -d "${TMPDIR:-/tmp}/ddmapper-ha.XXXXXX") || exit 1
 python=/usr/bin/python3
 net=10.77.0
 floating=$net.100

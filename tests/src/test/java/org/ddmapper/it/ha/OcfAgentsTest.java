@@ -60,14 +60,16 @@ class OcfAgentsTest {
             assertTrue(r.output().contains("passed all tests"), r.output());
             assertFalse(appliance.ddsetup("ls").stdout().contains("lun0"), "ocf-tester left lun0 behind");
 
-            Map<String, String> lun = Map.of("OCF_RESKEY_home", home, "OCF_RESKEY_name", "lun0",
+            // this appliance was not started by the agent (no ready line in its home): tell the deep monitor the export's address
+            String nbd = appliance.nbdUri("x").replaceFirst("^nbd://", "").replaceFirst("/x$", "");
+            Map<String, String> lun = Map.of("OCF_RESKEY_home", home, "OCF_RESKEY_name", "lun0", "OCF_RESKEY_nbd", nbd,
                     "OCF_RESKEY_table", "0 16384 linear " + disk + " 0");
             assertEquals(OCF_NOT_RUNNING, run("device", "monitor", lun).exit(), "monitor before start");
             assertEquals(OCF_SUCCESS, run("device", "start", lun).exit());
             assertEquals(OCF_SUCCESS, run("device", "monitor", withDepth(lun)).exit(), "deep monitor of a readable device");
 
             // a device whose reads fail: the deep monitor says so (the shallow one cannot know)
-            Map<String, String> bad = Map.of("OCF_RESKEY_home", home, "OCF_RESKEY_name", "broken",
+            Map<String, String> bad = Map.of("OCF_RESKEY_home", home, "OCF_RESKEY_name", "broken", "OCF_RESKEY_nbd", nbd,
                     "OCF_RESKEY_table", "0 16384 error");
             assertEquals(OCF_SUCCESS, run("device", "start", bad).exit());
             assertEquals(OCF_SUCCESS, run("device", "monitor", bad).exit());
