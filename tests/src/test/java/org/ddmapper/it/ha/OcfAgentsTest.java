@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.ddmapper.it.multipath.NbdPeer;
 import org.ddmapper.it.support.Appliance;
 import org.ddmapper.it.support.Peers;
 import org.junit.jupiter.api.Test;
@@ -20,7 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
  * device) under Debian's ocf-tester (every action, the exit codes Pacemaker expects, probes,
  * double start and stop), and the answers the cluster acts on: a configuration error is
  * OCF_ERR_CONFIGURED (6) with a reason naming what is wrong, a stopped resource is OCF_NOT_RUNNING
- * (7), the deep monitor (OCF_CHECK_LEVEL=10) reads through the NBD export and fails when the read does.
+ * (7), the deep monitor (OCF_CHECK_LEVEL=10) reads through the NBD export and fails when the read does,
+ * and path_moves hands a failed path a socket to where its storage moved (bin/ddmapper-reconnect), so a
+ * write queued meanwhile completes with no client error.
  */
 class OcfAgentsTest {
     private static final int OCF_SUCCESS = 0;
@@ -130,6 +134,53 @@ class OcfAgentsTest {
         assertEquals(OCF_SUCCESS, run("appliance", "stop", env).exit());
         assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the appliance survived stop");
         assertEquals(OCF_NOT_RUNNING, run("appliance", "monitor", env).exit());
+    }
+
+    @Test
+    void pathMovesHandsAFailedPathAConnectionToItsStoragesNewPlaceWithNoClientError() throws Exception {
+        Peers.require("ocf-tester");
+        String qemuIo = Peers.require("qemu-io");
+        Peers.require("nbdkit");
+        Path disk = dir.resolve("lun.img");
+        Files.write(disk, new byte[8 << 20]);
+        try (Appliance appliance = Appliance.start(dir.resolve("home"));
+             NbdPeer old = NbdPeer.unix(NbdPeer.Kind.NBDKIT, disk, dir.resolve("a.sock"))) {
+            String path = old.reference();
+            Map<String, String> env = Map.of("OCF_RESKEY_home", dir.resolve("home").toString(), "OCF_RESKEY_name", "mp",
+                    "OCF_RESKEY_table", "0 16384 multipath 1 queue_if_no_path 0 1 1 round-robin 0 1 1 " + path + " 1",
+                    "OCF_RESKEY_path_moves", path + "=unix:" + dir.resolve("gone.sock") + ",unix:" + dir.resolve("b.sock"));
+            assertEquals(OCF_SUCCESS, run("device", "start", env).exit());
+            old.kill(); // the storage controller fails over: its old address is gone, the new one is b.sock
+            try (NbdPeer moved = NbdPeer.unix(NbdPeer.Kind.NBDKIT, disk, dir.resolve("b.sock"))) {
+                // a client's write waits, queued on the failed path
+                Process write = new ProcessBuilder(qemuIo, "-f", "raw", appliance.nbdUri("mp"), "-c", "write -P 0x5a 0 1M")
+                        .redirectErrorStream(true).start();
+                try {
+                    long deadline = System.nanoTime() + 30_000_000_000L;
+                    while (!appliance.ddsetup("status", "mp").stdout().contains(path + " F ")) {
+                        assertTrue(System.nanoTime() < deadline, "the path did not fail: " + appliance.ddsetup("status", "mp"));
+                        Thread.sleep(100);
+                    }
+                    assertTrue(write.isAlive(), "the write did not wait for the path");
+                    Peers.Result monitor = run("device", "monitor", env);
+                    assertEquals(OCF_SUCCESS, monitor.exit(), monitor.output());
+                    assertTrue(monitor.output().contains("reconnected through unix:" + dir.resolve("b.sock")), monitor.output());
+                    assertTrue(write.waitFor(30, TimeUnit.SECONDS), "the queued write did not complete after the reconnect");
+                    String wrote = new String(write.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                    assertEquals(0, write.exitValue(), wrote);
+                    assertTrue(wrote.contains("wrote 1048576/1048576 bytes"), wrote);
+                } finally {
+                    if (write.isAlive()) Peers.kill(write);
+                }
+                assertTrue(appliance.ddsetup("status", "mp").stdout().contains(path + " A "), "the path is not active again");
+                String read = Peers.ok(60, qemuIo, "-f", "raw", "-r", appliance.nbdUri("mp"), "-c", "read -P 0x5a 0 1M");
+                assertTrue(read.contains("read 1048576/1048576 bytes"), read);
+                // the bytes are on the storage itself
+                String direct = Peers.ok(60, qemuIo, "-f", "raw", "-r", disk.toString(), "-c", "read -P 0x5a 0 1M");
+                assertTrue(direct.contains("read 1048576/1048576 bytes"), direct);
+                assertEquals(OCF_SUCCESS, run("device", "stop", env).exit());
+            }
+        }
     }
 
     private static Map<String, String> withDepth(Map<String, String> env) {
