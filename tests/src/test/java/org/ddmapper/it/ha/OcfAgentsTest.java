@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  * OCF_ERR_CONFIGURED (6) with a reason naming what is wrong, a stopped resource is OCF_NOT_RUNNING
  * (7), the deep monitor (OCF_CHECK_LEVEL=10) reads through the NBD export and fails when the read does,
  * and path_moves hands a failed path a socket to where its storage moved (bin/ddmapper-reconnect), so a
- * write queued meanwhile completes with no client error.
+ * write queued meanwhile completes with no client error; stop with I/O queued for a dead path returns at
+ * once and fails that I/O.
  */
 class OcfAgentsTest {
     private static final int OCF_SUCCESS = 0;
@@ -180,6 +181,45 @@ class OcfAgentsTest {
                 assertTrue(direct.contains("read 1048576/1048576 bytes"), direct);
                 assertEquals(OCF_SUCCESS, run("device", "stop", env).exit());
             }
+        }
+    }
+
+    @Test
+    void stopWithIoQueuedForAFailedPathFailsTheIoAndReturnsAtOnce() throws Exception {
+        Peers.require("ocf-tester");
+        String qemuIo = Peers.require("qemu-io");
+        Peers.require("nbdkit");
+        Path disk = dir.resolve("lun.img");
+        Files.write(disk, new byte[8 << 20]);
+        try (Appliance appliance = Appliance.start(dir.resolve("home"));
+             NbdPeer storage = NbdPeer.unix(NbdPeer.Kind.NBDKIT, disk, dir.resolve("a.sock"))) {
+            String path = storage.reference();
+            Map<String, String> env = Map.of("OCF_RESKEY_home", dir.resolve("home").toString(), "OCF_RESKEY_name", "mp",
+                    "OCF_RESKEY_table", "0 16384 multipath 1 queue_if_no_path 0 1 1 round-robin 0 1 1 " + path + " 1");
+            assertEquals(OCF_SUCCESS, run("device", "start", env).exit());
+            storage.kill();
+            Process write = new ProcessBuilder(qemuIo, "-f", "raw", appliance.nbdUri("mp"), "-c", "write -P 0x5a 0 64k")
+                    .redirectErrorStream(true).start();
+            try {
+                long deadline = System.nanoTime() + 30_000_000_000L;
+                while (!appliance.ddsetup("status", "mp").stdout().contains(path + " F ")) {
+                    assertTrue(System.nanoTime() < deadline, "the path did not fail: " + appliance.ddsetup("status", "mp"));
+                    Thread.sleep(100);
+                }
+                Thread.sleep(500);
+                assertTrue(write.isAlive(), "the write did not wait, queued");
+                Peers.Result stop = run("device", "stop", env);
+                assertEquals(OCF_SUCCESS, stop.exit(), stop.output());
+                // bounded by the CLI's start, not by the queued write (which would wait forever)
+                assertTrue(stop.millis() < 20_000, "stop took " + stop.millis() + " ms");
+                assertTrue(write.waitFor(30, TimeUnit.SECONDS), "the queued write still waits after the stop");
+                String out = new String(write.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertTrue(!out.contains("wrote 65536/65536 bytes"), "a write on a removed device was acknowledged: " + out);
+            } finally {
+                if (write.isAlive()) Peers.kill(write);
+            }
+            assertEquals(OCF_NOT_RUNNING, run("device", "monitor", env).exit());
+            assertFalse(appliance.ddsetup("ls").stdout().contains("mp"), "the device is still there");
         }
     }
 
