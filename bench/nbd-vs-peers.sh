@@ -23,7 +23,11 @@
 #
 # Usage: bench/nbd-vs-peers.sh [--seconds N] [--rounds N] [--size-mib N] [--transports "tcp unix"]
 #                              [--servers "ddmapper nbdkit qemu-none qemu-wb"] [--no-memory]
-#                              [--memory-seconds N] [--keep]
+#                              [--memory-seconds N] [--keep] [--quick] [--baseline DIST]
+# --quick: 5 s runs, 2 rounds, a 256 MiB file, ddmapper and nbdkit only, no memory runs (a few minutes).
+# --baseline DIST: also runs another ddmapper distribution (say, main's runtime/target/ddmapper copied
+# aside) as server "baseline", in the same rotation, so a change is measured against the code before it
+# in the same window; its rows show ddmapper ÷ baseline, and it is left out of the goals.
 # Environment: DDMAPPER_JAVA_OPTS is passed to the appliance (default: the launcher's own,
 # -Xmx256m -Xmn24m -XX:+UseSerialGC: a small, collector-bounded heap; with G1 and no limit the JVM
 # grows its heap to a quarter of RAM).
@@ -37,6 +41,7 @@ servers="ddmapper nbdkit qemu-none qemu-wb"
 memory=yes
 memory_seconds=20
 keep=no
+baseline=
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds=$2; shift 2 ;;
@@ -47,7 +52,9 @@ while [ $# -gt 0 ]; do
         --no-memory) memory=no; shift ;;
         --memory-seconds) memory_seconds=$2; shift 2 ;;
         --keep) keep=yes; shift ;;
-        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+        --quick) seconds=5; rounds=2; size_mib=256; memory=no; servers="ddmapper nbdkit"; shift ;;
+        --baseline) baseline=$(cd "$2" && pwd -P); shift 2 ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "nbd-vs-peers: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -61,6 +68,10 @@ done
 if [ ! -x "$dist/bin/ddmapper" ]; then
     echo "== building the distribution"
     (cd "$repo" && mvn -q -o -DskipTests package -pl runtime -am)
+fi
+if [ -n "$baseline" ]; then
+    [ -x "$baseline/bin/ddmapper" ] || { echo "nbd-vs-peers: $baseline/bin/ddmapper is missing" >&2; exit 2; }
+    servers="$servers baseline"
 fi
 
 work=$(mktemp -d /tmp/nbd-bench.XXXXXX)
@@ -86,16 +97,16 @@ sectors=$((size_mib * 2048))
 
 # --- servers (all share the one file; qemu-nbd with image locking off so two can run) ---
 declare -A tcp_uri unix_uri
-start_ddmapper() {
+start_ddmapper() { # name distribution
     local port; port=$(free_port)
-    DDMAPPER_JAVA_OPTS=$java_opts "$dist/bin/ddmapper" --no-console --home "$work/home" \
-        --nbd "127.0.0.1:$port" --nbd-socket "$work/ddmapper.sock" > "$work/ddmapper.log" 2>&1 &
-    app_pid=$!
-    for _ in $(seq 1 120); do grep -q '^ddmapper ready' "$work/ddmapper.log" && break; sleep 0.5; done
-    grep -q '^ddmapper ready' "$work/ddmapper.log" || { cat "$work/ddmapper.log" >&2; exit 1; }
-    "$dist/bin/ddsetup" --socket "$work/home/run/control.sock" create bench --table "0 $sectors linear $file 0"
-    tcp_uri[ddmapper]="nbd://127.0.0.1:$port/bench"
-    unix_uri[ddmapper]="nbd+unix:///bench?socket=$work/ddmapper.sock"
+    DDMAPPER_JAVA_OPTS=$java_opts "$2/bin/ddmapper" --no-console --home "$work/$1-home" \
+        --nbd "127.0.0.1:$port" --nbd-socket "$work/$1.sock" > "$work/$1.log" 2>&1 &
+    if [ "$1" = ddmapper ]; then app_pid=$!; else pids+=($!); fi
+    for _ in $(seq 1 120); do grep -q '^ddmapper ready' "$work/$1.log" && break; sleep 0.5; done
+    grep -q '^ddmapper ready' "$work/$1.log" || { cat "$work/$1.log" >&2; exit 1; }
+    "$2/bin/ddsetup" --socket "$work/$1-home/run/control.sock" create bench --table "0 $sectors linear $file 0"
+    tcp_uri[$1]="nbd://127.0.0.1:$port/bench"
+    unix_uri[$1]="nbd+unix:///bench?socket=$work/$1.sock"
 }
 start_nbdkit() {
     local port; port=$(free_port)
@@ -117,7 +128,8 @@ start_qemu() { # name cache
 echo "== starting servers: $servers"
 for s in $servers; do
     case $s in
-        ddmapper) start_ddmapper ;;
+        ddmapper) start_ddmapper ddmapper "$dist" ;;
+        baseline) start_ddmapper baseline "$baseline" ;;
         nbdkit) start_nbdkit ;;
         qemu-none) start_qemu qemu-none none ;;
         qemu-wb) start_qemu qemu-wb writeback ;;
@@ -197,7 +209,7 @@ with open(sys.argv[3], 'a') as g:
         if want is None or not ours: continue
         for s in servers:
             v = acc.get((w, t, s))
-            if s == 'ddmapper' or not v: continue
+            if s in ('ddmapper', 'baseline') or not v: continue
             peer = mean([x[1] for x in v])
             r = mean([x[1] for x in ours]) / peer if peer else float('inf')
             verdict = 'PASS' if r >= want else 'FAIL'

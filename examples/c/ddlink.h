@@ -22,6 +22,9 @@ enum dd_op {
     DD_RESUME = 7, DD_REMOVE = 8, DD_RENAME = 9, DD_INFO = 10, DD_STATUS = 11, DD_TABLE = 12,
     DD_DEPS = 13, DD_WAIT = 14, DD_EVENTS = 15, DD_TARGETS = 16, DD_MESSAGE = 17, DD_LINK = 18, DD_UPGRADE = 19,
     DD_MULTIPATH = 20, /* target: 0 topology, DD_FLAG_PATHS paths; payload NAME or empty for every map */
+    DD_UPGRADE_LIST = 21, DD_UPGRADE_REVERT = 22,
+    DD_CLI = 23,       /* payload: a dmsetup command line, every argument NUL-terminated; reply:
+                          i32 exit | u32 stdout_bytes | stdout | stderr (bin/ddsetup is this op) */
     DD_EVENT = 64, DD_EVENTS_LOST = 65
 };
 
@@ -29,6 +32,7 @@ enum dd_op {
 #define DD_MAX_ITEM_BYTES (192u * 1024u)
 #define DD_TARGET_BY_SECTOR 0xFFFFFFFFu
 #define DD_FLAG_PATHS 1u
+#define DD_FLAG_STDIN_TERMINAL 1u /* CLI: the caller's stdin is a terminal */
 
 struct dd_header {
     uint32_t op;

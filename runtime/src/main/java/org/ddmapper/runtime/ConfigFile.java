@@ -83,9 +83,13 @@ final class ConfigFile {
             if (key.chars().anyMatch(Character::isWhitespace)) {
                 throw error(file, lineNumber, "key '" + quote(key) + "' contains a space");
             }
+            if (key.charAt(0) == '#' || key.charAt(0) == '!') {
+                // only reachable through a continued line ("\" then "#x = 1"): surely a slip
+                throw error(file, lineNumber, "key '" + quote(key) + "' starts with a comment character");
+            }
             Integer earlier = seen.putIfAbsent(key, lineNumber);
             if (earlier != null) {
-                throw error(file, lineNumber, "'" + key + "' is already set on line " + earlier);
+                throw error(file, lineNumber, "'" + quote(key) + "' is already set on line " + earlier);
             }
             entries.add(new Entry(key, line.substring(equals + 1).strip(), lineNumber));
         }
@@ -110,7 +114,7 @@ final class ConfigFile {
                 String name = value.substring(open + 2, close);
                 String replacement = result.containsKey(name) ? result.get(name) : variables.get(name);
                 if (replacement == null) {
-                    throw error(file, entry.line(), "unknown variable ${" + name + "}");
+                    throw error(file, entry.line(), "unknown variable ${" + quote(name) + "}");
                 }
                 out.append(value, from, open).append(replacement);
                 from = close + 1;
@@ -152,8 +156,15 @@ final class ConfigFile {
         return backslashes % 2 == 1;
     }
 
+    /** Text from the file for an error line: shortened, control characters shown as {@code \xNN} (a CR must not rewind the terminal). */
     private static String quote(String text) {
-        return text.length() <= MAX_QUOTED_CHARS ? text : text.substring(0, MAX_QUOTED_CHARS) + "…";
+        String shown = text.length() <= MAX_QUOTED_CHARS ? text : text.substring(0, MAX_QUOTED_CHARS) + "…";
+        StringBuilder sb = new StringBuilder(shown.length());
+        for (char c : shown.toCharArray()) {
+            if (Character.isISOControl(c) && c != '\t') sb.append(String.format("\\x%02x", (int) c));
+            else sb.append(c);
+        }
+        return sb.toString();
     }
 
     private static LaunchFailure error(Path file, int line, String what) {

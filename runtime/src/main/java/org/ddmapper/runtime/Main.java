@@ -17,6 +17,7 @@ import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
 import org.osgi.framework.launch.Framework;
 import org.osgi.framework.launch.FrameworkFactory;
+import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.framework.wiring.BundleRevision;
 
 /**
@@ -30,7 +31,9 @@ import org.osgi.framework.wiring.BundleRevision;
  *   <li>Install every jar of bundle/ (or the home's bundle store's newer version of it, {@link BootBundles}),
  *       check etc/multipath.conf with the multipath bundle's parser, and start them all (a stored version
  *       that does not start is set aside and the one below it starts); a Gogo shell that will own the
- *       terminal waits.</li>
+ *       terminal waits. The front ends (NBD server, control socket) run at start level 2, above
+ *       everything else, so that a stop closes them first: they answer their clients while the core and
+ *       the targets still serve.</li>
  *   <li>Wait for the NBD and control endpoints ({@link Endpoints}) and for the boot devices to serve
  *       ({@link BootDevices}), report what was set aside, run the --exec commands ({@link GogoCommands})
  *       and print the ready line.</li>
@@ -46,6 +49,9 @@ public final class Main {
 
     static final String READY = "ddmapper ready: ";
     static final String GOGO_SHELL = "org.apache.felix.gogo.shell";
+    /** Bundles that serve clients: started after, and stopped before, the devices they serve (start level 2). */
+    static final List<String> FRONT_ENDS = List.of("org.ddmapper.nbd", "org.ddmapper.control");
+    static final int FRONT_END_START_LEVEL = 2;
     static final String READY_TIMEOUT_KEY = "ddmapper.ready.timeout.seconds";
     static final String STOP_TIMEOUT_KEY = "ddmapper.stop.timeout.seconds";
     /** Set by bin/ddmapper: whether stdin is a terminal (test -t 0), which decides the console. */
@@ -145,6 +151,9 @@ public final class Main {
                 if (consoleOnTerminal && GOGO_SHELL.equals(bundle.getSymbolicName())) {
                     console = bundle;
                 } else if (!isFragment(bundle) && !termination.requested()) {
+                    if (FRONT_ENDS.contains(bundle.getSymbolicName())) {
+                        bundle.adapt(BundleStartLevel.class).setStartLevel(FRONT_END_START_LEVEL);
+                    }
                     boot.start(bundle);
                     trace.step("started " + bundle.getSymbolicName());
                 }
@@ -256,6 +265,7 @@ public final class Main {
                                                     boolean console) {
         Map<String, Object> properties = new HashMap<>(config);
         properties.putIfAbsent(Constants.FRAMEWORK_STORAGE_CLEAN, Constants.FRAMEWORK_STORAGE_CLEAN_ONFIRSTINIT);
+        properties.put(Constants.FRAMEWORK_BEGINNING_STARTLEVEL, Integer.toString(FRONT_END_START_LEVEL));
         properties.put(Constants.FRAMEWORK_STORAGE, home.cache().resolve("felix").toString());
         properties.put("ddmapper.home", home.root().toString());
         properties.put("ddmapper.etc", options.etc().toString());

@@ -70,6 +70,11 @@ class ConfigFileTest {
     }
 
     @Test
+    void controlCharactersOfABadLineAreShownEscaped() {
+        assertEquals("/etc/dd/config.properties:1: expected KEY = VALUE, got 'a 2\\x0d\\x00b'", error("a 2\r\u0000b\n"));
+    }
+
+    @Test
     void longBadLinesAreShortenedInTheMessage() {
         String message = error("x".repeat(200) + "\n");
         assertEquals("/etc/dd/config.properties:1: expected KEY = VALUE, got '" + "x".repeat(60) + "…'", message);
@@ -80,6 +85,7 @@ class ConfigFileTest {
         assertEquals("/etc/dd/config.properties:1: no key before '='", error(" = value\n"));
         assertEquals("/etc/dd/config.properties:1: key 'two words' contains a space", error("two words = value\n"));
         assertEquals("/etc/dd/config.properties:3: 'a' is already set on line 1", error("a = 1\nb = 2\na = 3\n"));
+        assertEquals("/etc/dd/config.properties:1: key '#a' starts with a comment character", error("\\\n#a = 1\n"));
     }
 
     @Test

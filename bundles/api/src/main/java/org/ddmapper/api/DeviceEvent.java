@@ -4,7 +4,9 @@ import java.util.Map;
 
 /**
  * A typed event with its payload, unlike the kernel's bare counter: which device (name at the
- * time and instance id), the device's event number after this event, the kind, the index of
+ * time and instance id), the event's number in the device's event stream (every event counts
+ * there, so a listener can tell a gap; the device's event number of {@link DeviceInfo} counts
+ * only what the kernel counts, see {@link EventKind#countsInEventNr()}), the kind, the index of
  * the target that raised it (-1 for the core) and the details. The details are the wire and text
  * form; {@link #payload()} reads them as a typed record.
  */
@@ -21,6 +23,16 @@ public record DeviceEvent(String device, long deviceId, long eventNr, EventKind 
      */
     public EventPayload payload() {
         return EventPayload.parse(kind, details);
+    }
+
+    /**
+     * Whether this event moves the device's event number, as the kernel would count it: its kind's
+     * rule ({@link EventKind#countsInEventNr()}), less a group switch nobody asked for (I/O moving
+     * to another group after paths failed: the kernel counted the failures).
+     */
+    public boolean countsInEventNr() {
+        if (kind == EventKind.PG_SWITCHED && "0".equals(details.get("requested"))) return false;
+        return kind.countsInEventNr();
     }
 
     /** One line of text: {@code NAME EVENT_NR KIND [target=N] key=value...} (what ddsetup events prints). */

@@ -6,7 +6,8 @@ package org.ddmapper.api;
  * @param id             this device instance's identity, never reused (see {@link DeviceRef.Instance})
  * @param suspended      whether the device is suspended (new I/O waits)
  * @param openCount      how many openers hold it (NBD connections, stacked devices)
- * @param eventNr        how many events the device has raised
+ * @param eventNr        the device's event number: the events the kernel would count (target
+ *                       events and renames; {@link EventKind#countsInEventNr()}), 0 at create
  * @param liveTable      whether the live slot holds a table
  * @param inactiveTable  whether the inactive slot holds a loaded, not yet resumed table
  * @param sizeSectors    the live table's length (0 without a live table)

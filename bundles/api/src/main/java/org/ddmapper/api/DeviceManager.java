@@ -5,8 +5,9 @@ import java.util.List;
 /**
  * The device-mapper verbs, as dmsetup has them. Every method either succeeds or throws a
  * {@link DmException} whose message is one readable sentence and which changed nothing.
- * A device name or id that names no device is ENXIO ("no device named 'x'"), as the kernel's
- * dm ioctls answer; ENODEV is for I/O and references to something that went away or never was.
+ * A device name or id that names no device is ENXIO ("no device named 'x'"), and a name already
+ * in use EBUSY, as the kernel's dm ioctls answer; ENODEV is for I/O and references to something
+ * that went away or never was.
  * Registered as an OSGi service by the core.
  */
 public interface DeviceManager {
@@ -41,24 +42,41 @@ public interface DeviceManager {
     /** The status lines (INFO text) of the live table. */
     List<TargetStatus> status(DeviceRef device);
 
-    /** The references of the devices the live table uses, as written. */
+    /**
+     * The status lines (INFO text) of the live table or, with inactive, of the loaded table that
+     * is not live yet (dmsetup {@code status --inactive}). A manager that cannot read the
+     * inactive table's status refuses with EOPNOTSUPP.
+     */
+    default List<TargetStatus> status(DeviceRef device, boolean inactive) {
+        if (!inactive) return status(device);
+        throw new DmException(Errno.EOPNOTSUPP, "the status of an inactive table is not available here");
+    }
+
+    /**
+     * The references of the devices the live table uses, as written, each once, in the kernel's
+     * order (the device first used last comes first).
+     */
     List<String> deps(DeviceRef device);
 
     /** Sends a message to one target of the live table; returns the target's reply text ("" when it has none). */
     String message(DeviceRef device, TargetRef target, Message message);
 
     /**
-     * Waits until the device's event_nr exceeds {@code afterEventNr} or the timeout passes;
-     * returns the event_nr then.
+     * Waits until the device's event number ({@link DeviceInfo#eventNr()}: the events the kernel
+     * counts) exceeds {@code afterEventNr} or the timeout passes; returns the event number then.
      */
     long waitEvent(DeviceRef device, long afterEventNr, long timeoutMillis) throws InterruptedException;
 
-    /** The device's most recent events with event_nr above {@code afterEventNr} (a bounded history). */
+    /**
+     * The device's most recent events (a bounded history) whose number in its event stream
+     * ({@link DeviceEvent#eventNr()}, every event counted) is above {@code afterEventNr}.
+     */
     List<DeviceEvent> events(DeviceRef device, long afterEventNr);
 
     /** Hears the events of one device instance (or of all devices when device is null) until closed. */
     AutoCloseable subscribe(DeviceRef device, DeviceEventListener listener);
 
+    /** The registered target types, the most recently registered first (as the kernel lists them). */
     List<TargetTypeInfo> targets();
 
     /**

@@ -18,6 +18,44 @@ public enum Errno {
     public int code() { return code; }
 
     /**
+     * The C library's text for this errno ({@code strerror}, glibc's wording), which dmsetup
+     * prints after a failed ioctl and scripts grep for: "Device or resource busy".
+     */
+    public String description() {
+        return switch (this) {
+            case EPERM -> "Operation not permitted";
+            case ENOENT -> "No such file or directory";
+            case EIO -> "Input/output error";
+            case ENXIO -> "No such device or address";
+            case E2BIG -> "Argument list too long";
+            case EBADF -> "Bad file descriptor";
+            case EAGAIN -> "Resource temporarily unavailable";
+            case ENOMEM -> "Cannot allocate memory";
+            case EACCES -> "Permission denied";
+            case EBUSY -> "Device or resource busy";
+            case EEXIST -> "File exists";
+            case ENODEV -> "No such device";
+            case EINVAL -> "Invalid argument";
+            case ENOSPC -> "No space left on device";
+            case EROFS -> "Read-only file system";
+            case EPIPE -> "Broken pipe";
+            case ERANGE -> "Numerical result out of range";
+            case ENOSYS -> "Function not implemented";
+            case ENODATA -> "No data available";
+            case EPROTO -> "Protocol error";
+            case EOVERFLOW -> "Value too large for defined data type";
+            case EMSGSIZE -> "Message too long";
+            case EOPNOTSUPP -> "Operation not supported";
+            case ECONNRESET -> "Connection reset by peer";
+            case ENOTCONN -> "Transport endpoint is not connected";
+            case ESHUTDOWN -> "Cannot send after transport endpoint shutdown";
+            case ETIMEDOUT -> "Connection timed out";
+            case ECONNREFUSED -> "Connection refused";
+            case ECANCELED -> "Operation canceled";
+        };
+    }
+
+    /**
      * Whether an I/O error with this errno may be the fault of the path it went through (the
      * kernel's {@code blk_path_error}): transport and device-gone errors are; answers the storage
      * itself gave (no space, medium error, not supported, invalid request, read-only) are not.

@@ -105,10 +105,18 @@ public sealed interface EventPayload {
         public Map<String, String> details() { return map("group", group, "bypassed", bypassed ? 1 : 0, "reason", reason); }
     }
 
-    /** The priority group in use changed ({@code from} is 0 when none was in use). */
-    record PgSwitched(int from, int to, String reason) implements EventPayload {
+    /**
+     * The priority group in use changed ({@code from} is 0 when none was in use): {@code requested}
+     * by a switch_group message or the path monitor's failback (counted in the device's event
+     * number, as the kernel counts switch_group), or not, when I/O moved to another group because
+     * paths failed (the kernel counts the path failure, not the move).
+     */
+    record PgSwitched(int from, int to, String reason, boolean requested) implements EventPayload {
+        /** A requested switch (the form before {@code requested} existed). */
+        public PgSwitched(int from, int to, String reason) { this(from, to, reason, true); }
+
         public EventKind kind() { return EventKind.PG_SWITCHED; }
-        public Map<String, String> details() { return map("from", from, "to", to, "reason", reason); }
+        public Map<String, String> details() { return map("from", from, "to", to, "reason", reason, "requested", requested ? 1 : 0); }
     }
 
     /** Queueing with no path changed; {@code queued} requests were waiting at that moment. */
@@ -123,22 +131,33 @@ public sealed interface EventPayload {
         public Map<String, String> details() { return map("stripe", stripe, "device", device, "errors", errors, "errno", errno.name()); }
     }
 
-    /** A mirror finished recovery of {@code regions} regions. */
+    /**
+     * A mirror is in sync on every leg; {@code regions} regions were copied to get there since the
+     * table went live or since it was last in sync (0 when the log said every region was in sync).
+     */
     record MirrorRecoveryComplete(long regions) implements EventPayload {
         public EventKind kind() { return EventKind.MIRROR_RECOVERY_COMPLETE; }
         public Map<String, String> details() { return map("regions", regions); }
     }
 
-    /** A mirror leg failed. */
-    record MirrorLegFailed(int leg, String device) implements EventPayload {
+    /**
+     * A mirror leg failed: {@code leg} (0-based, table order), its device as written, its new
+     * status character ({@code D} write, {@code F} flush, {@code S} copy, {@code R} read) and the
+     * error that made it fail ({@code "ENOTCONN: connection lost"}); state and error are "" when not told.
+     */
+    record MirrorLegFailed(int leg, String device, String state, String error) implements EventPayload {
+        public MirrorLegFailed(int leg, String device) { this(leg, device, "", ""); }
         public EventKind kind() { return EventKind.MIRROR_LEG_FAILED; }
-        public Map<String, String> details() { return map("leg", leg, "device", device); }
+        public Map<String, String> details() {
+            return optional(optional(map("leg", leg, "device", device), "state", state), "error", error);
+        }
     }
 
-    /** A mirror's log failed. */
-    record MirrorLogFailed(String device) implements EventPayload {
+    /** A mirror's log device failed: its new status character ({@code D} write or read, {@code F} flush) and the error ("" when not told). */
+    record MirrorLogFailed(String device, String state, String error) implements EventPayload {
+        public MirrorLogFailed(String device) { this(device, "", ""); }
         public EventKind kind() { return EventKind.MIRROR_LOG_FAILED; }
-        public Map<String, String> details() { return map("device", device); }
+        public Map<String, String> details() { return optional(optional(map("device", device), "state", state), "error", error); }
     }
 
     /** A snapshot became invalid. */
@@ -151,6 +170,18 @@ public sealed interface EventPayload {
     record SnapshotOverflow(long allocated, long total) implements EventPayload {
         public EventKind kind() { return EventKind.SNAPSHOT_OVERFLOW; }
         public Map<String, String> details() { return map("allocated", allocated, "total", total); }
+    }
+
+    /** A snapshot-merge copied its last {@code chunks} back into the origin, {@code elapsedMillis} after it started. */
+    record SnapshotMergeComplete(long chunks, long elapsedMillis) implements EventPayload {
+        public EventKind kind() { return EventKind.SNAPSHOT_MERGE_COMPLETE; }
+        public Map<String, String> details() { return map("chunks", chunks, "elapsed_ms", elapsedMillis); }
+    }
+
+    /** A snapshot-merge stopped ({@code reason}) with {@code chunksLeft} chunks not merged; status shows "Merge failed". */
+    record SnapshotMergeFailed(String reason, long chunksLeft) implements EventPayload {
+        public EventKind kind() { return EventKind.SNAPSHOT_MERGE_FAILED; }
+        public Map<String, String> details() { return map("reason", reason, "chunks_left", chunksLeft); }
     }
 
     /** A target type the device uses went away or could not rebuild its table ({@code reason} then set). */

@@ -27,14 +27,19 @@ final class EventPayloadParser {
                 case PATH_DAMPED -> new EventPayload.PathDamped(text(d, "path"), integer(d, "number"), integer(d, "failures"),
                         millis(d, "window"), millis(d, "hold"), text(d, "reason"));
                 case PG_BYPASSED -> new EventPayload.PgBypassed(integer(d, "group"), bool(d, "bypassed"), text(d, "reason"));
-                case PG_SWITCHED -> new EventPayload.PgSwitched(integer(d, "from"), integer(d, "to"), text(d, "reason"));
+                case PG_SWITCHED -> new EventPayload.PgSwitched(integer(d, "from"), integer(d, "to"), text(d, "reason"),
+                        !d.containsKey("requested") || bool(d, "requested"));
                 case QUEUE_MODE_CHANGED -> new EventPayload.QueueModeChanged(bool(d, "queue_if_no_path"), text(d, "reason"), optionalInt(d, "queued"));
                 case STRIPE_ERROR -> new EventPayload.StripeError(integer(d, "stripe"), text(d, "device"), integer(d, "errors"), errno(d, "errno"));
                 case MIRROR_RECOVERY_COMPLETE -> new EventPayload.MirrorRecoveryComplete(number(d, "regions"));
-                case MIRROR_LEG_FAILED -> new EventPayload.MirrorLegFailed(integer(d, "leg"), text(d, "device"));
-                case MIRROR_LOG_FAILED -> new EventPayload.MirrorLogFailed(text(d, "device"));
+                case MIRROR_LEG_FAILED -> new EventPayload.MirrorLegFailed(integer(d, "leg"), text(d, "device"),
+                        d.getOrDefault("state", ""), d.getOrDefault("error", ""));
+                case MIRROR_LOG_FAILED -> new EventPayload.MirrorLogFailed(text(d, "device"), d.getOrDefault("state", ""),
+                        d.getOrDefault("error", ""));
                 case SNAPSHOT_INVALID -> new EventPayload.SnapshotInvalid(text(d, "reason"));
                 case SNAPSHOT_OVERFLOW -> new EventPayload.SnapshotOverflow(number(d, "allocated"), number(d, "total"));
+                case SNAPSHOT_MERGE_COMPLETE -> new EventPayload.SnapshotMergeComplete(number(d, "chunks"), number(d, "elapsed_ms"));
+                case SNAPSHOT_MERGE_FAILED -> new EventPayload.SnapshotMergeFailed(text(d, "reason"), number(d, "chunks_left"));
                 case TARGET_TYPE_MISSING -> new EventPayload.TargetTypeMissing(text(d, "type"), d.getOrDefault("reason", ""));
                 case BUNDLE_SWAPPED -> new EventPayload.BundleSwapped(text(d, "bundle"), text(d, "from"), text(d, "to"), number(d, "stall_ms"),
                         d.getOrDefault("type", ""), d.getOrDefault("checker", ""), optionalInt(d, "replayed"));

@@ -63,7 +63,7 @@ public record TableLine(long startSector, long lengthSectors, String type, List<
             if (c == '\\') {
                 if (i + 1 >= line.length()) throw invalid("table line ends with a lone backslash");
                 char next = line.charAt(++i);
-                if (Character.isISOControl(next)) throw invalid("control character 0x" + Integer.toHexString(next) + " in table line");
+                if (notText(next)) throw invalid("control character 0x" + Integer.toHexString(next) + " in table line");
                 word.append(next);
                 inWord = true;
             } else if (c == ' ' || c == '\t') {
@@ -73,7 +73,7 @@ public record TableLine(long startSector, long lengthSectors, String type, List<
                     inWord = false;
                     if (words.size() > MAX_WORDS) throw invalid("table line has more than " + MAX_WORDS + " words");
                 }
-            } else if (Character.isISOControl(c) || c == 0xFFFD) {
+            } else if (notText(c)) {
                 throw invalid("control character 0x" + Integer.toHexString(c) + " in table line");
             } else {
                 word.append(c);
@@ -83,6 +83,11 @@ public record TableLine(long startSector, long lengthSectors, String type, List<
         if (inWord) words.add(word.toString());
         if (words.size() > MAX_WORDS) throw invalid("table line has more than " + MAX_WORDS + " words");
         return words;
+    }
+
+    /** A control character, or U+FFFD (bytes that were not UTF-8): refused in a word, escaped or not. */
+    private static boolean notText(char c) {
+        return Character.isISOControl(c) || c == 0xFFFD;
     }
 
     /** Writes a word so that {@link #splitWords} reads it back unchanged. */
@@ -140,7 +145,7 @@ public record TableLine(long startSector, long lengthSectors, String type, List<
     @Override
     public String toString() {
         String a = argsText();
-        return startSector + " " + lengthSectors + " " + type + (a.isEmpty() ? "" : " " + a);
+        return startSector + " " + lengthSectors + " " + escape(type) + (a.isEmpty() ? "" : " " + a);
     }
 
     private static DmException invalid(String message) {

@@ -7,12 +7,14 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.Deque;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BlockDevice;
+import org.ddmapper.api.Errno;
 import org.ddmapper.api.IoStatus;
 
 /**
@@ -63,8 +65,7 @@ public final class Copier {
     private final Deque<Piece> waiting = new ArrayDeque<>();
     private final Deque<ByteBuffer> freeBuffers = new ArrayDeque<>();
     private int inFlightBytes;
-    private long bytesPerSecond;
-    private long nextStartNanos;
+    private final RateLimit rate = new RateLimit();
     private boolean starting;
     private boolean lookAgain;
 
@@ -85,9 +86,8 @@ public final class Copier {
     public int pieceBytes() { return pieceBytes; }
 
     /** Limits the copies' read rate to {@code bytesPerSecond} (0: as fast as the devices go). */
-    public synchronized void throttle(long bytesPerSecond) {
-        if (bytesPerSecond < 0) throw new IllegalArgumentException("negative rate");
-        this.bytesPerSecond = bytesPerSecond;
+    public void throttle(long bytesPerSecond) {
+        rate.set(bytesPerSecond);
     }
 
     /** Bytes currently held by pieces being read or written (for tests and statistics). */
@@ -151,12 +151,16 @@ public final class Copier {
                     waiting.pollFirst();
                     inFlightBytes += pieceBytes;
                     buffer = freeBuffers.isEmpty() ? ByteBuffer.allocateDirect(pieceBytes) : freeBuffers.pollFirst();
-                    delayNanos = reserveRate(piece.lengthSectors << Bio.SECTOR_SHIFT);
+                    delayNanos = rate.delayNanos(piece.lengthSectors << Bio.SECTOR_SHIFT);
                 }
                 ByteBuffer slice = buffer.clear().limit((int) (piece.lengthSectors << Bio.SECTOR_SHIFT)).slice();
                 Piece started = piece;
                 if (delayNanos > 0) {
-                    scheduler.schedule(() -> started.read(this, buffer, slice), delayNanos, TimeUnit.NANOSECONDS);
+                    try {
+                        scheduler.schedule(() -> started.read(this, buffer, slice), delayNanos, TimeUnit.NANOSECONDS);
+                    } catch (RejectedExecutionException stopping) {
+                        started.read(this, buffer, slice); // no scheduler any more: the piece still runs, and ends
+                    }
                 } else {
                     started.read(this, buffer, slice);
                 }
@@ -168,15 +172,6 @@ public final class Copier {
                 }
             }
         }
-    }
-
-    /** Under the lock: when the next piece of {@code bytes} may start under the rate, as a delay from now. */
-    private long reserveRate(long bytes) {
-        if (bytesPerSecond == 0) return 0;
-        long now = System.nanoTime();
-        long start = Math.max(now, nextStartNanos);
-        nextStartNanos = start + bytes * 1_000_000_000L / bytesPerSecond;
-        return start - now;
     }
 
     private void pieceEnded(ByteBuffer buffer) {
@@ -234,7 +229,7 @@ public final class Copier {
                 end(copier, buffer);
                 return;
             }
-            from.device().submit(Bio.read(from.sector() + offsetSectors, slice.duplicate(), status -> {
+            submit(from.device(), Bio.read(from.sector() + offsetSectors, slice.duplicate(), status -> {
                 if (!status.isOk()) {
                     job.readFailed(status);
                     end(copier, buffer);
@@ -249,10 +244,19 @@ public final class Copier {
             for (int i = 0; i < to.size(); i++) {
                 int destination = i;
                 Place place = to.get(i);
-                place.device().submit(Bio.write(place.sector() + offsetSectors, slice.duplicate(), writeFlags, status -> {
+                submit(place.device(), Bio.write(place.sector() + offsetSectors, slice.duplicate(), writeFlags, status -> {
                     if (!status.isOk()) job.writeFailed(destination, status);
                     if (pendingWrites.decrementAndGet() == 0) end(copier, buffer);
                 }));
+            }
+        }
+
+        /** A device that throws instead of completing fails that request, so its piece still ends and gives its bytes back. */
+        private static void submit(BlockDevice device, Bio bio) {
+            try {
+                device.submit(bio);
+            } catch (RuntimeException e) {
+                bio.fail(Errno.EIO, device.reference() + " failed: " + e);
             }
         }
 

@@ -78,4 +78,16 @@ public interface TargetContext {
      * @since 1.3
      */
     default Copier copier() { return new Copier(scheduler()); }
+
+    /**
+     * A key that is equal for two opened devices exactly when they are the same storage, however
+     * their references were written (the kernel compares {@code block_device} pointers): a file
+     * or block device by its file system and inode ({@code /a.img}, {@code direct:/a.img} and a
+     * symbolic link to it are one), a mapped device by its instance (a rename does not change
+     * it), others by the reference as written. How a snapshot and the origin target of another
+     * mapped device find each other. Default: the reference as written.
+     *
+     * @since 1.4
+     */
+    default String identityOf(BlockDevice device) { return device.reference(); }
 }

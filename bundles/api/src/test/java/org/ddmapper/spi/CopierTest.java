@@ -12,6 +12,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
+import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.Errno;
 import org.ddmapper.spi.Copier.Outcome;
 import org.ddmapper.spi.Copier.Place;
@@ -148,5 +149,47 @@ class CopierTest {
         CompletableFuture<Outcome> done = new CompletableFuture<>();
         copier.copy(new Place(new MemoryDevice("a", 8), 0), List.of(new Place(new MemoryDevice("b", 8), 0)), 0, 0, done::complete);
         assertTrue(await(done).ok());
+    }
+
+    @Test
+    void aDeviceThatThrowsFailsItsSideAndTheCopyStillEndsWithEveryByteBack() throws Exception {
+        MemoryDevice from = filled("from", 32, 7);
+        BlockDevice throwing = new BlockDevice() {
+            @Override public String reference() { return "throwing"; }
+            @Override public long sizeSectors() { return 32; }
+            @Override public void submit(Bio bio) { throw new IllegalStateException("broken device"); }
+            @Override public void close() { }
+        };
+        MemoryDevice to = new MemoryDevice("to", 32);
+        Copier copier = new Copier(scheduler, 8 * Bio.SECTOR_BYTES, 16 * Bio.SECTOR_BYTES);
+
+        CompletableFuture<Outcome> written = new CompletableFuture<>();
+        copier.copy(new Place(from, 0), List.of(new Place(throwing, 0), new Place(to, 0)), 32, 0, written::complete);
+        Outcome w = await(written);
+        assertTrue(w.read().isOk());
+        assertEquals(Errno.EIO, w.writes().get(0).errno());
+        assertTrue(w.writes().get(0).message().contains("throwing failed: java.lang.IllegalStateException: broken device"),
+                w.writes().get(0).message());
+        assertTrue(w.writes().get(1).isOk(), "the other destination still gets the data");
+        assertArrayEquals(from.contents(0, 32), to.contents(0, 32));
+
+        CompletableFuture<Outcome> read = new CompletableFuture<>();
+        copier.copy(new Place(throwing, 0), List.of(new Place(to, 0)), 32, 0, read::complete);
+        assertEquals(Errno.EIO, await(read).read().errno(), "a source that throws is a failed read");
+        assertEquals(0, copier.inFlightBytes(), "every piece gave its bytes back");
+    }
+
+    @Test
+    void aThrottledCopyWhoseSchedulerStoppedStillEnds() throws Exception {
+        MemoryDevice from = filled("from", 64, 8);
+        MemoryDevice to = new MemoryDevice("to", 64);
+        Copier copier = new Copier(scheduler, 8 * Bio.SECTOR_BYTES, 64 * Bio.SECTOR_BYTES);
+        copier.throttle(1024 * 1024);
+        scheduler.shutdownNow();
+        CompletableFuture<Outcome> done = new CompletableFuture<>();
+        copier.copy(new Place(from, 0), List.of(new Place(to, 0)), 64, 0, done::complete);
+        assertTrue(await(done).ok());
+        assertArrayEquals(from.contents(0, 64), to.contents(0, 64));
+        assertEquals(0, copier.inFlightBytes());
     }
 }

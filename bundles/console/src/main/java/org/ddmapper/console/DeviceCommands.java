@@ -1,80 +1,71 @@
 package org.ddmapper.console;
 
 import org.apache.felix.service.command.Descriptor;
-import org.apache.felix.service.command.Parameter;
 import org.ddmapper.api.DeviceManager;
-import org.ddmapper.api.DeviceRef;
-import org.ddmapper.api.text.DmText;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
-/** Devices: create, remove, rename, suspend, resume, info, ls, deps, wait (dmsetup's verbs, ddsetup's output). */
+/**
+ * Devices: create, remove, remove_all, rename, suspend, resume, info, ls, deps, mknodes, wait —
+ * dmsetup's verbs with ddsetup's words and output (each runs the same command line ddsetup does).
+ */
 @Component(service = DeviceCommands.class, property = {"osgi.command.scope=dm",
-        "osgi.command.function=create", "osgi.command.function=remove", "osgi.command.function=rename",
-        "osgi.command.function=suspend", "osgi.command.function=resume", "osgi.command.function=info",
-        "osgi.command.function=ls", "osgi.command.function=deps", "osgi.command.function=wait"})
+        "osgi.command.function=create", "osgi.command.function=remove", "osgi.command.function=remove_all",
+        "osgi.command.function=rename", "osgi.command.function=suspend", "osgi.command.function=resume",
+        "osgi.command.function=info", "osgi.command.function=ls", "osgi.command.function=deps",
+        "osgi.command.function=mknodes", "osgi.command.function=wait"})
 public final class DeviceCommands {
     @Reference
     private DeviceManager manager;
 
-    @Descriptor("create a device, with a table loaded and resumed when one is given")
-    public void create(@Descriptor("one table line") @Parameter(names = "--table", absentValue = "") String table,
-                       @Descriptor("device name") String name) {
-        manager.create(name, table);
+    @Descriptor("create a device: NAME [--table LINE]... | NAME FILE | --notable NAME; with a table it is loaded and resumed")
+    public void create(@Descriptor("NAME and the table: --table LINE (repeatable), a table FILE, or --notable") String... args) {
+        Console.run(manager, "create", args);
     }
 
-    @Descriptor("create a device with a table of several lines, each given with --table (as ddsetup create takes them)")
-    public void create(@Descriptor("--table LINE, repeated, and the device name") String... args) {
-        String[] table = Console.tableLinesAndName("dm:create", args);
-        manager.create(table[1], table[0]);
+    @Descriptor("remove devices: [-f|--force] NAME...; --force removes a device even while open, failing held I/O")
+    public void remove(@Descriptor("[-f|--force] NAME...") String... args) {
+        Console.run(manager, "remove", args);
     }
 
-    @Descriptor("create a device from a table file")
-    public void create(@Descriptor("device name") String name, @Descriptor("table file (one target per line)") java.io.File file)
-            throws java.io.IOException {
-        manager.create(name, java.nio.file.Files.readString(file.toPath()));
+    @Descriptor("remove every device: [-f|--force]")
+    public void remove_all(@Descriptor("[-f|--force]") String... args) {
+        Console.run(manager, "remove_all", args);
     }
 
-    @Descriptor("remove a device")
-    public void remove(@Descriptor("remove even while open, failing held I/O") @Parameter(names = {"-f", "--force"}, presentValue = "true",
-            absentValue = "false") boolean force, @Descriptor("device name") String name) {
-        manager.remove(Console.device(name), force);
+    @Descriptor("rename a device: OLD NEW")
+    public void rename(@Descriptor("OLD NEW") String... args) {
+        Console.run(manager, "rename", args);
     }
 
-    @Descriptor("rename a device")
-    public void rename(@Descriptor("current name") String name, @Descriptor("new name") String newName) {
-        manager.rename(Console.device(name), newName);
+    @Descriptor("suspend devices: [--noflush] [--nolockfs] NAME...; new I/O waits, in-flight I/O drains (--noflush keeps what a target queued)")
+    public void suspend(@Descriptor("[--noflush] [--nolockfs] NAME...") String... args) {
+        Console.run(manager, "suspend", args);
     }
 
-    @Descriptor("suspend a device: new I/O waits, in-flight I/O drains")
-    public void suspend(@Descriptor("keep I/O a target queued for the next table") @Parameter(names = "--noflush", presentValue = "true",
-            absentValue = "false") boolean noflush, @Descriptor("device name") String name) {
-        manager.suspend(Console.device(name), noflush);
+    @Descriptor("resume devices, swapping in a loaded table: NAME...")
+    public void resume(@Descriptor("NAME...") String... args) {
+        Console.run(manager, "resume", args);
     }
 
-    @Descriptor("resume a device, swapping in a loaded table")
-    public void resume(@Descriptor("device name") String name) {
-        manager.resume(Console.device(name));
+    @Descriptor("show devices' state: [NAME...], or the column report: -c [-o FIELDS] [--sort FIELDS] [--noheadings] [--separator SEP] [NAME...]")
+    public void info(@Descriptor("[-c [-o FIELDS] [--sort FIELDS] [--noheadings] [--separator SEP]] [NAME...]") String... args) {
+        Console.run(manager, "info", args);
     }
 
-    @Descriptor("show every device's state")
-    public void info() {
-        Console.print(DmText.info(manager, null));
+    @Descriptor("list devices: [--target TYPE] [--tree]")
+    public void ls(@Descriptor("[--target TYPE] [--tree]") String... args) {
+        Console.run(manager, "ls", args);
     }
 
-    @Descriptor("show a device's state")
-    public void info(@Descriptor("device name") String name) {
-        Console.print(DmText.info(manager, Console.device(name)));
+    @Descriptor("list the devices the live tables use: [NAME...]")
+    public void deps(@Descriptor("[NAME...]") String... args) {
+        Console.run(manager, "deps", args);
     }
 
-    @Descriptor("list devices")
-    public void ls() {
-        Console.print(DmText.ls(manager));
-    }
-
-    @Descriptor("list the devices a device's live table uses")
-    public void deps(@Descriptor("device name") String name) {
-        Console.print(DmText.deps(manager, Console.device(name)));
+    @Descriptor("accepted as dmsetup accepts it; does nothing (ddmapper makes no device nodes)")
+    public void mknodes(@Descriptor("[NAME...]") String... args) {
+        Console.run(manager, "mknodes", args);
     }
 
     @Descriptor("wait until a device raises an event (its event number passes 0)")
@@ -84,7 +75,6 @@ public final class DeviceCommands {
 
     @Descriptor("wait until a device's event number passes EVENT_NR")
     public void wait(@Descriptor("device name") String name, @Descriptor("event number") long eventNr) throws InterruptedException {
-        DeviceRef device = Console.device(name);
-        Console.waitEvent(manager, device, eventNr);
+        Console.waitEvent(manager, Console.device(name), eventNr);
     }
 }

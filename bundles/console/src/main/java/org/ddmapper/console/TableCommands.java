@@ -1,67 +1,39 @@
 package org.ddmapper.console;
 
-import java.io.File;
-import java.io.IOException;
-import java.nio.file.Files;
 import org.apache.felix.service.command.Descriptor;
-import org.apache.felix.service.command.Parameter;
 import org.ddmapper.api.DeviceManager;
-import org.ddmapper.api.DmException;
-import org.ddmapper.api.Errno;
-import org.ddmapper.api.text.DmText;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 
-/** Tables: load, clear, table, status. */
-@Component(service = TableCommands.class, property = {"osgi.command.scope=dm",
-        "osgi.command.function=load", "osgi.command.function=clear", "osgi.command.function=table", "osgi.command.function=status"})
+/** Tables: load (and its alias reload), clear, table, status — ddsetup's words and output. */
+@Component(service = TableCommands.class, property = {"osgi.command.scope=dm", "osgi.command.function=load",
+        "osgi.command.function=reload", "osgi.command.function=clear", "osgi.command.function=table", "osgi.command.function=status"})
 public final class TableCommands {
     @Reference
     private DeviceManager manager;
 
-    @Descriptor("load a one-line table into a device's inactive slot")
-    public void load(@Descriptor("one table line") @Parameter(names = "--table", absentValue = "") String table,
-                     @Descriptor("device name") String name) {
-        if (table.isBlank()) throw new DmException(Errno.EINVAL, "load needs --table LINE or a table file");
-        manager.load(Console.device(name), table);
+    @Descriptor("load a table into a device's inactive slot: NAME --table LINE... | NAME FILE")
+    public void load(@Descriptor("NAME and --table LINE (repeatable) or a table FILE") String... args) {
+        Console.run(manager, "load", args);
     }
 
-    @Descriptor("load a table of several lines, each given with --table, into a device's inactive slot")
-    public void load(@Descriptor("--table LINE, repeated, and the device name") String... args) {
-        String[] table = Console.tableLinesAndName("dm:load", args);
-        if (table[0].isBlank()) throw new DmException(Errno.EINVAL, "load needs --table LINE or a table file");
-        manager.load(Console.device(table[1]), table[0]);
+    @Descriptor("the same as load")
+    public void reload(@Descriptor("NAME and --table LINE (repeatable) or a table FILE") String... args) {
+        Console.run(manager, "reload", args);
     }
 
-    @Descriptor("load a table file into a device's inactive slot")
-    public void load(@Descriptor("device name") String name, @Descriptor("table file (one target per line)") File file) throws IOException {
-        manager.load(Console.device(name), Files.readString(file.toPath()));
+    @Descriptor("discard a device's inactive table: NAME")
+    public void clear(@Descriptor("NAME") String... args) {
+        Console.run(manager, "clear", args);
     }
 
-    @Descriptor("discard a device's inactive table")
-    public void clear(@Descriptor("device name") String name) {
-        manager.clear(Console.device(name));
+    @Descriptor("show tables: [--inactive] [--target TYPE] [NAME...]")
+    public void table(@Descriptor("[--inactive] [--target TYPE] [NAME...]") String... args) {
+        Console.run(manager, "table", args);
     }
 
-    @Descriptor("show every device's table")
-    public void table(@Descriptor("the inactive slot") @Parameter(names = "--inactive", presentValue = "true", absentValue = "false")
-                      boolean inactive) {
-        Console.print(DmText.table(manager, null, inactive));
-    }
-
-    @Descriptor("show a device's table")
-    public void table(@Descriptor("the inactive slot") @Parameter(names = "--inactive", presentValue = "true", absentValue = "false")
-                      boolean inactive, @Descriptor("device name") String name) {
-        Console.print(DmText.table(manager, Console.device(name), inactive));
-    }
-
-    @Descriptor("show every device's status lines")
-    public void status() {
-        Console.print(DmText.status(manager, null));
-    }
-
-    @Descriptor("show a device's status lines")
-    public void status(@Descriptor("device name") String name) {
-        Console.print(DmText.status(manager, Console.device(name)));
+    @Descriptor("show status lines: [--inactive] [--target TYPE] [NAME...]")
+    public void status(@Descriptor("[--inactive] [--target TYPE] [NAME...]") String... args) {
+        Console.run(manager, "status", args);
     }
 }

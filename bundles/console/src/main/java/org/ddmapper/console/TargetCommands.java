@@ -24,16 +24,20 @@ public final class TargetCommands {
         this.context = context;
     }
 
-    @Descriptor("list the registered target types and their versions")
+    @Descriptor("list the registered target types and their versions, the most recently registered first")
     public void targets() {
-        Console.print(DmText.targets(manager));
+        Console.run(manager, "targets");
     }
 
     @Descriptor("show the api and core versions")
     public void version() {
+        Console.run(manager, this::versionText, "version");
+    }
+
+    private String versionText() {
         Bundle api = FrameworkUtil.getBundle(DmText.class);
         ServiceReference<DeviceManager> core = context.getServiceReference(DeviceManager.class);
-        Console.print(DmText.version(api == null ? "unknown" : api.getVersion().toString(),
-                core == null ? "unknown" : core.getBundle().getVersion().toString()));
+        return DmText.version(api == null ? "unknown" : api.getVersion().toString(),
+                core == null ? "unknown" : core.getBundle().getVersion().toString());
     }
 }

@@ -143,6 +143,8 @@ public final class DeviceManagerImpl implements DeviceManager, BundleUpgrades {
 
     @Override public List<TargetStatus> status(DeviceRef device) { return devices.status(device); }
 
+    @Override public List<TargetStatus> status(DeviceRef device, boolean inactive) { return devices.status(device, inactive); }
+
     @Override public List<String> deps(DeviceRef device) { return devices.deps(device); }
 
     @Override public String message(DeviceRef device, TargetRef target, Message message) { return devices.message(device, target, message); }

@@ -30,12 +30,17 @@ abstract class ServerTestBase {
         return ServerLimits.DEFAULTS;
     }
 
+    /** Free buffers the server's pool keeps (the appliance's shared pool keeps 64 MiB). */
+    long poolKeepBytes() {
+        return 16 << 20;
+    }
+
     @BeforeEach
     void startServer() throws IOException {
         devices = new MemoryDeviceManager();
         devices.add("disk", DISK_BYTES, false);
         devices.add("ro", RO_BYTES, true);
-        server = new NbdServer(devices, limits(), new BufferPool(16 << 20));
+        server = new NbdServer(devices, limits(), new BufferPool(poolKeepBytes()));
         NbdServer.Listener l = server.listenTcp("127.0.0.1", 0);
         address = (InetSocketAddress) l.localAddress();
     }
@@ -46,7 +51,7 @@ abstract class ServerTestBase {
         if (hadBystander) bystander.close();
         bystander = null;
         server.close();
-        server = new NbdServer(devices, limits, new BufferPool(16 << 20));
+        server = new NbdServer(devices, limits, new BufferPool(poolKeepBytes()));
         address = (InetSocketAddress) server.listenTcp("127.0.0.1", 0).localAddress();
         if (hadBystander) bystander = new Bystander(address);
     }

@@ -150,15 +150,98 @@ class StalledClientTest extends ServerTestBase {
     @Test
     void aClientLeavingRepliesUnreadIsDroppedOnceOthersWaitForMemory() throws Exception {
         restartServer(limits().withMemoryBytes(16 * MIB).withPayloadMillis(1500));
-        WireClient reader = connected("big", false);
+        // A small fixed receive buffer: the kernel cannot take the replies in for the client that reads none.
+        WireClient reader = new WireClient(address, null, 64 * 1024).start();
+        reader.go("big");
         hostile.add(reader);
         for (int i = 0; i < 40; i++) reader.sendRequest(0, Nbd.CMD_READ, i, (long) i << 20, 1 << 20);
         await("the unread replies hold the whole budget",
                 () -> server.budget().usedBytes() > 15 * MIB && server.budget().waiting() >= 1);
 
-        // The bystander's write waits for memory (it is not failed) until the reader is dropped.
+        // A client that reads its replies keeps asking for memory, so others wait for as long as the
+        // reader holds it: a bystander's few requests alone could be served by a reply the kernel
+        // still took in, and then nobody would be waiting any more.
+        WireClient hungry = connected("big", false);
+        hostile.add(hungry);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        java.util.Set<Long> answered = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        inThread("hungry reader", () -> {
+            for (int i = 0; i < 32; i++) { // in completion order
+                WireClient.SimpleReply r = hungry.readSimpleReply();
+                assertEquals(0, r.error(), "hungry read " + r.handle());
+                hungry.readBytes(1 << 20);
+                answered.add(r.handle());
+            }
+        }, failure);
+        int open = server.connectionCount();
+        for (int i = 0; i < 32; i++) hungry.sendRequest(0, Nbd.CMD_READ, 100 + i, (long) i << 20, 1 << 20);
+        // Watched from the server's side: reading the reader's socket here would take its replies.
+        await("a connection dropped", () -> server.connectionCount() == open - 1);
+        assertTrue(reader.closedByServer(5_000), "the client that reads no replies is the one dropped");
+        for (Thread t : threads) t.join(30_000);
+        assertEquals(null, failure.get(), "the waiting client is served, none of its requests failed");
+        assertEquals(32, answered.size(), "each of its reads answered once");
         bystander.verify();
-        assertTrue(reader.closedByServer(15_000), "the client that reads no replies is dropped");
         assertGoodClientServed();
+    }
+
+    @Test
+    void clientsThatHangUpWhileWaitingForRoomLeaveWithinASecond() throws Exception {
+        int declared = 32 << 20;
+        stalledWriter(1, declared, 64 * 1024);
+        stalledWriter(2, declared, 64 * 1024);
+        // 72 MiB (the budget less the quarter kept for small requests) holds both: a third large request waits.
+        await("two stalled writers hold 64 MiB", () -> server.budget().usedBytes() == 2L * declared);
+        devices.add("held", 1 << 20, false);
+        bystander.verify();
+        ProcessBaseline baseline = ProcessBaseline.take();
+        int logMark = LogRecorder.mark();
+
+        List<WireClient> waiting = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            // a large read that queues for memory; the client then hangs up with nothing more sent
+            WireClient c = connected("big", false);
+            c.sendRequest(0, Nbd.CMD_READ, i, 0, declared);
+            waiting.add(c);
+        }
+        for (int i = 0; i < 10; i++) {
+            // the same, with 84 KiB of requests after it: the connection's input buffer is full when it hangs up
+            WireClient c = connected("big", false);
+            c.sendRequest(0, Nbd.CMD_READ, i, 0, declared);
+            java.io.ByteArrayOutputStream more = new java.io.ByteArrayOutputStream();
+            java.io.DataOutputStream d = new java.io.DataOutputStream(more);
+            for (int k = 0; k < 3000; k++) {
+                d.writeInt(Nbd.REQUEST_MAGIC);
+                d.writeShort(0);
+                d.writeShort(Nbd.CMD_FLUSH);
+                d.writeLong(100 + k);
+                d.writeLong(0);
+                d.writeInt(0);
+            }
+            c.out.write(more.toByteArray());
+            c.out.flush();
+            waiting.add(c);
+        }
+        devices.suspend(org.ddmapper.api.DeviceRef.of("held"), false);
+        for (int i = 0; i < 2; i++) {
+            // every in-flight slot taken by reads the suspended device holds, and more requests behind them
+            WireClient c = connected("held", false);
+            for (int k = 0; k < ServerLimits.DEFAULTS.maxInFlightRequests() + 50; k++) c.sendRequest(0, Nbd.CMD_READ, k, 0, 4096);
+            waiting.add(c);
+        }
+        await("twenty connections wait for memory", () -> server.budget().waiting() == 20);
+        Thread.sleep(200); // the held device's connections reach their request limit
+
+        for (WireClient c : waiting) c.close();
+        long closed = System.nanoTime();
+        await("nobody waits for memory", () -> server.budget().waiting() == 0);
+        baseline.assertRestoredWithin(1_000);
+        long millis = (System.nanoTime() - closed) / 1_000_000;
+        assertTrue(millis < 1_500, "their threads and descriptors were back after " + millis + " ms");
+        devices.resume(org.ddmapper.api.DeviceRef.of("held"));
+        await("only the stalled writers hold memory once the held reads completed",
+                () -> server.budget().usedBytes() == 2L * declared);
+        assertGoodClientServed();
+        assertEquals(List.of(), LogRecorder.serverBugsSince(logMark), "no server error logged");
     }
 }

@@ -55,7 +55,17 @@ public final class WireClient implements AutoCloseable {
 
     /** A client whose socket is bound to {@code local} (another loopback address, say), or any when null. */
     public WireClient(InetSocketAddress address, java.net.InetAddress local) throws IOException {
+        this(address, local, 0);
+    }
+
+    /**
+     * A client whose receive buffer is fixed at {@code receiveBufferBytes} (0: the kernel's,
+     * which grows as data comes: up to tcp_rmem's maximum, 32 MiB on some machines, so a client
+     * that reads nothing can still take in many replies).
+     */
+    public WireClient(InetSocketAddress address, java.net.InetAddress local, int receiveBufferBytes) throws IOException {
         socket = new Socket();
+        if (receiveBufferBytes > 0) socket.setReceiveBufferSize(receiveBufferBytes);
         if (local != null) socket.bind(new InetSocketAddress(local, 0));
         socket.connect(address, 5000);
         socket.setSoTimeout(10_000);

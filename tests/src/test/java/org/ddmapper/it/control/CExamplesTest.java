@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.EventStream;
 
 /** examples/c built with plain cc (no library) and run against a live appliance. */
 @Timeout(120)
@@ -76,7 +77,7 @@ class CExamplesTest {
     void ddforkChildPollsTheLinkWhileTheParentTriggersEvents() throws Exception {
         appliance.manager.create("f0", "0 8 zero");
         long id = appliance.manager.info(DeviceRef.of("f0")).id();
-        long before = appliance.manager.info(DeviceRef.of("f0")).eventNr();
+        long before = EventStream.position(appliance.manager, DeviceRef.of("f0"));
         try {
             ControlHarness.Result r = ControlHarness.run(List.of(ddfork.toString(), appliance.socket.toString(), "f0", "4"), null, 60);
             assertEquals(0, r.exit(), r.stdout() + r.stderr());

@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.ddmapper.api.DeviceRef;
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.EventStream;
 
 /**
  * The dm: Gogo commands, run headless through the CommandProcessor service of a live Felix,
@@ -43,7 +45,7 @@ class ConsoleTest {
     void start() throws Exception {
         appliance = ControlHarness.start();
         gogo = GogoSession.open(appliance.fw, "(osgi.command.scope=dm)");
-        Waits.await("all seven dm: commands", () -> {
+        Waits.await("all nine dm: command classes", () -> {
             try {
                 return commandsRegistered();
             } catch (Exception e) {
@@ -54,7 +56,7 @@ class ConsoleTest {
 
     private boolean commandsRegistered() throws Exception {
         var refs = appliance.fw.context().getAllServiceReferences(null, "(osgi.command.scope=dm)");
-        return refs != null && refs.length == 7;
+        return refs != null && refs.length == 9;
     }
 
     @AfterAll
@@ -86,10 +88,10 @@ class ConsoleTest {
         Path table = Files.writeString(dir.resolve("k0.table"), "0 64 linear " + a + " 0\n64 8 echo\n");
         assertEquals("", console("dm:load k0 " + table));
         assertEquals(socket(Op.TABLE, Ddlink.FLAG_INACTIVE, "k0"), console("dm:table --inactive k0"));
-        assertEquals("0 64 linear " + a + " 0\n64 8 echo\n", console("dm:table --inactive k0"));
+        assertEquals("0 64 linear " + a + " 0\n64 8 echo \n", console("dm:table --inactive k0"));
         assertEquals("", console("dm:resume k0"));
         assertEquals(socket(Op.STATUS, 0, "k0"), console("dm:status k0"));
-        assertEquals("0 64 linear\n64 8 echo messages 0\n", console("dm:status k0"));
+        assertEquals("0 64 linear \n64 8 echo messages 0\n", console("dm:status k0"));
         assertEquals(socket(Op.STATUS, 0, ""), console("dm:status"));
         assertEquals(socket(Op.TABLE, 0, "k0"), console("dm:table k0"));
         assertEquals(socket(Op.INFO, 0, "k0"), console("dm:info k0"));
@@ -113,17 +115,48 @@ class ConsoleTest {
         assertEquals("No devices found\n", console("dm:ls"));
     }
 
+    /** What ddsetup prints for a command line: the CLI op's stdout (the native ddsetup prints it unchanged). */
+    private String ddsetup(String... argv) throws Exception {
+        PayloadWriter w = new PayloadWriter();
+        for (String a : argv) w.text(a).nul();
+        try (DdlinkClient c = appliance.client()) {
+            byte[] reply = c.callOk(Op.CLI, 0, w.toBytes());
+            org.ddmapper.control.ddlink.PayloadReader p = new org.ddmapper.control.ddlink.PayloadReader(Op.CLI, reply);
+            assertEquals(0, p.u32("exit"), String.join(" ", argv));
+            int out = p.u32("stdout bytes");
+            return new String(p.rest(), 0, out, StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void everyFormOfEveryVerbPrintsWhatDdsetupPrints() throws Exception {
+        Path a = Files.write(dir.resolve("forms.img"), new byte[64 * 512]);
+        console("dm:create --table \"0 64 linear " + a + " 0\" f0");
+        console("dm:create --table \"0 8 linear dm:f0 0\" --table \"8 8 zero\" f1");
+        console("dm:create --notable f2");
+        try {
+            for (String line : List.of("info -c", "info -c -o name,events,attr --sort -name", "info -C --noheadings f1 f0",
+                    "info -c --separator , -o name,devs_used,names_using_dev", "info f0 f2", "ls", "ls --tree", "ls --target zero",
+                    "status f1 f0", "status --target zero", "table", "table --inactive f2", "deps", "deps f1", "targets")) {
+                List<String> words = List.of(line.split(" "));
+                String gogo = "dm:" + words.get(0) + words.stream().skip(1).map(w -> " \"" + w + "\"").collect(java.util.stream.Collectors.joining());
+                assertEquals(ddsetup(words.toArray(String[]::new)), console(gogo), line);
+            }
+            assertTrue(console("dm:ls --tree").contains("f1 (0:"), "the forms ran against devices");
+        } finally {
+            console("dm:remove f1 f0 f2");
+        }
+    }
+
     @Test
     void helpShowsEachCommandsDescriptions() throws Exception {
         String help = result("help dm:status");
-        assertTrue(help.contains("show a device's status lines"), help);
-        assertTrue(help.contains("show every device's status lines"), help);
-        assertTrue(help.contains("   scope: dm\n   parameters:\n      String   device name\n"), help);
+        assertTrue(help.contains("show status lines: [--inactive] [--target TYPE] [NAME...]"), help);
+        assertTrue(help.contains("   scope: dm\n   parameters:\n      String[]   [--inactive] [--target TYPE] [NAME...]\n"), help);
         String create = result("help dm:create");
-        assertTrue(create.contains("create a device, with a table loaded and resumed when one is given"), create);
-        assertTrue(create.contains("--table"), create);
-        assertTrue(create.contains("one table line"), create);
-        assertTrue(create.contains("--table LINE, repeated, and the device name"), create);
+        assertTrue(create.contains("create a device: NAME [--table LINE]... | NAME FILE | --notable NAME; with a table it is loaded and resumed"),
+                create);
+        assertTrue(create.contains("NAME and the table: --table LINE (repeatable), a table FILE, or --notable"), create);
         String events = result("help dm:events");
         assertTrue(events.contains("stop after this many events"), events);
     }
@@ -132,18 +165,18 @@ class ConsoleTest {
     void createAndLoadTakeRepeatedTableOptionsLikeDdsetup() throws Exception {
         try {
             assertEquals("", console("dm:create --table \"0 8 zero\" --table \"8 8 error\" r0"));
-            assertEquals("0 8 zero\n8 8 error\n", console("dm:table r0"));
+            assertEquals("0 8 zero \n8 8 error \n", console("dm:table r0"));
             assertEquals("", console("dm:load r0 --table \"0 16 zero\" --table \"16 8 echo\" --table \"24 8 error\""));
-            assertEquals("0 16 zero\n16 8 echo\n24 8 error\n", console("dm:table --inactive r0"));
+            assertEquals("0 16 zero \n16 8 echo \n24 8 error \n", console("dm:table --inactive r0"));
             // one line and no line still reach the plain forms
             assertEquals("", console("dm:create --table \"0 8 zero\" r1"));
-            assertEquals("0 8 zero\n", console("dm:table r1"));
+            assertEquals("0 8 zero \n", console("dm:table r1"));
             assertEquals("", console("dm:create r2"));
             assertTrue(console("dm:info r2").contains("Tables present:    None\n"));
             Exception e = assertThrows(Exception.class, () -> console("dm:create --table \"0 8 zero\" --table \"8 8 zero\" r3 extra"));
-            assertEquals("dm:create: unexpected 'extra' (usage: dm:create [--table LINE]... NAME)", e.getMessage());
+            assertEquals("create: give one table source (--table, --notable, a file or -)", e.getMessage());
             e = assertThrows(Exception.class, () -> console("dm:load --table \"0 8 zero\" --table"));
-            assertEquals("no device named '--table'", e.getMessage(), "a missing line leaves '--table' as the name");
+            assertEquals("--table needs a value", e.getMessage());
             assertTrue(appliance.manager.list().stream().noneMatch(d -> d.name().equals("r3")));
         } finally {
             for (String name : new String[] {"r0", "r1", "r2"})
@@ -186,7 +219,7 @@ class ConsoleTest {
     void eventsSaysHowManyEventsItDroppedWhileItsOutputWasBlocked() throws Exception {
         appliance.manager.create("fast", "0 8 echo");
         try {
-            long history = appliance.manager.info(DeviceRef.of("fast")).eventNr();
+            long history = EventStream.position(appliance.manager, DeviceRef.of("fast"));
             int queued = 4096;
             int dropped = 500;
             GatedOutput gated = new GatedOutput();
@@ -232,24 +265,25 @@ class ConsoleTest {
     void eventsPrintsHistoryThenFollowsAndWaitBlocks() throws Exception {
         appliance.manager.create("ev", "0 8 echo");
         try {
-            long nr = appliance.manager.info(DeviceRef.of("ev")).eventNr();
-            String history = console("dm:events --count " + nr + " ev");
+            long stream = EventStream.position(appliance.manager, DeviceRef.of("ev"));
+            assertEquals(0, appliance.manager.info(DeviceRef.of("ev")).eventNr(), "create, load and resume are not counted, as in the kernel");
+            String history = console("dm:events --count " + stream + " ev");
             try (DdlinkClient c = appliance.client()) {
                 String viaSocket = new String(c.callOk(Op.EVENTS, 0, new PayloadWriter().u64(0).text("ev").toBytes()), StandardCharsets.UTF_8);
                 assertEquals(viaSocket, history);
             }
             CompletableFuture<String> following = CompletableFuture.supplyAsync(() -> {
                 try {
-                    return console("dm:wait ev " + nr) + console("dm:events --count " + (nr + 1) + " ev");
+                    return console("dm:wait ev 0") + console("dm:events --count " + (stream + 1) + " ev");
                 } catch (Exception ex) {
                     throw new RuntimeException(ex);
                 }
             });
             Thread.sleep(300);
-            assertTrue(!following.isDone(), "dm:wait blocks until the event number passes " + nr);
+            assertTrue(!following.isDone(), "dm:wait blocks until the event number passes 0");
             appliance.manager.message(DeviceRef.of("ev"), new TargetRef.ByIndex(0), Message.of("event", "k=v"));
             String printed = following.get(20, TimeUnit.SECONDS);
-            assertEquals(history + "ev " + (nr + 1) + " target_event target=0 k=v\n", printed);
+            assertEquals(history + "ev " + (stream + 1) + " target_event target=0 k=v\n", printed);
         } finally {
             appliance.manager.remove(DeviceRef.of("ev"), true);
         }

@@ -47,7 +47,8 @@ final class ControlHarness implements AutoCloseable {
         return new ControlHarness(EmbeddedFramework.builder());
     }
 
-    private void waitForTypes(String... names) throws InterruptedException {
+    /** Waits until these target types are registered (10 s at most). */
+    void waitForTypes(String... names) throws InterruptedException {
         long deadline = System.currentTimeMillis() + 10_000;
         for (String n : names) {
             while (manager.targets().stream().noneMatch(t -> t.name().equals(n))) {

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.EventStream;
 
 /** Links and hostile items against the real core in a live Felix (the server runs in this JVM, so /proc/self/fd counts it). */
 @Timeout(120)
@@ -65,7 +66,7 @@ class LinkAndHostileItemsTest {
                 control.callOk(Op.MESSAGE, 0, new PayloadWriter().u64(0).text("l0").nul().text("event path=/dev/sdb state=failed").toBytes());
                 PayloadReader e = new PayloadReader(Op.EVENT, nextEvent(link).payload());
                 long nr = e.u64("nr");
-                assertEquals(appliance.manager.info(DeviceRef.of("l0")).eventNr(), nr);
+                assertEquals(EventStream.position(appliance.manager, DeviceRef.of("l0")), nr, "the event's number in the device's stream");
                 assertEquals(id, e.u64("id"));
                 assertTrue(e.u64("time") > 0);
                 assertEquals(0, e.u32("target"));
@@ -76,7 +77,7 @@ class LinkAndHostileItemsTest {
                 String renamed = new String(new PayloadReader(Op.EVENT, nextEvent(link).payload()).tail(32).getBytes(StandardCharsets.UTF_8), StandardCharsets.UTF_8);
                 assertTrue(renamed.contains(" renamed from=l0 to=l1"), renamed);
                 control.callOk(Op.CREATE, 0, new PayloadWriter().text("l0").nul().text("0 16 zero").toBytes());
-                assertEquals("0 8 echo\n", new String(link.callOk(Op.TABLE, 0, new byte[0]), StandardCharsets.UTF_8));
+                assertEquals("0 8 echo \n", new String(link.callOk(Op.TABLE, 0, new byte[0]), StandardCharsets.UTF_8));
                 Item viaLink = link.call(Op.MESSAGE, 0, new PayloadWriter().u64(0).nul().text("hello").toBytes());
                 assertEquals("echo hello binary 0 fds 0", viaLink.text());
 
@@ -110,7 +111,7 @@ class LinkAndHostileItemsTest {
                     assertEquals("the device this link was opened for ('l0', #" + id + ") was removed", r.text());
                 }
                 // neither the new l1 nor the new l0 was touched
-                assertEquals("0 16 zero\n", new String(control.callOk(Op.TABLE, 0, PayloadWriter.of("l0")), StandardCharsets.UTF_8));
+                assertEquals("0 16 zero \n", new String(control.callOk(Op.TABLE, 0, PayloadWriter.of("l0")), StandardCharsets.UTF_8));
                 assertEquals(false, appliance.manager.info(DeviceRef.of("l1")).suspended());
             } finally {
                 appliance.manager.remove(DeviceRef.of("l0"), true);

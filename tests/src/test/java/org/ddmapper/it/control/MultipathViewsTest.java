@@ -166,10 +166,10 @@ class MultipathViewsTest {
     void mistakesAreSentences() throws Exception {
         ControlHarness.Result notAMap = appliance.ddsetup(null, "multipath", "-ll", "plain");
         assertEquals(1, notAMap.exit());
-        assertEquals("ddsetup: device 'plain' has no multipath target\n", notAMap.stderr());
+        assertEquals("ddsetup: device 'plain' has no multipath target: Invalid argument\n", notAMap.stderr());
         ControlHarness.Result badView = appliance.ddsetup(null, "multipath", "show", "daemon");
-        assertEquals(2, badView.exit());
-        assertTrue(badView.stderr().startsWith("ddsetup: multipath show: unknown view 'daemon' (expected topology or paths)\n"),
+        assertEquals(1, badView.exit());
+        assertTrue(badView.stderr().startsWith("ddsetup: multipath show: unknown view 'daemon' (expected topology or paths): Invalid argument\n"),
                 badView.stderr());
         Exception e = assertThrows(Exception.class, () -> console("dm:multipath -ll nosuch"));
         assertEquals("no device named 'nosuch'", e.getMessage());

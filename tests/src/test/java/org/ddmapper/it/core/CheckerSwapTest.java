@@ -23,6 +23,7 @@ import org.ddmapper.it.support.Waits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.EventStream;
 
 /**
  * Checker bundles swapped under a running path monitor (checks every 100 ms, so swaps land in
@@ -85,7 +86,7 @@ class CheckerSwapTest {
             assertEquals("directio", swapped.get(5).details().get("checker"));
             assertEquals(next, swapped.get(5).details().get("from"));
             assertEquals(base, swapped.get(5).details().get("to"));
-            assertTrue(b.dm.status(DeviceRef.of("mpc")).get(0).text().endsWith(p1 + " A 0 " + p2 + " A 0"), b.dm.status(DeviceRef.of("mpc")).toString());
+            assertTrue(b.dm.status(DeviceRef.of("mpc")).get(0).text().endsWith(p1 + " A 0 " + p2 + " A 0 "), b.dm.status(DeviceRef.of("mpc")).toString());
             long checksBefore = checks(b);
             Waits.await("the new checker checks again", () -> checks(b) > checksBefore + 2
                     && showPaths(b).lines().filter(l -> l.contains("directio") && l.contains(" ready ")).count() == 2);
@@ -115,7 +116,7 @@ class CheckerSwapTest {
                 a.putValue("Bundle-Version", "9.9.7");
                 a.remove(new java.util.jar.Attributes.Name("Service-Component"));
             });
-            long nr = b.dm.info(DeviceRef.of("mpc")).eventNr();
+            long nr = EventStream.position(b.dm, DeviceRef.of("mpc"));
             org.ddmapper.api.DmException e = assertThrows(org.ddmapper.api.DmException.class, () -> b.upgrade(DIRECTIO, silent));
             assertEquals(org.ddmapper.api.Errno.ECANCELED, e.errno());
             assertEquals("upgrade of " + DIRECTIO + " " + base + " to 9.9.7 rolled back: its checker directio did not register within 1500 ms",
@@ -128,7 +129,7 @@ class CheckerSwapTest {
             assertEquals("9.9.7", rolledBack.details().get("to"));
             assertEquals(base, b.fw.bundle(DIRECTIO).getVersion().toString());
             assertArrayEquals(installedBytes, Files.readAllBytes(installed), "the bundle directory keeps the old jar");
-            assertTrue(b.dm.status(DeviceRef.of("mpc")).get(0).text().endsWith("dm:cl1 A 0 dm:cl2 A 0"), b.dm.status(DeviceRef.of("mpc")).toString());
+            assertTrue(b.dm.status(DeviceRef.of("mpc")).get(0).text().endsWith("dm:cl1 A 0 dm:cl2 A 0 "), b.dm.status(DeviceRef.of("mpc")).toString());
             long checksBefore = checks(b);
             Waits.await("the old checker checks again", () -> checks(b) > checksBefore + 2
                     && showPaths(b).lines().filter(l -> l.contains("directio") && l.contains(" ready ")).count() == 2);

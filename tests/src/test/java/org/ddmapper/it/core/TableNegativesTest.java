@@ -85,7 +85,7 @@ class TableNegativesTest {
                 Arguments.of("stripes overlapping on one device", "0 96 striped 3 8 " + f + " 0 " + f + " 96 " + f + " 100",
                         "line 1: striped: stripes 1 and 2 overlap on device '" + f + "' (offsets 96 and 100, 32 sectors each)"),
                 Arguments.of("unknown flakey feature", "0 100 flakey " + f + " 0 0 3600 1 drop_write",
-                        "line 1: flakey: unknown feature 'drop_write'"),
+                        "line 1: flakey: unknown feature 'drop_write' (Linux 6.1's flakey has drop_writes, error_writes, corrupt_bio_byte)"),
                 Arguments.of("flakey feature count that lies", "0 100 flakey " + f + " 0 0 3600 2 drop_writes",
                         "line 1: flakey: not enough arguments for feature count 2 (1 words left)"),
                 Arguments.of("delay with 4 arguments", "0 100 delay " + f + " 0 10 " + f,

@@ -17,6 +17,7 @@ import org.ddmapper.it.support.Io;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.EventStream;
 
 /**
  * The operator's console flow, headless through Gogo's CommandProcessor: {@code lb} to find the
@@ -50,7 +51,7 @@ class UpgradeConsoleTest {
             long id = Long.parseLong(lb.group(1));
 
             try (BlockDevice dev = b.dm.open(DeviceRef.of("c0"))) {
-                long nr = b.dm.info(DeviceRef.of("c0")).eventNr();
+                long nr = EventStream.position(b.dm, DeviceRef.of("c0"));
                 gogo.run("update " + id);
                 Waits.await("c0 rebuilt after update", () -> !b.dm.info(DeviceRef.of("c0")).suspended()
                         && b.dm.events(DeviceRef.of("c0"), nr).stream().anyMatch(e -> e.kind() == EventKind.BUNDLE_SWAPPED));
@@ -58,7 +59,7 @@ class UpgradeConsoleTest {
                         .findFirst().orElseThrow();
                 assertEquals(List.of(LINEAR, base, base), List.of(swapped.details().get("bundle"), swapped.details().get("from"),
                         swapped.details().get("to")));
-                assertEquals("0 64 linear\n", gogo.run("dm:status c0"));
+                assertEquals("0 64 linear \n", gogo.run("dm:status c0"));
                 assertTrue(Io.write(dev, 1, Io.filled(1, 7)).isOk());
 
                 String upgraded = gogo.run("dm:upgrade " + LINEAR + " " + newJar);
@@ -66,7 +67,7 @@ class UpgradeConsoleTest {
                         + " \\(1 device, max stall \\d+ ms\\)\n"), upgraded);
                 assertTrue(gogo.run("lb -s").contains(LINEAR + " (" + next + ")"), "lb shows the new version");
                 assertEquals(next, b.storedCurrent(LINEAR), "the home's bundle store boots the new version");
-                assertEquals("0 64 linear\n", gogo.run("dm:status c0"));
+                assertEquals("0 64 linear \n", gogo.run("dm:status c0"));
                 assertTrue(Io.write(dev, 2, Io.filled(1, 8)).isOk());
 
                 Exception e = assertThrows(Exception.class, () -> gogo.run("dm:upgrade org.ddmapper.target.nosuch " + newJar));

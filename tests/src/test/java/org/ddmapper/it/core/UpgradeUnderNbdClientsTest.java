@@ -30,6 +30,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.ddmapper.it.support.EventStream;
 
 /**
  * Issue 7 end to end: real NBD clients (fio's nbd engine, crc32c-verified, several jobs at queue
@@ -121,11 +122,11 @@ class UpgradeUnderNbdClientsTest {
                 b.dm.message(DeviceRef.of("mp"), new TargetRef.ByIndex(0), Message.of("reinstate_path", p2.reference()));
             }
             String pathState = status(b, "mp");
-            assertEquals("2 0 0 0 2 2 E 0 1 0 " + dead.reference() + " F 1 A 0 2 0 " + p1.reference() + " A 0 " + p2.reference() + " A 3",
+            assertEquals("2 0 0 0 2 2 E 0 1 0 " + dead.reference() + " F 1 A 0 2 0 " + p1.reference() + " A 0 " + p2.reference() + " A 3 ",
                     pathState, "dead path failed once, group 2 in use, p2 failed three times");
             String mpTable = b.dm.table(DeviceRef.of("mp"), false).get(0).text();
             java.util.Map<String, Long> eventNrBefore = new java.util.HashMap<>();
-            for (String n : List.of("lin", "str", "mp")) eventNrBefore.put(n, b.dm.info(DeviceRef.of(n)).eventNr());
+            for (String n : List.of("lin", "str", "mp")) eventNrBefore.put(n, EventStream.position(b.dm, DeviceRef.of(n)));
 
             // fio runs back to back, one run after another, from before the first upgrade to after the last
             AtomicBoolean stop = new AtomicBoolean();

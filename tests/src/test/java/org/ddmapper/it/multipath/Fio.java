@@ -7,14 +7,14 @@ import java.util.List;
 import org.ddmapper.it.support.Peers;
 
 /** fio with its nbd engine against one of our exports, bounded in time, killed by pid if it overruns. */
-final class Fio {
-    record Result(int exitCode, String output, long millis) {
-        boolean verifyFailed() { return output.contains("verify:") || output.contains("bad magic") || output.contains("crc32c"); }
+public final class Fio {
+    public record Result(int exitCode, String output, long millis) {
+        public boolean verifyFailed() { return output.contains("verify:") || output.contains("bad magic") || output.contains("crc32c"); }
     }
 
     private Fio() {}
 
-    static Result run(String uri, long timeoutSeconds, String... jobArgs) throws Exception {
+    public static Result run(String uri, long timeoutSeconds, String... jobArgs) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Peers.require("fio"), "--ioengine=nbd", "--uri=" + uri,
                 "--output-format=normal", "--eta=never", "--verify_state_save=0", "--name=mp"));
         cmd.addAll(List.of(jobArgs));

@@ -22,16 +22,16 @@ import org.ddmapper.it.support.Waits;
  * A real Felix with the built bundles (core, targets, multipath, checkers), an etc directory
  * holding the test's multipath.conf, a backing file, and helpers for events (I/O: support.Io).
  */
-final class MultipathFixture implements AutoCloseable {
+public final class MultipathFixture implements AutoCloseable {
     static final List<String> CHECKERS = List.of("directio", "readsector0", "tur", "nbd");
 
-    final Path dir;
-    final EmbeddedFramework fw;
-    final DeviceManager dm;
+    public final Path dir;
+    public final EmbeddedFramework fw;
+    public final DeviceManager dm;
     final List<DeviceEvent> events = new ArrayList<>();
     private final AutoCloseable subscription;
 
-    MultipathFixture(Path dir, String multipathConf) throws IOException {
+    public MultipathFixture(Path dir, String multipathConf) throws IOException {
         this.dir = dir;
         Path etc = Files.createDirectories(dir.resolve("etc"));
         Files.writeString(etc.resolve("multipath.conf"), multipathConf);
@@ -52,7 +52,7 @@ final class MultipathFixture implements AutoCloseable {
     }
 
     /** Our NBD server's address (HOST:PORT), once its Endpoint service is up. */
-    String nbdAddress() {
+    public String nbdAddress() {
         String[] found = new String[1];
         Waits.await("the NBD endpoint", () -> {
             try {
@@ -69,7 +69,7 @@ final class MultipathFixture implements AutoCloseable {
     }
 
     /** A zero-filled backing file of {@code sectors} sectors. */
-    Path backingFile(String name, long sectors) throws IOException {
+    public Path backingFile(String name, long sectors) throws IOException {
         Path f = dir.resolve(name);
         try (var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.CREATE_NEW,
                 java.nio.file.StandardOpenOption.WRITE)) {
@@ -79,7 +79,7 @@ final class MultipathFixture implements AutoCloseable {
         return f;
     }
 
-    List<DeviceEvent> events(String device, EventKind kind) {
+    public List<DeviceEvent> events(String device, EventKind kind) {
         synchronized (events) {
             return events.stream().filter(e -> e.device().equals(device) && e.kind() == kind).toList();
         }
@@ -95,7 +95,7 @@ final class MultipathFixture implements AutoCloseable {
     }
 
     /** Waits (bounded) until {@code device} has {@code count} events of {@code kind}. */
-    List<DeviceEvent> awaitEvents(String device, EventKind kind, int count, long millis) throws InterruptedException {
+    public List<DeviceEvent> awaitEvents(String device, EventKind kind, int count, long millis) throws InterruptedException {
         long end = System.currentTimeMillis() + millis;
         synchronized (events) {
             while (events(device, kind).size() < count) {
@@ -107,20 +107,20 @@ final class MultipathFixture implements AutoCloseable {
         }
     }
 
-    String message(String device, String... words) {
+    public String message(String device, String... words) {
         return dm.message(DeviceRef.of(device), new TargetRef.ByIndex(0), Message.of(words));
     }
 
-    String status(String device) {
+    public String status(String device) {
         return dm.status(DeviceRef.of(device)).get(0).text();
     }
 
-    String table(String device) {
+    public String table(String device) {
         return dm.table(DeviceRef.of(device), false).get(0).text();
     }
 
     /** Replaces a device's table (load, then resume). */
-    void reload(String device, String table) {
+    public void reload(String device, String table) {
         dm.load(DeviceRef.of(device), table);
         dm.resume(DeviceRef.of(device));
     }

@@ -87,7 +87,7 @@ public final class NbdPeer implements AutoCloseable {
         return socket != null ? "nbd+unix:///?socket=" + socket : "nbd://127.0.0.1:" + port + "/";
     }
 
-    synchronized void start() throws Exception {
+    public synchronized void start() throws Exception {
         if (socket != null) Files.deleteIfExists(socket);
         List<String> cmd = new ArrayList<>();
         if (kind == Kind.NBDKIT) {

@@ -223,7 +223,7 @@ class RealPathsTest {
             assertEquals(IoStatus.OK, get(readAsync(mp, 0, ByteBuffer.allocate(4096))), "reads still work");
             Thread.sleep(600); // a few checker rounds: the servers answer, so the paths stay up
             assertTrue(fx.events("mpatha", EventKind.PATH_FAILED).isEmpty(), fx.events("mpatha", EventKind.PATH_FAILED).toString());
-            assertTrue(fx.status("mpatha").endsWith(" A 0 " + b.reference() + " A 0"), fx.status("mpatha"));
+            assertTrue(fx.status("mpatha").endsWith(" A 0 " + b.reference() + " A 0 "), fx.status("mpatha"));
             Files.delete(trigger);
             assertEquals(IoStatus.OK, get(writeAsync(mp, 0, pattern(4096, 3))));
         }

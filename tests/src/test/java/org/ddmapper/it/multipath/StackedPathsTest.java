@@ -128,7 +128,8 @@ class StackedPathsTest {
             fx.awaitEvents("mpatha", EventKind.PATH_FAILED, 2, 5000);
             Thread.sleep(600);
             assertFalse(waiting.isDone(), "queued while no path is left");
-            assertTrue(fx.status("mpatha").startsWith("2 1 0 0 1 1"), fx.status("mpatha"));
+            assertTrue(fx.message("mpatha", "show", "topology").contains(" queued=1\n"), fx.message("mpatha", "show", "topology"));
+            assertTrue(fx.status("mpatha").endsWith("dm:leg0 F 1 dm:leg1 F 1 "), fx.status("mpatha"));
             fx.reload("leg1", linear());
             assertEquals(IoStatus.OK, get(waiting));
             ByteBuffer into = ByteBuffer.allocate(4096);

@@ -30,10 +30,12 @@ class DistributionTest {
 
     @Test
     void theLayoutShowsWhatEachFolderIsFor() throws IOException {
-        for (String script : List.of("bin/ddmapper", "bin/ddsetup")) {
+        for (String script : List.of("bin/ddmapper", "bin/ddsetup", "bin/ddsetup-java")) {
             assertTrue(Files.getPosixFilePermissions(dist.resolve(script)).contains(PosixFilePermission.OTHERS_EXECUTE),
                     script);
         }
+        byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(dist.resolve("bin/ddsetup")), 4);
+        assertTrue(java.util.Arrays.equals(new byte[] {0x7f, 'E', 'L', 'F'}, head), "bin/ddsetup is the native client");
         assertEquals(Set.of("org.apache.felix.framework-7.0.5.jar", "runtime-0.1.0-SNAPSHOT.jar", "ddmapper.jsa", "ddsetup.jsa", "cds-made-in"),
                 names(dist.resolve("lib")), "the class path is the launcher and the framework, nothing a bundle also provides;"
                 + " beside them the class-data-sharing archives");

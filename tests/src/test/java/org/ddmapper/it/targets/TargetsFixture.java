@@ -8,7 +8,7 @@ import org.ddmapper.it.support.Waits;
 /** A framework with the built bundles and its DeviceManager, once the target types are registered (I/O: support.Io). */
 final class TargetsFixture implements AutoCloseable {
     /** The target types of bundles target-linear and target-fault. */
-    static final List<String> OUR_TYPES = List.of("linear", "striped", "error", "zero", "delay", "flakey");
+    static final List<String> OUR_TYPES = List.of("linear", "striped", "error", "zero", "delay", "flakey", "log-writes");
 
     final EmbeddedFramework fw;
     final DeviceManager dm;

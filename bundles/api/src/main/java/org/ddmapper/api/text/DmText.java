@@ -1,7 +1,10 @@
 package org.ddmapper.api.text;
 
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.DeviceManager;
@@ -14,78 +17,117 @@ import org.ddmapper.api.TargetTypeInfo;
 import org.ddmapper.api.UpgradeReport;
 
 /**
- * The text of dmsetup's read-only verbs, computed from a {@link DeviceManager}. A verb given a
- * device prints that device; given null it prints every device, each line prefixed with
- * {@code NAME: } as dmsetup does (devices removed meanwhile are skipped). Every result ends
- * with a newline unless it is empty.
+ * The text of dmsetup's read-only verbs, computed from a {@link DeviceManager}, byte for byte as
+ * dmsetup 1.02.185 prints it over Linux 6.1 (the compatibility suite in tests/ compares them).
+ * A verb given a device prints that device; given null it prints every device, by name, each
+ * line prefixed with {@code NAME: } (devices removed meanwhile are skipped). Where the kernel
+ * prints a device number ddmapper prints {@link #MAJOR} and the device's instance id (its
+ * devices are not kernel block devices, so no number can be mistaken for one); references to
+ * other devices print as written in the table.
  */
 public final class DmText {
     /** dmsetup's answer when there is nothing to list. */
     public static final String NO_DEVICES = "No devices found\n";
+    /** The major number ddmapper's devices report: 0, never a block device's, so a script cannot reach a kernel device by it. */
+    public static final int MAJOR = 0;
+    /** The read-ahead dmsetup reports for a device-mapper device (the kernel's default, 256 sectors). */
+    public static final int READ_AHEAD_SECTORS = 256;
 
     private DmText() {}
 
-    /** {@code dmsetup ls}: {@code NAME<TAB>(ID)} per device. */
+    /** {@code dmsetup ls}: {@code NAME<TAB>(MAJOR:ID)} per device, by name. */
     public static String ls(DeviceManager manager) {
-        List<DeviceInfo> devices = manager.list();
+        List<DeviceInfo> devices = byName(manager.list());
         if (devices.isEmpty()) return NO_DEVICES;
         StringBuilder sb = new StringBuilder();
-        for (DeviceInfo d : devices) sb.append(d.name()).append('\t').append('(').append(d.id()).append(')').append('\n');
+        for (DeviceInfo d : devices) sb.append(d.name()).append("\t(").append(devno(d)).append(")\n");
         return sb.toString();
     }
 
-    /** {@code dmsetup info}: the long form, devices separated by a blank line. */
-    public static String info(DeviceManager manager, DeviceRef device) {
-        if (device != null) return info(manager.info(device));
-        List<DeviceInfo> devices = manager.list();
-        if (devices.isEmpty()) return NO_DEVICES;
+    /** {@code dmsetup ls --target TYPE}: {@code NAME<TAB>(MAJOR, ID)} per device whose live table has a target of that type. */
+    public static String ls(DeviceManager manager, String targetType) {
         StringBuilder sb = new StringBuilder();
-        for (DeviceInfo d : devices) {
-            if (sb.length() > 0) sb.append('\n');
-            sb.append(info(d));
+        for (DeviceInfo d : byName(manager.list())) {
+            List<TargetStatus> lines;
+            try {
+                lines = manager.table(DeviceRef.id(d.id()), false);
+            } catch (DmException e) {
+                if (gone(e)) continue;
+                throw e;
+            }
+            if (lines.stream().anyMatch(l -> l.type().equals(targetType)))
+                sb.append(d.name()).append("\t(").append(MAJOR).append(", ").append(d.id()).append(")\n");
         }
         return sb.toString();
     }
 
-    /** One device's long info block. */
+    /** {@code dmsetup info}: one device's block, or every device's (each ends with a blank line). */
+    public static String info(DeviceManager manager, DeviceRef device) {
+        if (device != null) return info(manager.info(device));
+        List<DeviceInfo> devices = byName(manager.list());
+        if (devices.isEmpty()) return NO_DEVICES;
+        StringBuilder sb = new StringBuilder();
+        for (DeviceInfo d : devices) sb.append(info(d));
+        return sb.toString();
+    }
+
+    /**
+     * One device's long info block, ending with a blank line; ddmapper adds held requests and a
+     * missing type when there are. Read Ahead shows once the device has a table, live or loaded,
+     * as with Linux 6.1 (whose disk appears at the first load; ddmapper cannot tell a device whose
+     * only table was cleared from one that never had one, and leaves the line out for both).
+     */
     public static String info(DeviceInfo d) {
         StringBuilder sb = new StringBuilder();
         field(sb, "Name:", d.name());
         field(sb, "State:", d.state() + (d.readOnly() ? " (READ-ONLY)" : ""));
+        // 6.1 registers a device's disk at its first table load: before that dmsetup cannot open it for its read-ahead
+        if (d.liveTable() || d.inactiveTable()) field(sb, "Read Ahead:", Integer.toString(READ_AHEAD_SECTORS));
         field(sb, "Tables present:", d.tablesPresent());
         field(sb, "Open count:", Integer.toString(d.openCount()));
         field(sb, "Event number:", Long.toString(d.eventNr()));
-        field(sb, "Device id:", Long.toString(d.id()));
-        if (d.liveTable()) {
-            field(sb, "Number of targets:", Integer.toString(d.targetCount()));
-            field(sb, "Size:", d.sizeSectors() + " sectors");
-        }
+        field(sb, "Major, minor:", MAJOR + ", " + d.id());
+        field(sb, "Number of targets:", Integer.toString(d.liveTable() ? d.targetCount() : 0));
         if (d.heldRequests() > 0) field(sb, "Held requests:", Integer.toString(d.heldRequests()));
         if (d.missingType() != null) field(sb, "Missing type:", d.missingType());
-        return sb.toString();
+        return sb.append('\n').toString();
     }
 
     /** {@code dmsetup status}: {@code <start> <length> <type> <INFO>} per target of the live table. */
     public static String status(DeviceManager manager, DeviceRef device) {
-        return perDevice(manager, device, ref -> lines(manager.status(ref)));
+        return perDevice(manager, device, (ref, prefix) -> targetLines(manager.status(ref), prefix, null));
     }
 
     /** {@code dmsetup table [--inactive]}: {@code <start> <length> <type> <TABLE>} per target. */
     public static String table(DeviceManager manager, DeviceRef device, boolean inactive) {
-        return perDevice(manager, device, ref -> lines(manager.table(ref, inactive)));
+        return perDevice(manager, device, (ref, prefix) -> targetLines(manager.table(ref, inactive), prefix, null));
     }
 
-    /** {@code dmsetup deps}: {@code N dependencies<TAB>: (REF) (REF)...}, references as written in the table. */
+    /**
+     * Target lines as dmsetup prints them: each after {@code prefix} ({@code NAME: } when several
+     * devices are shown); only those of {@code targetType} when it is not null. A device with no
+     * table prints the prefix alone on a line, as dmsetup does, unless a type was asked for.
+     */
+    public static String targetLines(List<TargetStatus> lines, String prefix, String targetType) {
+        StringBuilder sb = new StringBuilder();
+        for (TargetStatus t : lines) if (targetType == null || t.type().equals(targetType)) sb.append(prefix).append(t).append('\n');
+        if (lines.isEmpty() && targetType == null) sb.append(prefix).append('\n');
+        return sb.toString();
+    }
+
+    /** {@code dmsetup deps}: {@code N dependencies<TAB>: (REF) (REF)...}, references as written, in the kernel's order. */
     public static String deps(DeviceManager manager, DeviceRef device) {
-        return perDevice(manager, device, ref -> {
-            List<String> deps = manager.deps(ref);
-            StringBuilder sb = new StringBuilder().append(deps.size()).append(" dependencies\t:");
-            for (String d : deps) sb.append(" (").append(d).append(')');
-            return sb.append('\n').toString();
-        });
+        return perDevice(manager, device, (ref, prefix) -> prefix + deps(manager.deps(ref)));
     }
 
-    /** {@code dmsetup targets}: {@code NAME  vX.Y.Z} per registered target type. */
+    /** One device's deps line. */
+    public static String deps(List<String> refs) {
+        StringBuilder sb = new StringBuilder().append(refs.size()).append(" dependencies\t:");
+        for (String d : refs) sb.append(" (").append(d).append(')');
+        return sb.append('\n').toString();
+    }
+
+    /** {@code dmsetup targets}: {@code NAME  vX.Y.Z} per registered target type, the most recently registered first. */
     public static String targets(DeviceManager manager) {
         StringBuilder sb = new StringBuilder();
         for (TargetTypeInfo t : manager.targets()) sb.append(t).append('\n');
@@ -151,28 +193,49 @@ public final class DmText {
         return sb.toString();
     }
 
-    private static String lines(List<TargetStatus> targets) {
-        StringBuilder sb = new StringBuilder();
-        for (TargetStatus t : targets) sb.append(t).append('\n');
-        return sb.toString();
+    /** A target's answer to a message as printed: nothing when empty, else ending with a newline. */
+    public static String messageReply(String reply) {
+        if (reply == null || reply.isEmpty()) return "";
+        return reply.endsWith("\n") ? reply : reply + "\n";
     }
 
-    /** One device's text, or every device's with a name prefix on each line. */
-    private static String perDevice(DeviceManager manager, DeviceRef device, Function<DeviceRef, String> render) {
-        if (device != null) return render.apply(device);
-        List<DeviceInfo> devices = manager.list();
+    /** A device's number as {@code ls} prints it: {@code MAJOR:ID}. */
+    public static String devno(DeviceInfo d) { return MAJOR + ":" + d.id(); }
+
+    /** The devices in dmsetup's order: by name, compared as bytes. */
+    public static List<DeviceInfo> byName(List<DeviceInfo> devices) {
+        List<DeviceInfo> sorted = new ArrayList<>(devices);
+        sorted.sort((a, b) -> Arrays.compareUnsigned(a.name().getBytes(StandardCharsets.UTF_8), b.name().getBytes(StandardCharsets.UTF_8)));
+        return sorted;
+    }
+
+    /** A device's references, or none when it went away meanwhile. */
+    static List<String> depsOrEmpty(DeviceManager manager, DeviceRef device) {
+        try {
+            return manager.deps(device);
+        } catch (DmException e) {
+            if (gone(e)) return List.of();
+            throw e;
+        }
+    }
+
+    /** Whether an error says the device is gone (removed while a listing walked the devices). */
+    static boolean gone(DmException e) {
+        return e.errno() == Errno.ENODEV || e.errno() == Errno.ENXIO || e.errno() == Errno.ENOENT;
+    }
+
+    /** One device's text, or every device's with {@code NAME: } before each line. */
+    private static String perDevice(DeviceManager manager, DeviceRef device, BiFunction<DeviceRef, String, String> render) {
+        if (device != null) return render.apply(device, "");
+        List<DeviceInfo> devices = byName(manager.list());
         if (devices.isEmpty()) return NO_DEVICES;
         StringBuilder sb = new StringBuilder();
         for (DeviceInfo d : devices) {
-            String text;
             try {
-                text = render.apply(DeviceRef.id(d.id()));
+                sb.append(render.apply(DeviceRef.id(d.id()), d.name() + ": "));
             } catch (DmException e) {
-                if (e.errno() == Errno.ENODEV || e.errno() == Errno.ENXIO || e.errno() == Errno.ENOENT) continue;
-                throw e;
+                if (!gone(e)) throw e;
             }
-            if (text.isEmpty()) continue;
-            for (String line : text.split("\n")) sb.append(d.name()).append(": ").append(line).append('\n');
         }
         return sb.toString();
     }

@@ -163,8 +163,8 @@ public final class MultipathText {
         return answers;
     }
 
-    /** Whether the device instance no longer exists (removed while the view was composed). */
-    private static boolean gone(DeviceManager manager, DeviceRef ref) {
+    /** Whether the device instance no longer exists (removed while a view was composed; MirrorText's too). */
+    static boolean gone(DeviceManager manager, DeviceRef ref) {
         try {
             manager.info(ref);
             return false;

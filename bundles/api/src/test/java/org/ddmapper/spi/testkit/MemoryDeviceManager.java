@@ -345,7 +345,7 @@ public final class MemoryDeviceManager implements DeviceManager, AutoCloseable {
     private void checkName(String name) {
         if (name.isEmpty() || name.contains("/") || name.length() > 127)
             throw new DmException(Errno.EINVAL, "invalid device name '" + name + "'");
-        for (StoredDevice d : devices.values()) if (d.name.equals(name)) throw new DmException(Errno.EEXIST, "device '" + name + "' already exists");
+        for (StoredDevice d : devices.values()) if (d.name.equals(name)) throw new DmException(Errno.EBUSY, "device '" + name + "' already exists");
     }
 
     private static List<TableLine> parse(String table) {

@@ -27,6 +27,10 @@ public final class Ddlink {
     public static final int FLAG_INACTIVE = 1;
     /** MULTIPATH: the paths view ({@code multipathd show paths}) instead of the topology ({@code multipath -ll}). */
     public static final int FLAG_PATHS = 1;
+    /** CLI: the caller's stdin is a terminal (a create with no table source then makes an empty device). */
+    public static final int FLAG_STDIN_TERMINAL = 1;
+    /** Bytes before the stdout text of a CLI reply: exit status, stdout length. */
+    public static final int CLI_HEADER_BYTES = 8;
     /** MESSAGE target field: address the target by the sector in the payload instead of by index. */
     public static final int TARGET_BY_SECTOR = 0xFFFFFFFF;
     /** WAIT timeout: no limit. */

@@ -50,6 +50,18 @@ public enum Op {
     UPGRADE_REVERT(22, false, 0),
     /** Every multipath map's topology ({@code multipath -ll}) or, with {@link Ddlink#FLAG_PATHS}, paths; or one map's. */
     MULTIPATH(20, true, Ddlink.FLAG_PATHS),
+    /**
+     * A whole dmsetup command line, run in the appliance ({@code org.ddmapper.api.cli.Cli}):
+     * {@code ARG \0 ARG \0 ...}; flag {@link Ddlink#FLAG_STDIN_TERMINAL}. Replies {@code i32 exit |
+     * u32 stdout_bytes | stdout | stderr}, or EOPNOTSUPP when the command needs its caller
+     * (a table file or stdin, passed descriptors, a wait, events, upgrade). Read-only peers may send
+     * it; the verbs that change state are refused to them inside.
+     */
+    CLI(23, true, Ddlink.FLAG_STDIN_TERMINAL),
+    /** Every mirror's legs, sync and log ({@code ddsetup mirror}), or one device's. */
+    MIRROR(24, true, 0),
+    /** Every snapshot as {@code lvs} would show it (origin, COW, store, Data%, state), or those of one device. */
+    SNAPSHOTS(25, true, 0),
     /** Server to client on a link: one device event. */
     EVENT(64, true, 0),
     /** Server to client on a link: events were dropped because the link was not read. */

@@ -1,6 +1,11 @@
 package org.ddmapper.control.internal;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
@@ -53,7 +58,7 @@ final class AllowList {
         List<Rule> rules = new ArrayList<>();
         Set<PosixFilePermission> mode = PosixFilePermissions.fromString("rw-------");
         String group = null;
-        List<String> lines = Files.readAllLines(file);
+        List<String> lines = readLines(file);
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
             int hash = line.indexOf('#');
@@ -72,6 +77,25 @@ final class AllowList {
             }
         }
         return new AllowList(ownUid, rules, mode, group);
+    }
+
+    /** The file's lines, each strictly UTF-8: bytes that are not name the file and the line. */
+    private static List<String> readLines(Path file) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        List<String> lines = new ArrayList<>();
+        for (int start = 0; start < bytes.length; ) {
+            int end = start;
+            while (end < bytes.length && bytes[end] != '\n') end++;
+            try {
+                lines.add(utf8.decode(ByteBuffer.wrap(bytes, start, end - start)).toString());
+            } catch (CharacterCodingException e) {
+                throw new IOException(file + " line " + (lines.size() + 1) + ": not UTF-8 text");
+            }
+            start = end + 1;
+        }
+        return lines;
     }
 
     private static Rule rule(String[] w, String where) throws IOException {

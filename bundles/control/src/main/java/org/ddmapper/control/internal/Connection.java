@@ -80,6 +80,7 @@ final class Connection implements Runnable {
         }
         queuedReplies.incrementAndGet();
         out.add(new Outgoing(Item.reply(op, tag, status, payload).encode(), fds, false));
+        if (closing) dropQueued(); // the connection ended meanwhile: its cleanup may have drained the queue already
         wakeup.signal();
     }
 
@@ -184,11 +185,16 @@ final class Connection implements Runnable {
             }
         }
         for (Future<?> w : waits) w.cancel(true);
-        Outgoing o;
-        while ((o = out.poll()) != null) o.closeFds();
+        dropQueued();
         socket.close();
         wakeup.close();
         server.closed(this);
+    }
+
+    /** Drops what is queued, closing the descriptors it would have passed. */
+    private void dropQueued() {
+        Outgoing o;
+        while ((o = out.poll()) != null) o.closeFds();
     }
 
     @Override

@@ -16,7 +16,9 @@ import org.ddmapper.api.PassedFd;
 import org.ddmapper.api.TableLine;
 import org.ddmapper.api.TargetRef;
 import org.ddmapper.api.text.DmText;
+import org.ddmapper.api.text.MirrorText;
 import org.ddmapper.api.text.MultipathText;
+import org.ddmapper.api.text.SnapshotText;
 import org.ddmapper.control.ddlink.Ddlink;
 import org.ddmapper.control.ddlink.Item;
 import org.ddmapper.control.ddlink.Op;
@@ -215,6 +217,8 @@ final class Dispatcher {
             case TABLE -> text(c, op, tag, DmText.table(manager, allDevicesOr(c, p), (item.target() & Ddlink.FLAG_INACTIVE) != 0));
             case DEPS -> text(c, op, tag, DmText.deps(manager, lastDevice(c, p)));
             case MULTIPATH -> text(c, op, tag, multipath(c, p, (item.target() & Ddlink.FLAG_PATHS) != 0));
+            case SNAPSHOTS -> text(c, op, tag, SnapshotText.render(manager, allDevicesOr(c, p)));
+            case MIRROR -> text(c, op, tag, MirrorText.render(manager, allDevicesOr(c, p)));
             case TARGETS -> {
                 p.expectEnd();
                 text(c, op, tag, DmText.targets(manager));
@@ -227,6 +231,10 @@ final class Dispatcher {
             case WAIT -> startWait(c, tag, p);
             case MESSAGE -> {
                 return message(c, item, p, fds);
+            }
+            case CLI -> {
+                notOnLink(c, op);
+                ok(c, op, tag, CliOp.run(manager, c.access(), c.peer(), server.versionText(), item.target(), p));
             }
             case LINK -> link(c, tag, p);
             case UPGRADE -> upgrade(c, tag, p);
@@ -338,6 +346,7 @@ final class Dispatcher {
         String jar = p.text("jar path");
         p.expectEnd();
         if (jar.isEmpty()) throw p.invalid("missing jar path");
+        if (jar.chars().anyMatch(Character::isISOControl)) throw p.invalid("the jar path contains a control character");
         java.nio.file.Path path = java.nio.file.Path.of(jar);
         if (!path.isAbsolute()) throw p.invalid("the jar path '" + jar + "' is not absolute (the server resolves it, not the client)");
         text(c, Op.UPGRADE, tag, DmText.upgraded(upgrades().upgrade(bundle, path)));

@@ -80,7 +80,7 @@ class AdmissionTest {
         int threadsBefore = Thread.activeCount();
         for (int i = 0; i < hostile; i++) peers.add(SeqpacketSocket.connect(fixture.socket));
         try (DdlinkClient admin = fixture.client()) {
-            assertEquals("dev\t(1)\n", new String(admin.callOk(Op.LIST, 0, new byte[0])), "the administrator gets in at once");
+            assertEquals("dev\t(0:1)\n", new String(admin.callOk(Op.LIST, 0, new byte[0])), "the administrator gets in at once");
             assertEquals(1, fixture.server.connectionCount(), "refused peers hold no connection slot");
             assertTrue(Thread.activeCount() <= threadsBefore + DdlinkServer.MAX_REFUSING + 2,
                     "threads: " + threadsBefore + " before, " + Thread.activeCount() + " with " + hostile + " refused peers open");
@@ -119,7 +119,7 @@ class AdmissionTest {
         firstPeersGet(readOnlySlots + 5, Access.READ_ONLY);
         for (int i = 0; i < readOnlySlots + 5; i++) peers.add(SeqpacketSocket.connect(fixture.socket));
         try (DdlinkClient admin = fixture.client()) {
-            assertEquals("dev\t(1)\n", new String(admin.callOk(Op.LIST, 0, new byte[0])), "a full-access peer still gets in");
+            assertEquals("dev\t(0:1)\n", new String(admin.callOk(Op.LIST, 0, new byte[0])), "a full-access peer still gets in");
             assertEquals(readOnlySlots + 1, fixture.server.connectionCount());
             for (SeqpacketSocket s : peers.subList(readOnlySlots, peers.size())) {
                 Item busy = unasked(s);

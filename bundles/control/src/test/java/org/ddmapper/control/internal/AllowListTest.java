@@ -96,5 +96,7 @@ class AllowListTest {
                 assertThrows(IOException.class, () -> load("socket-mode 0066\n")).getMessage());
         assertEquals(file + " line 1: expected 'socket-mode' and an octal mode such as 0660",
                 assertThrows(IOException.class, () -> load("socket-mode 999\n")).getMessage());
+        assertEquals(file + " line 2: not UTF-8 text", assertThrows(IOException.class,
+                () -> AllowList.load(Files.write(file, new byte[] {'#', '\n', 'a', (byte) 0xff, '\n'}), 1000)).getMessage());
     }
 }

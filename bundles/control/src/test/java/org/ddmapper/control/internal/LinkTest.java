@@ -96,7 +96,7 @@ class LinkTest {
             assertTrue(((String) event(link)[1]).endsWith(" 3 renamed from=dev to=renamed"));
             control.callOk(Op.CREATE, 0, new PayloadWriter().text("dev").nul().text("0 5 zero").toBytes());
             // the link still reaches the renamed device, not the new one called dev
-            assertEquals("0 10 zero\n10 10 echo\n", new String(link.callOk(Op.TABLE, 0, new byte[0])));
+            assertEquals("0 10 zero \n10 10 echo \n", new String(link.callOk(Op.TABLE, 0, new byte[0])));
             assertTrue(new String(link.callOk(Op.INFO, 0, new byte[0])).startsWith("Name:              renamed\n"));
             Item msg = link.call(Op.MESSAGE, Ddlink.TARGET_BY_SECTOR, new PayloadWriter().u64(12).nul().text("hi").toBytes());
             assertEquals(0, msg.status(), msg.text());
@@ -123,7 +123,7 @@ class LinkTest {
             // a WAIT pending (without limit) while the device is removed answers ENODEV, not the REMOVED event's number
             assertTrue(link.socket().send(Item.request(Op.WAIT, 77, 0, waitPayload(2, Ddlink.WAIT_FOREVER)).encode()));
             // requests on a link are taken in order: once STATUS is answered, the WAIT was taken and is pending
-            assertEquals("0 10 zero\n10 10 echo messages 0\n", new String(link.callOk(Op.STATUS, 0, new byte[0]), StandardCharsets.UTF_8));
+            assertEquals("0 10 zero \n10 10 echo messages 0\n", new String(link.callOk(Op.STATUS, 0, new byte[0]), StandardCharsets.UTF_8));
             control.callOk(Op.REMOVE, 0, PayloadWriter.of("dev"));
             List<Item> events = new ArrayList<>();
             Item pending = replyWithTag(link, 77, events);

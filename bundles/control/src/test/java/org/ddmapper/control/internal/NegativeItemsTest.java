@@ -157,6 +157,8 @@ class NegativeItemsTest {
                 "too many file descriptors passed (at most 4 per item); all were closed"));
         bad.add(new Bad("message the target refuses, with an fd", item(Op.MESSAGE, 0, msg("dev", "take-fd")), new int[] {stream[0]},
                 Errno.EINVAL, "zero: target takes no messages"));
+        bad.add(new Bad("UPGRADE jar path with a newline", item(Op.UPGRADE, 0, new PayloadWriter().text("b").nul().text("/x\n.jar").toBytes()),
+                null, Errno.EINVAL, "UPGRADE: the jar path contains a control character"));
         bad.add(new Bad("device that does not exist", item(Op.RESUME, 0, PayloadWriter.of("nosuch")), null, Errno.ENXIO,
                 "no device named 'nosuch'"));
         return bad;
@@ -192,7 +194,7 @@ class NegativeItemsTest {
         assertEquals(0, fixture.manager.adoptedFds.size());
         // the connection still works
         assertTrue(socket.send(Item.request(Op.LIST, 1, 0, new byte[0]).encode()));
-        assertEquals("dev\t(1)\n", Item.decode(socket.receive(Ddlink.MAX_ITEM_BYTES, true).data()).text());
+        assertEquals("dev\t(0:1)\n", Item.decode(socket.receive(Ddlink.MAX_ITEM_BYTES, true).data()).text());
     }
 
     @Test
@@ -241,7 +243,7 @@ class NegativeItemsTest {
         while (fixture.server.connectionCount() > 1 && System.currentTimeMillis() < deadline) Thread.sleep(10);
         assertEquals(1, fixture.server.connectionCount());
         assertTrue(socket.send(Item.request(Op.LIST, 1, 0, new byte[0]).encode()));
-        assertEquals("dev\t(1)\n", Item.decode(socket.receive(Ddlink.MAX_ITEM_BYTES, true).data()).text());
+        assertEquals("dev\t(0:1)\n", Item.decode(socket.receive(Ddlink.MAX_ITEM_BYTES, true).data()).text());
         assertFalse(fixture.manager.list().isEmpty());
     }
 }

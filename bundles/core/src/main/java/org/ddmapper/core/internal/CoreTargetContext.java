@@ -54,6 +54,8 @@ final class CoreTargetContext implements TargetContext {
 
     @Override public Copier copier() { return host.copier(); }
 
+    @Override public String identityOf(BlockDevice device) { return DeviceIdentity.of(device); }
+
     @Override
     public BlockDevice openDevice(String reference) {
         return new TrackedDevice(host.openReference(device, reference), opened);

@@ -356,6 +356,11 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     public List<TargetStatus> status(DeviceRef ref) { return resolve(ref).lines(false, StatusType.INFO); }
 
     @Override
+    public List<TargetStatus> status(DeviceRef ref, boolean inactive) {
+        return resolve(ref).lines(inactive, StatusType.INFO);
+    }
+
+    @Override
     public List<String> deps(DeviceRef ref) { return resolve(ref).deps(); }
 
     @Override

@@ -7,26 +7,35 @@ import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.EventPayload;
 
 /**
- * One device's event counter (event_nr) and a bounded history of its most recent events.
- * Waiters block on this object's monitor until the counter moves.
+ * One device's events: their stream, numbered (every event counts) with a bounded history of the
+ * most recent, and the device's event number (event_nr), which counts only the events the kernel
+ * counts ({@link org.ddmapper.api.EventKind#countsInEventNr()}) and is what waiters block on, on this object's
+ * monitor.
  */
 final class EventLog {
     /** How many recent events a device remembers. */
     static final int HISTORY = 256;
 
     private final DeviceEvent[] ring = new DeviceEvent[HISTORY];
+    /** The last event's number in the stream. */
+    private long sequence;
+    /** The kernel's event_nr. */
     private long eventNr;
 
     /** Counts and records an event; returns it (delivery to listeners is the caller's job, outside this lock). */
     synchronized DeviceEvent record(String device, long deviceId, EventPayload payload, int targetIndex) {
-        eventNr++;
-        DeviceEvent event = new DeviceEvent(device, deviceId, eventNr, payload.kind(), targetIndex, payload.details(),
+        sequence++;
+        DeviceEvent event = new DeviceEvent(device, deviceId, sequence, payload.kind(), targetIndex, payload.details(),
                 System.currentTimeMillis());
-        ring[(int) (eventNr % HISTORY)] = event;
-        notifyAll();
+        ring[(int) (sequence % HISTORY)] = event;
+        if (event.countsInEventNr()) {
+            eventNr++;
+            notifyAll();
+        }
         return event;
     }
 
+    /** The kernel's event_nr: the events it counts. */
     synchronized long eventNr() { return eventNr; }
 
     /**
@@ -57,11 +66,11 @@ final class EventLog {
         notifyAll();
     }
 
-    /** The remembered events with event_nr above {@code after}, oldest first. */
+    /** The remembered events whose stream number is above {@code after}, oldest first. */
     synchronized List<DeviceEvent> since(long after) {
         List<DeviceEvent> out = new ArrayList<>();
-        long from = Math.max(after + 1, eventNr - HISTORY + 1);
-        for (long n = Math.max(1, from); n <= eventNr; n++) out.add(ring[(int) (n % HISTORY)]);
+        long from = Math.max(after + 1, sequence - HISTORY + 1);
+        for (long n = Math.max(1, from); n <= sequence; n++) out.add(ring[(int) (n % HISTORY)]);
         return out;
     }
 }

@@ -41,6 +41,12 @@ final class StateStore {
     static final String FILE = "devices.state";
     static final String BACKUP = FILE + ".bak";
     private static final String MAGIC = "ddmapper-state 1";
+    /**
+     * Largest device id and next-id the file may hold: ids count up from 1, one per device ever
+     * created, so this is never reached, and the room above it keeps the next id from wrapping round
+     * onto a restored one (a hand-edited file with 2^63-1 did that: two devices, one id).
+     */
+    static final long MAX_ID = Long.MAX_VALUE / 2;
 
     /** One device as stored. */
     record DeviceRecord(long id, String name, List<TableLine> live, List<TableLine> inactive) { }
@@ -119,6 +125,7 @@ final class StateStore {
                 String[] w = line.split(" ", 3);
                 if (w.length != 3) throw bad(where, "expected 'device ID NAME'");
                 id = number(where, w[1]);
+                if (id == 0) throw bad(where, "device id 0 (ids start at 1)");
                 name = w[2];
                 live = null;
                 inactive = null;
@@ -151,6 +158,7 @@ final class StateStore {
         try {
             long v = Long.parseLong(word.strip());
             if (v < 0) throw bad(where, "negative number");
+            if (v > MAX_ID) throw bad(where, "number " + v + " above " + MAX_ID);
             return v;
         } catch (NumberFormatException e) {
             throw bad(where, "invalid number '" + word + "'");

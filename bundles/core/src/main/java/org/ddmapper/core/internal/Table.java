@@ -357,10 +357,15 @@ final class Table {
         return out;
     }
 
-    /** The references the targets use, as written, in table order (see {@link #devicesOf}). */
+    /**
+     * The references the targets use, as written, each once, in the kernel's order: the most
+     * recently first-used first (dm-table adds each new device at the head of its list).
+     */
     List<String> deps() {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < targets.length; i++) for (BlockDevice d : devicesOf(i)) out.add(d.reference());
+        java.util.LinkedHashSet<String> firstUse = new java.util.LinkedHashSet<>();
+        for (int i = 0; i < targets.length; i++) for (BlockDevice d : devicesOf(i)) firstUse.add(d.reference());
+        List<String> out = new ArrayList<>(firstUse);
+        java.util.Collections.reverse(out);
         return out;
     }
 

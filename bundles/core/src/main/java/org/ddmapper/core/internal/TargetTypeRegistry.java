@@ -6,7 +6,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.stream.Collectors;
 import org.ddmapper.api.TargetTypeInfo;
 import org.ddmapper.spi.TargetType;
@@ -61,14 +60,17 @@ final class TargetTypeRegistry {
 
     synchronized boolean has(String name) { return byName.containsKey(name); }
 
+    /** The serving type of each name, the most recently registered first (the kernel's order in {@code dmsetup targets}). */
     synchronized List<TargetTypeInfo> infos() {
-        Map<String, TargetTypeInfo> sorted = new TreeMap<>();
-        for (List<Entry> list : byName.values()) {
-            Entry e = list.get(0);
+        List<Entry> serving = new ArrayList<>();
+        for (List<Entry> list : byName.values()) serving.add(list.get(0));
+        serving.sort(Comparator.comparingLong(Entry::serviceId).reversed());
+        List<TargetTypeInfo> out = new ArrayList<>();
+        for (Entry e : serving) {
             TargetType t = e.type();
             Set<String> features = t.features().stream().map(f -> f.name().toLowerCase()).collect(Collectors.toUnmodifiableSet());
-            sorted.put(t.name(), new TargetTypeInfo(t.name(), t.version(), features, t.usage(), e.bundle()));
+            out.add(new TargetTypeInfo(t.name(), t.version(), features, t.usage(), e.bundle()));
         }
-        return List.copyOf(sorted.values());
+        return List.copyOf(out);
     }
 }

@@ -49,7 +49,7 @@ final class Topology {
     /** Adds a new device under a fresh id; EEXIST when the name is taken. */
     MappedDevice create(String name, LongFunction<MappedDevice> device) {
         synchronized (lock) {
-            if (byName.containsKey(name)) throw new DmException(Errno.EEXIST, "device '" + name + "' already exists");
+            if (byName.containsKey(name)) throw new DmException(Errno.EBUSY, "device '" + name + "' already exists");
             MappedDevice d = device.apply(nextId.getAndIncrement());
             add(d);
             return d;
@@ -74,7 +74,7 @@ final class Topology {
     void rename(MappedDevice d, String newName) {
         String old = d.name();
         synchronized (lock) {
-            if (byName.containsKey(newName)) throw new DmException(Errno.EEXIST, "device '" + newName + "' already exists");
+            if (byName.containsKey(newName)) throw new DmException(Errno.EBUSY, "device '" + newName + "' already exists");
             for (MappedDevice other : byId.values()) {
                 if (other != d && (dmNames(other.liveSpec()).contains(old) || dmNames(other.inactiveSpec()).contains(old)))
                     throw new DmException(Errno.EBUSY, "device '" + old + "' is used by '" + other.name() + "' as dm:" + old

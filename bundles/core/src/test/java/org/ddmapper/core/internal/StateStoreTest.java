@@ -92,4 +92,11 @@ class StateStoreTest {
         var magic = assertThrows(org.ddmapper.api.DmException.class, () -> StateStore.parse(List.of("something else")));
         assertEquals("line 1: expected 'ddmapper-state 1'", magic.getMessage());
     }
+
+    @Test
+    void idsWithoutRoomToCountUpAreRefused() {
+        org.ddmapper.api.DmException e = assertThrows(org.ddmapper.api.DmException.class,
+                () -> StateStore.parse(List.of("ddmapper-state 1", "device 9223372036854775807 big", "end")));
+        assertEquals("line 2: number 9223372036854775807 above 4611686018427387903", e.getMessage());
+    }
 }

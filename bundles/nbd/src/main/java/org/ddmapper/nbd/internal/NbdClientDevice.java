@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
@@ -15,6 +14,7 @@ import org.ddmapper.api.BioOp;
 import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.IoStatus;
+import org.ddmapper.spi.BioJoin;
 import org.tinylog.Logger;
 
 /**
@@ -26,9 +26,12 @@ import org.tinylog.Logger;
  *
  * <p>A lost connection fails every request in flight, and every later one, with ENOTCONN (a path
  * error: multipath fails the path and retries elsewhere); garbage from the server fails them with
- * EPROTO. The client never reconnects by itself. {@link #close()} fails what is in flight with
- * ENODEV and guarantees that once it returns no reply is copied into any request's buffer any
- * more, so a caller may reuse the buffers of requests it gave up on.
+ * EPROTO. A server that answers {@code NBD_ESHUTDOWN} is going away: that request and every later
+ * one fail at once with ESHUTDOWN (also a path error) and the reason, while replies to the
+ * requests still in flight are taken as they come until the server closes; what is left then
+ * fails with ESHUTDOWN too. The client never reconnects by itself. {@link #close()} fails what
+ * is in flight with ENODEV and guarantees that once it returns no reply is copied into any
+ * request's buffer any more, so a caller may reuse the buffers of requests it gave up on.
  */
 public final class NbdClientDevice implements BlockDevice {
     private static final int IN_BUFFER_BYTES = 64 * 1024;
@@ -43,7 +46,7 @@ public final class NbdClientDevice implements BlockDevice {
     private final int minBlockBytes;
     private final int maxChunkBytes;
     private final boolean readOnly;
-    private final ConcurrentHashMap<Long, Pending> inFlight = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, ClientRequest> inFlight = new ConcurrentHashMap<>();
     private final AtomicLong handles = new AtomicLong(1);
     private final ReentrantLock delivery = new ReentrantLock();
     private final ByteBuffer in = ByteBuffer.allocateDirect(IN_BUFFER_BYTES);
@@ -132,53 +135,68 @@ public final class NbdClientDevice implements BlockDevice {
         boolean fua = bio.isFua() && op.isWrite();
         boolean emulateFua = fua && (flags & Nbd.FLAG_SEND_FUA) == 0 && (flags & Nbd.FLAG_SEND_FLUSH) != 0;
         int cmdFlags = fua && !emulateFua && (flags & Nbd.FLAG_SEND_FUA) != 0 ? Nbd.CMD_FLAG_FUA : 0;
-        Consumer<IoStatus> done = emulateFua ? status -> flushAfter(bio, status) : bio::complete;
+        Bio whole = emulateFua ? bio.withCompletion(status -> flushAfter(bio, status)) : bio;
         switch (op) {
             case READ, WRITE -> {
-                Parts parts = new Parts(done);
+                if (length == 0) {
+                    whole.complete(IoStatus.OK);
+                    return;
+                }
+                BioJoin parts = new BioJoin(whole, pieces(length, maxChunkBytes));
                 ByteBuffer data = bio.data();
                 int base = data.position();
                 for (long at = 0; at < length; at += maxChunkBytes) {
                     int n = (int) Math.min(maxChunkBytes, length - at);
                     ByteBuffer slice = data.duplicate().position(base + (int) at).limit(base + (int) at + n).slice();
-                    if (op == BioOp.READ) send(new Pending(Nbd.CMD_READ, 0, offset + at, n, null, slice, parts.add()));
-                    else send(new Pending(Nbd.CMD_WRITE, cmdFlags, offset + at, n, slice, null, parts.add()));
+                    if (op == BioOp.READ) send(request(Nbd.CMD_READ, 0, offset + at, n, null, slice, parts));
+                    else send(request(Nbd.CMD_WRITE, cmdFlags, offset + at, n, slice, null, parts));
                 }
-                parts.submitted();
             }
             case FLUSH -> {
                 if ((flags & Nbd.FLAG_SEND_FLUSH) == 0) bio.complete(IoStatus.OK);
-                else send(new Pending(Nbd.CMD_FLUSH, 0, 0, 0, null, null, bio::complete));
+                else send(request(Nbd.CMD_FLUSH, 0, 0, 0, null, null, bio::complete));
             }
             case DISCARD -> {
-                if ((flags & Nbd.FLAG_SEND_TRIM) == 0) {
-                    done.accept(IoStatus.OK); // a hint the server cannot take: dropped
-                } else {
-                    Parts parts = new Parts(done);
-                    for (long at = 0; at < length; at += MAX_TRIM_BYTES) {
-                        int n = (int) Math.min(MAX_TRIM_BYTES, length - at);
-                        send(new Pending(Nbd.CMD_TRIM, cmdFlags, offset + at, n, null, null, parts.add()));
-                    }
-                    parts.submitted();
+                if ((flags & Nbd.FLAG_SEND_TRIM) == 0 || length == 0) {
+                    whole.complete(IoStatus.OK); // a hint the server cannot take: dropped
+                    return;
+                }
+                BioJoin parts = new BioJoin(whole, pieces(length, MAX_TRIM_BYTES));
+                for (long at = 0; at < length; at += MAX_TRIM_BYTES) {
+                    int n = (int) Math.min(MAX_TRIM_BYTES, length - at);
+                    send(request(Nbd.CMD_TRIM, cmdFlags, offset + at, n, null, null, parts));
                 }
             }
             case WRITE_ZEROES -> {
-                Parts parts = new Parts(done);
+                if (length == 0) {
+                    whole.complete(IoStatus.OK);
+                    return;
+                }
                 boolean native_ = (flags & Nbd.FLAG_SEND_WRITE_ZEROES) != 0;
                 int chunk = native_ ? maxChunkBytes : Math.min(maxChunkBytes, ZEROES.capacity());
                 int zeroFlags = cmdFlags | ((bio.flags() & Bio.NO_HOLE) != 0 ? Nbd.CMD_FLAG_NO_HOLE : 0);
+                BioJoin parts = new BioJoin(whole, pieces(length, chunk));
                 for (long at = 0; at < length; at += chunk) {
                     int n = (int) Math.min(chunk, length - at);
                     if (native_) {
-                        send(new Pending(Nbd.CMD_WRITE_ZEROES, zeroFlags, offset + at, n, null, null, parts.add()));
+                        send(request(Nbd.CMD_WRITE_ZEROES, zeroFlags, offset + at, n, null, null, parts));
                     } else {
                         ByteBuffer zeroes = ZEROES.duplicate().limit(n);
-                        send(new Pending(Nbd.CMD_WRITE, cmdFlags, offset + at, n, zeroes, null, parts.add()));
+                        send(request(Nbd.CMD_WRITE, cmdFlags, offset + at, n, zeroes, null, parts));
                     }
                 }
-                parts.submitted();
             }
         }
+    }
+
+    /** How many requests of at most {@code chunk} bytes carry {@code length} bytes (at least one). */
+    private static int pieces(long length, int chunk) {
+        return (int) ((length + chunk - 1) / chunk);
+    }
+
+    private ClientRequest request(int cmd, int cmdFlags, long offset, int length, ByteBuffer payload, ByteBuffer readInto,
+                                  Consumer<IoStatus> done) {
+        return new ClientRequest(handles.getAndIncrement(), cmd, cmdFlags, offset, length, payload, readInto, done);
     }
 
     /** FUA on a server without FUA: the write, then a flush, then the completion. */
@@ -187,10 +205,10 @@ public final class NbdClientDevice implements BlockDevice {
             bio.complete(status);
             return;
         }
-        send(new Pending(Nbd.CMD_FLUSH, 0, 0, 0, null, null, bio::complete));
+        send(request(Nbd.CMD_FLUSH, 0, 0, 0, null, null, bio::complete));
     }
 
-    private void send(Pending p) {
+    private void send(ClientRequest p) {
         inFlight.put(p.handle, p);
         if (failure != null) {
             if (inFlight.remove(p.handle) != null) p.done.accept(IoStatus.error(failureErrno, failure));
@@ -210,8 +228,21 @@ public final class NbdClientDevice implements BlockDevice {
             }
         }
         // A soft disconnect when nothing is pending (best effort); the server then closes its side.
-        if (wasUp && inFlight.isEmpty()) out.send(new Pending(Nbd.CMD_DISC, 0, 0, 0, null, null, s -> { }));
+        if (wasUp && inFlight.isEmpty()) out.send(request(Nbd.CMD_DISC, 0, 0, 0, null, null, s -> { }));
         fail(Errno.ENODEV, reference() + ": device closed");
+    }
+
+    /**
+     * The server answered ESHUTDOWN: it is going away. Later requests fail at once with ESHUTDOWN
+     * and {@code why}; those in flight still take the replies the server sends before it closes.
+     */
+    private void serverShuttingDown(String why) {
+        synchronized (this) {
+            if (failure != null) return;
+            failureErrno = Errno.ESHUTDOWN;
+            failure = reference() + ": the server is shutting down: " + why;
+            Logger.warn("nbd: {}", failure);
+        }
     }
 
     /** Ends the connection: every request in flight and every later one fails with {@code errno}. */
@@ -229,8 +260,8 @@ public final class NbdClientDevice implements BlockDevice {
         // promptly, the transport is closed); none starts after, since the reader checks failure.
         delivery.lock();
         delivery.unlock();
-        List<Pending> pending = new ArrayList<>(inFlight.values());
-        for (Pending p : pending) {
+        List<ClientRequest> pending = new ArrayList<>(inFlight.values());
+        for (ClientRequest p : pending) {
             if (inFlight.remove(p.handle) != null) p.done.accept(IoStatus.error(failureErrno, failure));
         }
     }
@@ -265,7 +296,7 @@ public final class NbdClientDevice implements BlockDevice {
         in.getInt();
         int error = in.getInt();
         long handle = in.getLong();
-        Pending p = inFlight.get(handle);
+        ClientRequest p = inFlight.get(handle);
         if (p == null) throw new ProtocolException("reply for unknown handle " + handle);
         delivery.lock();
         try {
@@ -274,9 +305,11 @@ public final class NbdClientDevice implements BlockDevice {
         } finally {
             delivery.unlock();
         }
+        if (error == Nbd.ESHUTDOWN) serverShuttingDown(Nbd.commandName(p.cmd) + " answered ESHUTDOWN");
         if (inFlight.remove(handle) != null) {
             p.done.accept(error == 0 ? IoStatus.OK : IoStatus.error(Nbd.errnoOf(error),
-                    reference() + ": " + Nbd.commandName(p.cmd) + " failed on the server (NBD error " + error + ")"));
+                    reference() + ": " + Nbd.commandName(p.cmd) + " failed on the server (NBD error " + error + ", "
+                            + Nbd.errnoOf(error) + ")"));
         }
     }
 
@@ -287,7 +320,7 @@ public final class NbdClientDevice implements BlockDevice {
         int type = Short.toUnsignedInt(in.getShort());
         long handle = in.getLong();
         long length = Integer.toUnsignedLong(in.getInt());
-        Pending p = inFlight.get(handle);
+        ClientRequest p = inFlight.get(handle);
         if (p == null) throw new ProtocolException("reply chunk for unknown handle " + handle);
         switch (type) {
             case Nbd.REPLY_TYPE_NONE -> {
@@ -340,6 +373,9 @@ public final class NbdClientDevice implements BlockDevice {
                 }
             }
         }
+        if ((chunkFlags & Nbd.REPLY_FLAG_DONE) != 0 && p.error == Nbd.ESHUTDOWN) {
+            serverShuttingDown(p.message.isEmpty() ? Nbd.commandName(p.cmd) + " answered ESHUTDOWN" : p.message);
+        }
         if ((chunkFlags & Nbd.REPLY_FLAG_DONE) != 0 && inFlight.remove(handle) != null) {
             p.done.accept(p.error == 0 ? IoStatus.OK : IoStatus.error(Nbd.errnoOf(p.error), reference() + ": "
                     + Nbd.commandName(p.cmd) + " failed on the server" + (p.message.isEmpty() ? "" : ": " + p.message)));
@@ -388,77 +424,6 @@ public final class NbdClientDevice implements BlockDevice {
         if (!transport.isOpen()) {
             IOException f = out.failure();
             throw f != null ? f : new EOFException(failure != null ? failure : "closed");
-        }
-    }
-
-    /** Completes a request split into parts once every part has completed (the first error wins). */
-    private static final class Parts {
-        private final Consumer<IoStatus> done;
-        private final AtomicInteger outstanding = new AtomicInteger(1);
-        private volatile IoStatus error;
-
-        Parts(Consumer<IoStatus> done) {
-            this.done = done;
-        }
-
-        Consumer<IoStatus> add() {
-            outstanding.incrementAndGet();
-            return this::partDone;
-        }
-
-        void submitted() {
-            partDone(IoStatus.OK);
-        }
-
-        private void partDone(IoStatus status) {
-            if (!status.isOk() && error == null) error = status;
-            if (outstanding.decrementAndGet() == 0) done.accept(error == null ? IoStatus.OK : error);
-        }
-    }
-
-    /** One request on the wire. */
-    private final class Pending implements OutputQueue.Message {
-        final long handle = handles.getAndIncrement();
-        final int cmd;
-        final int cmdFlags;
-        final long offset;
-        final int length;
-        final ByteBuffer payload;
-        final ByteBuffer readInto;
-        final Consumer<IoStatus> done;
-        int error;
-        String message = "";
-
-        Pending(int cmd, int cmdFlags, long offset, int length, ByteBuffer payload, ByteBuffer readInto,
-                Consumer<IoStatus> done) {
-            this.cmd = cmd;
-            this.cmdFlags = cmdFlags;
-            this.offset = offset;
-            this.length = length;
-            this.payload = payload;
-            this.readInto = readInto;
-            this.done = done;
-        }
-
-        @Override
-        public int headerBytes() {
-            return 28;
-        }
-
-        @Override
-        public void encodeHeader(ByteBuffer b) {
-            b.putInt(Nbd.REQUEST_MAGIC).putShort((short) cmdFlags).putShort((short) cmd).putLong(handle)
-                    .putLong(offset).putInt(length);
-        }
-
-        @Override
-        public ByteBuffer payload() {
-            return payload;
-        }
-
-        @Override
-        public void sent() {
-            // The request stays in flight until its reply arrives.
         }
     }
 }

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -45,10 +44,8 @@ public final class NbdServer implements AutoCloseable {
     /** Threads answering BLOCK_STATUS queries (they may make system calls, so not on a connection's reader thread). */
     private static final int QUERY_THREADS = 4;
 
-    private final DeviceManager devices;
     private final Exports exports;
     private final ServerLimits limits;
-    private final BufferPool pool;
     private final MemoryBudget budget;
     private final ExecutorService queries;
     private final Set<ServerConnection> connections = ConcurrentHashMap.newKeySet();
@@ -57,12 +54,12 @@ public final class NbdServer implements AutoCloseable {
     private final AtomicLong lastRefusalLogNanos = new AtomicLong();
     private final AtomicInteger unloggedRefusals = new AtomicInteger();
     private volatile boolean closed;
+    /** What every connection gets from the server. */
+    private final ServerConnection.Context context;
 
     public NbdServer(DeviceManager devices, ServerLimits limits, BufferPool pool) {
-        this.devices = devices;
         this.exports = new Exports(devices);
         this.limits = limits;
-        this.pool = pool;
         this.budget = new MemoryBudget(limits.memoryBytes());
         AtomicInteger n = new AtomicInteger();
         ThreadPoolExecutor queryPool = new ThreadPoolExecutor(QUERY_THREADS, QUERY_THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -71,7 +68,9 @@ public final class NbdServer implements AutoCloseable {
             return t;
         });
         queryPool.allowCoreThreadTimeOut(true);
+        // Unbounded queue: each connection's in-flight request limit bounds what it can queue.
         this.queries = queryPool;
+        this.context = new ServerConnection.Context(limits, exports, pool, budget, devices, queries, connections::remove);
     }
 
     /** Listens on a TCP address; the listener's {@link Listener#address()} has the real port. */
@@ -127,26 +126,9 @@ public final class NbdServer implements AutoCloseable {
         return limits;
     }
 
-    Exports exports() {
-        return exports;
-    }
-
-    BufferPool pool() {
-        return pool;
-    }
-
     /** The data bytes all connections may hold together. */
     public MemoryBudget budget() {
         return budget;
-    }
-
-    DeviceManager devices() {
-        return devices;
-    }
-
-    /** Where connections run BLOCK_STATUS queries; the queue is bounded by each connection's in-flight request limit. */
-    Executor queries() {
-        return queries;
     }
 
     /** Open connections, negotiating or serving. */
@@ -164,9 +146,16 @@ public final class NbdServer implements AutoCloseable {
         return max;
     }
 
-    /** Stops listening, stops every connection (letting in-flight requests finish briefly) and waits for them. */
+    /**
+     * Stops listening and closes every connection gracefully (see {@link Transmission}: requests in
+     * flight get the grace period, everything else is answered ESHUTDOWN), and waits for them.
+     */
     @Override
     public void close() {
+        if (!closed) {
+            Logger.info("nbd: stopping: {} connections get up to {} ms to finish the requests in flight",
+                    connections.size(), limits.shutdownGraceMillis());
+        }
         closed = true;
         for (Listener l : listeners) l.close();
         for (ServerConnection c : connections) c.shutdown("server stopping");
@@ -213,11 +202,25 @@ public final class NbdServer implements AutoCloseable {
             return;
         }
         evictOldestNegotiatingIfFull();
-        ServerConnection c = new ServerConnection(this, transport, peer);
+        ServerConnection c = new ServerConnection(context, transport, peer);
         connections.add(c);
-        Thread t = new Thread(null, c, "nbd " + transport.peer(), THREAD_STACK_BYTES);
-        t.setDaemon(true);
-        t.start();
+        if (!startThread(c, "nbd " + transport.peer())) {
+            connections.remove(c); // its slot is not kept by a connection that never ran
+            transport.release();
+        }
+    }
+
+    /** Starts a daemon thread with the server's stack size; false (logged) when the JVM cannot make one. */
+    private static boolean startThread(Runnable r, String name) {
+        try {
+            Thread t = new Thread(null, r, name, THREAD_STACK_BYTES);
+            t.setDaemon(true);
+            t.start();
+            return true;
+        } catch (OutOfMemoryError e) {
+            Logger.warn("nbd: cannot start a thread for {}: {}", name, e.getMessage());
+            return false;
+        }
     }
 
     /** Logs a refusal at WARN, at most one line per {@value #REFUSAL_LOG_MILLIS} ms (with how many were not logged). */
@@ -266,9 +269,10 @@ public final class NbdServer implements AutoCloseable {
                 refusing.decrementAndGet();
             }
         };
-        Thread t = new Thread(null, r, "nbd refuse " + transport.peer(), THREAD_STACK_BYTES);
-        t.setDaemon(true);
-        t.start();
+        if (!startThread(r, "nbd refuse " + transport.peer())) {
+            transport.release();
+            refusing.decrementAndGet();
+        }
     }
 
     private void evictOldestNegotiatingIfFull() {
@@ -280,10 +284,6 @@ public final class NbdServer implements AutoCloseable {
             if (oldest == null || c.acceptedNanos() - oldest.acceptedNanos() < 0) oldest = c;
         }
         if (oldest != null) oldest.shutdown(limits.maxHandshakes() + " connections still negotiating; dropped the oldest");
-    }
-
-    void ended(ServerConnection c) {
-        connections.remove(c);
     }
 
     private static void closeQuietly(SocketChannel ch) {

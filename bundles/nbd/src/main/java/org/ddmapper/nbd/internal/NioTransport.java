@@ -21,8 +21,10 @@ public final class NioTransport implements Transport {
     private final Selector selector;
     private final SelectionKey key;
     private final String peer;
-    /** Descriptor for corked sends; -1 on Unix sockets, where the JDK hides it, and once closed. Guarded by this. */
+    /** Descriptor for corked sends; -1 on Unix sockets (no Nagle there, nothing to cork) and once closed. Guarded by this. */
     private int corkFd;
+    /** The descriptor for {@link #peerClosed}, -1 when the JDK hides it; used by the owner thread only. */
+    private final int stateFd;
     private volatile boolean open = true;
 
     public NioTransport(SocketChannel channel) throws IOException {
@@ -37,10 +39,11 @@ public final class NioTransport implements Transport {
         }
         this.peer = p.startsWith("/") && p.indexOf(':') > 0 ? p.substring(1) : p;
         channel.configureBlocking(false);
+        this.stateFd = descriptorOf(channel);
         if (channel.supportedOptions().contains(StandardSocketOptions.TCP_NODELAY)) {
             // One reply per write only helps if Nagle does not hold the write back (qemu 7.2 stalls otherwise).
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            corkFd = corkDescriptor(channel);
+            corkFd = stateFd;
         } else {
             corkFd = -1;
         }
@@ -48,7 +51,7 @@ public final class NioTransport implements Transport {
         this.key = channel.register(selector, 0);
     }
 
-    private static int corkDescriptor(SocketChannel channel) {
+    private static int descriptorOf(SocketChannel channel) {
         try {
             return CorkedSend.descriptorOf(channel);
         } catch (LinkageError e) {
@@ -105,6 +108,21 @@ public final class NioTransport implements Transport {
                     | ((ready & SelectionKey.OP_WRITE) != 0 ? WRITABLE : 0);
         } catch (ClosedSelectorException | CancelledKeyException e) {
             throw new ClosedChannelException();
+        }
+    }
+
+    /**
+     * Asks poll(2) for POLLRDHUP on the descriptor. Safe from the owner thread even while another
+     * thread closes the channel: the JDK keeps a registered channel's descriptor open until its
+     * selector lets go of it, which only the owner's next select does.
+     */
+    @Override
+    public boolean peerClosed() {
+        if (stateFd < 0 || !open) return !open;
+        try {
+            return PeerState.hungUp(stateFd);
+        } catch (LinkageError e) {
+            return false;
         }
     }
 

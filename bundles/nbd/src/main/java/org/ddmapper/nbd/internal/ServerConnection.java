@@ -4,11 +4,23 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.channels.ClosedChannelException;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+import org.ddmapper.api.DeviceManager;
 import org.tinylog.Logger;
 
 /** One client connection of the server, on its own thread: the handshake, then transmission. */
 final class ServerConnection implements Runnable {
-    private final NbdServer server;
+
+    /**
+     * What the server gives every connection: its limits, exports, buffers and memory budget, the
+     * device manager, the BLOCK_STATUS pool, and whom to tell when a connection has ended.
+     */
+    record Context(ServerLimits limits, Exports exports, BufferPool pool, MemoryBudget budget, DeviceManager devices,
+                   Executor queries, Consumer<ServerConnection> ended) {
+    }
+
+    private final Context server;
     private final Transport transport;
     private final long acceptedNanos;
     private final InetAddress peerAddress;
@@ -16,7 +28,7 @@ final class ServerConnection implements Runnable {
     private volatile Transmission transmission;
     private volatile String closeReason;
 
-    ServerConnection(NbdServer server, Transport transport, InetAddress peerAddress) {
+    ServerConnection(Context server, Transport transport, InetAddress peerAddress) {
         this.server = server;
         this.transport = transport;
         this.peerAddress = peerAddress;
@@ -37,7 +49,7 @@ final class ServerConnection implements Runnable {
             transmission = t;
             if (closeReason != null) t.stop();
             t.run();
-        } catch (ProtocolException | Transmission.StalledClientException e) {
+        } catch (ProtocolException | RequestInput.StalledClientException e) {
             Logger.info("nbd: {}: {}; dropping the connection", transport.peer(), e.getMessage());
         } catch (Transport.DeadlineException e) {
             Logger.info("nbd: {}: handshake not finished within {} ms; dropping the connection",
@@ -53,7 +65,7 @@ final class ServerConnection implements Runnable {
             negotiating = false;
             transport.release();
             if (session != null && transmission == null) session.close();
-            server.ended(this);
+            server.ended().accept(this);
         }
     }
 

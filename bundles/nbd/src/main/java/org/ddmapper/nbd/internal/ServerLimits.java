@@ -21,7 +21,8 @@ import org.tinylog.Logger;
  * @param payloadMillis          time a WRITE's payload has to arrive once the server starts reading it; and
  *                               how long a client may leave replies unread while other connections wait for memory
  * @param goneLingerMillis       how long a connection to a removed device waits for the client's next request before closing
- * @param shutdownGraceMillis    how long a stopping server lets in-flight requests finish
+ * @param shutdownGraceMillis    how long a closing connection (server stopping, device removed) lets in-flight requests
+ *                               finish before it answers them ESHUTDOWN
  */
 public record ServerLimits(long handshakeMillis, int maxOptions, int maxOptionBytes, int maxSkippedOptionBytes,
                            int maxConnections, int maxConnectionsPerPeer, int maxHandshakes, int maxPayloadBytes,
@@ -36,6 +37,7 @@ public record ServerLimits(long handshakeMillis, int maxOptions, int maxOptionBy
     public static final String CONNECTIONS_PER_PEER_PROPERTY = "ddmapper.nbd.connections.per.peer";
     public static final String MEMORY_PROPERTY = "ddmapper.nbd.memory.bytes";
     public static final String PAYLOAD_MILLIS_PROPERTY = "ddmapper.nbd.payload.timeout.ms";
+    public static final String STOP_GRACE_PROPERTY = "ddmapper.nbd.stop.grace.ms";
 
     /** The defaults with whatever of the properties above {@code property} has; a bad value is logged and ignored. */
     public static ServerLimits fromProperties(Function<String, String> property) {
@@ -44,8 +46,9 @@ public record ServerLimits(long handshakeMillis, int maxOptions, int maxOptionBy
         int perPeer = (int) positive(property, CONNECTIONS_PER_PEER_PROPERTY, l.maxConnectionsPerPeer, Integer.MAX_VALUE);
         long memory = positive(property, MEMORY_PROPERTY, l.memoryBytes, Long.MAX_VALUE);
         long payload = positive(property, PAYLOAD_MILLIS_PROPERTY, l.payloadMillis, Long.MAX_VALUE);
+        long grace = positive(property, STOP_GRACE_PROPERTY, l.shutdownGraceMillis, 600_000);
         return l.withConnections(connections, l.maxHandshakes).withConnectionsPerPeer(perPeer)
-                .withMemoryBytes(memory).withPayloadMillis(payload);
+                .withMemoryBytes(memory).withPayloadMillis(payload).withShutdownGraceMillis(grace);
     }
 
     private static long positive(Function<String, String> property, String key, long fallback, long max) {

@@ -1,60 +1,46 @@
 package org.ddmapper.nbd.internal;
 
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
-import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
-import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceManager;
-import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
-import org.ddmapper.api.EventKind;
-import org.ddmapper.api.Extent;
 import org.ddmapper.api.IoStatus;
 import org.tinylog.Logger;
 
 /**
- * The transmission phase of one server connection.
+ * The transmission phase of one server connection: the read loop and the dispatch of each
+ * request, and the connection's close. The pieces it drives are each in a file of their own, as
+ * nbdkit splits its protocol code: the header check ({@link RequestCheck}, pure), admission and
+ * the memory budget ({@link Admission}: one lease per request), the input buffer, payloads and
+ * their deadlines ({@link RequestInput}), the request in flight and its reply ({@link
+ * ServerRequest}), and the block-status answer ({@link BlockStatusReply}).
  *
  * <p>Threads: the connection's own thread reads requests, checks them and submits them to the
  * device as asynchronous {@link Bio}s; each completion (on whatever thread the device completes
  * on) queues its reply on the {@link OutputQueue}, which writes it at once when no other reply is
  * being written. Replies go out in completion order, many requests in flight. BLOCK_STATUS
- * queries run on the server's query pool (a file answers them with system calls), and their
- * replies go out in completion order too.
+ * queries run on the server's query pool (a file answers them with system calls). Bad requests
+ * are answered with the specification's error and never disturb the stream; only a bad request
+ * magic (the stream is no longer framed) drops the connection.
  *
- * <p>Memory: request payloads and read data live in pooled direct buffers. A connection holds at
- * most {@code maxInFlightBytes} of them (in requests and unsent replies) and at most
- * {@code maxInFlightRequests} requests, and all connections together at most the server's
- * {@link MemoryBudget}; past either the reader stops reading until bytes come back
- * (back-pressure through TCP), so a client that sends without reading replies costs a bounded
- * amount of memory, and no connection is dropped because others hold memory.
- *
- * <p>Deadlines: a WRITE's payload must arrive within {@code payloadMillis} of the server starting
- * to read it (the buffer is taken before the payload comes, so a client that declares large
- * WRITEs and trickles them would otherwise hold memory for ever); and while other connections
- * wait for memory, a client that takes no reply bytes for {@code payloadMillis} is dropped too.
- * Either drop is logged with its reason ({@link StalledClientException}).
- *
- * <p>Bad requests are answered with the specification's error and never disturb the stream: a
- * refused WRITE's payload is read and dropped. Only a bad request magic (the stream is no longer
- * framed) drops the connection.
+ * <p>Closing, for a server stop, the device's removal or a DISC, answers every request before the
+ * connection closes ({@link Closing} says how).
  */
 public final class Transmission {
-    private static final int HEADER_BYTES = 28;
-    private static final int IN_BUFFER_BYTES = 64 * 1024;
-    private static final long STALL_CHECK_MILLIS = 1_000;
-    /** Most descriptors in one BLOCK_STATUS reply (its header must fit an output header). */
-    private static final int MAX_DESCRIPTORS = (OutputQueue.MAX_HEADER_BYTES - 24) / 8;
+    /**
+     * How long a stopping connection with nothing in flight waits for another request before it
+     * closes: a request the client sent as the last reply reached it is answered, not cut off.
+     */
+    private static final long STOP_QUIET_MILLIS = 100;
+    /** How long replies still get to go out once the grace period is over (a client may have stopped reading). */
+    private static final long FLUSH_AFTER_GRACE_MILLIS = 1_000;
 
     private final Transport transport;
     private final OutputQueue out;
@@ -62,211 +48,144 @@ public final class Transmission {
     private final DeviceManager.OpenDevice device;
     private final UnalignedRequests unaligned;
     private final ServerLimits limits;
-    private final BufferPool pool;
-    private final MemoryBudget budget;
-    private final Runnable wakeup;
+    private final Admission admission;
+    private final RequestInput input;
     private final Executor queries;
-    private final ByteBuffer in;
-    private final AtomicInteger inFlight = new AtomicInteger();
-    private final AtomicLong inFlightBytes = new AtomicLong();
-    private final AtomicLong maxInFlightBytesSeen = new AtomicLong();
+    /** What this connection's requests share, including the ones the device holds. */
+    private final ServerRequest.Shared shared;
     private volatile boolean ownerWaiting;
-    private volatile boolean gone;
-    private volatile boolean stopping;
+    /** Null while serving; set once by {@link #closeGracefully} and only tightened after. */
+    private volatile Closing closing;
+    /** Bytes of a WRITE payload the stream still holds after closing cut its reading short (the reader's). */
+    private long payloadToSkip;
     private volatile boolean finished;
     private final Object closeLock = new Object();
-    private boolean deviceClosed;
-    private AutoCloseable subscription;
+    private final ExportHold export;
 
     public Transmission(Transport transport, Session session, ServerLimits limits, BufferPool pool,
                         MemoryBudget budget, DeviceManager devices, Executor queries) {
         this.transport = transport;
         this.queries = queries;
-        this.budget = budget;
-        this.wakeup = transport::wakeup;
+        this.admission = new Admission(limits, budget, pool, transport::wakeup, this::released);
         this.out = new OutputQueue(transport, this::wakeOwnerIfWaiting);
         this.session = session;
         this.device = session.device();
         this.unaligned = session.unaligned();
         this.limits = limits;
-        this.pool = pool;
-        this.in = ByteBuffer.allocateDirect(IN_BUFFER_BYTES);
-        try {
-            subscription = devices.subscribe(DeviceRef.id(device.id()), this::onDeviceEvent);
-        } catch (RuntimeException e) {
-            Logger.debug("nbd: cannot follow events of {}: {}", session.name(), e.getMessage());
-        }
+        this.input = new RequestInput(transport, out, admission, limits, () -> closing != null);
+        Set<ServerRequest> atDevice = ConcurrentHashMap.newKeySet();
+        this.shared = new ServerRequest.Shared(session, out, atDevice, this::deviceGone, transport.peer());
+        this.export = new ExportHold(session, devices, this::deviceGone);
     }
 
-    /** Serves requests until the client disconnects (DISC or hang-up) or the server stops. */
+    /** Serves requests until the client hangs up, or the connection has closed (DISC, a stop, a removed device). */
     public void run() throws IOException {
-        in.clear().flip();
-        long idleSinceNanos = 0; // while the device is gone and nothing is in flight: since when
         try {
             for (;;) {
-                if (stopping) {
-                    drainInFlight(limits.shutdownGraceMillis());
+                if (closing != null) {
+                    finishClosing();
                     return;
                 }
-                if (in.remaining() >= HEADER_BYTES) {
-                    idleSinceNanos = 0;
-                    if (!handleRequest()) {
-                        drainInFlight(-1);
-                        return;
-                    }
+                if (input.hasHeader()) {
+                    handleRequest();
                     continue;
                 }
-                in.compact();
-                int n = transport.read(in);
-                in.flip();
-                if (n < 0) return;
-                if (n == 0) {
-                    if (!gone || inFlight.get() != 0) {
-                        idleSinceNanos = 0;
-                        waitIo(Transport.READABLE, -1);
-                        continue;
-                    }
-                    // Measured, not inferred from a wait returning: a wake-up may end a wait early.
-                    long now = System.nanoTime();
-                    if (idleSinceNanos == 0) idleSinceNanos = now;
-                    long leftMillis = limits.goneLingerMillis() - (now - idleSinceNanos) / 1_000_000;
-                    if (leftMillis <= 0) {
-                        Logger.info("nbd: {}: device {} was removed; closing the idle connection", transport.peer(), session.name());
-                        return;
-                    }
-                    waitIo(Transport.READABLE, leftMillis);
-                }
+                if (input.fill() < 0) return;
+                if (!input.hasHeader() && closing == null) input.waitIo(Transport.READABLE, -1);
             }
         } finally {
             finished = true;
             transport.close();
             out.close();
-            closeDeviceWhenIdle();
+            export.closeIfIdle(true, admission.inFlight());
         }
     }
 
-    /** Asks the loop to finish: stop reading, let in-flight requests complete for a grace period, close. */
+    /** The server stops: close as {@link Closing} says, within the grace period. Any thread. */
     public void stop() {
-        stopping = true;
-        transport.wakeup();
+        closeGracefully(Closing.within("the server is stopping", limits.shutdownGraceMillis(), STOP_QUIET_MILLIS));
     }
 
     /** The most data bytes this connection held at once (for tests of the memory bound). */
     public long maxInFlightBytesSeen() {
-        return maxInFlightBytesSeen.get();
+        return admission.maxInFlightBytesSeen();
     }
 
-    /** Handles one request at the head of the input; false when it was NBD_CMD_DISC. */
-    private boolean handleRequest() throws IOException {
-        int at = in.position();
-        int magic = in.getInt(at);
-        if (magic != Nbd.REQUEST_MAGIC)
-            throw new ProtocolException("bad request magic 0x" + Integer.toHexString(magic));
-        int flags = Short.toUnsignedInt(in.getShort(at + 4));
-        int type = Short.toUnsignedInt(in.getShort(at + 6));
-        long handle = in.getLong(at + 8);
-        long offset = in.getLong(at + 16);
-        long length = Integer.toUnsignedLong(in.getInt(at + 24));
-        in.position(at + HEADER_BYTES);
-
-        if (type == Nbd.CMD_DISC) return false;
-        Request r = new Request(handle, type, flags, offset, (int) length);
-        String refusal = check(type, flags, offset, length, r);
-        if (refusal != null) {
-            if (type == Nbd.CMD_WRITE) skipPayload(length);
-            admit(0);
-            reply(r);
-            return true;
+    /** Handles one request at the head of the input (a DISC starts closing). */
+    private void handleRequest() throws IOException {
+        RequestHeader h = input.header();
+        if (h.type() == Nbd.CMD_DISC) {
+            closeGracefully(Closing.disconnect("the client disconnected"));
+            return;
         }
-        if (length != 0 && type != Nbd.CMD_BLOCK_STATUS && !UnalignedRequests.whole(offset, length, session.blockBytes())) {
-            submitUnaligned(r);
-            return true;
+        ServerRequest r = new ServerRequest(h, shared);
+        Closing c = closing;
+        RequestCheck.Refusal refusal = RequestCheck.check(h, session, limits.maxPayloadBytes(), c == null ? null : c.reason());
+        if (refusal != null) r.refuse(refusal.wireError(), refusal.reason());
+        try {
+            dispatch(r, refusal != null);
+        } catch (RequestInput.ClosingNow e) {
+            // Closing began while the request waited for room or its payload: it is answered, not run,
+            // and what the stream still holds of its payload is dropped while closing.
+            r.abandon();
+            payloadToSkip = r.payloadLeft;
+            shutDown(r, closing.reason());
+        } catch (IOException | RuntimeException | Error e) {
+            r.abandon();
+            throw e;
         }
-        switch (type) {
-            case Nbd.CMD_READ, Nbd.CMD_CACHE -> submitRead(r);
-            case Nbd.CMD_WRITE -> submitWrite(r);
-            case Nbd.CMD_FLUSH -> {
-                admit(0);
-                submit(Bio.flush(r));
-            }
-            case Nbd.CMD_TRIM -> submitRange(r, BioOp.DISCARD, fua(flags));
-            case Nbd.CMD_WRITE_ZEROES -> writeZeroes(r, flags);
-            case Nbd.CMD_BLOCK_STATUS -> {
-                admit(0);
-                blockStatus(r);
-            }
-            default -> throw new IllegalStateException("unchecked command " + type);
-        }
-        return true;
     }
 
     /**
-     * Checks a request against the protocol and the export; returns null when it may run, else
-     * the reason, with the request's error set.
+     * Takes a request's lease and hands the request on (to the device, the query pool, or the
+     * reply queue when it is refused or has nothing to do). Whatever it throws, the caller gives
+     * the lease back unless the request was handed on.
      */
-    private String check(int type, int flags, long offset, long length, Request r) {
-        String cmd = Nbd.commandName(type);
-        int allowed;
-        switch (type) {
-            case Nbd.CMD_READ -> allowed = session.structured() ? Nbd.CMD_FLAG_DF : 0;
-            case Nbd.CMD_WRITE, Nbd.CMD_FLUSH, Nbd.CMD_TRIM, Nbd.CMD_CACHE -> allowed = 0;
-            case Nbd.CMD_WRITE_ZEROES -> allowed = Nbd.CMD_FLAG_NO_HOLE;
-            case Nbd.CMD_BLOCK_STATUS -> allowed = Nbd.CMD_FLAG_REQ_ONE;
-            default -> {
-                return r.refuse(Nbd.EINVAL, "unknown command " + type);
-            }
-        }
-        if ((session.flags() & Nbd.FLAG_SEND_FUA) != 0) allowed |= Nbd.CMD_FLAG_FUA;
-        if ((flags & ~allowed) != 0)
-            return r.refuse(Nbd.EINVAL, "flags 0x" + Integer.toHexString(flags & ~allowed) + " are not valid on " + cmd);
-        if (type == Nbd.CMD_FLUSH) {
-            if (offset != 0 || length != 0) return r.refuse(Nbd.EINVAL, "FLUSH must have offset and length 0");
-            return null;
-        }
-        if (type == Nbd.CMD_BLOCK_STATUS && !session.baseAllocation())
-            return r.refuse(Nbd.EINVAL, "BLOCK_STATUS needs the base:allocation context (NBD_OPT_SET_META_CONTEXT)");
-        boolean writes = type == Nbd.CMD_WRITE || type == Nbd.CMD_TRIM || type == Nbd.CMD_WRITE_ZEROES;
-        if (writes && session.readOnly())
-            return r.refuse(Nbd.EPERM, "export " + WireStrings.quote(session.name()) + " is read-only");
-        boolean capped = type == Nbd.CMD_READ || type == Nbd.CMD_WRITE || type == Nbd.CMD_CACHE
-                || type == Nbd.CMD_WRITE_ZEROES;
-        if (capped && length > limits.maxPayloadBytes())
-            return r.refuse(Nbd.EINVAL, cmd + " of " + length + " bytes exceeds the maximum block size "
-                    + limits.maxPayloadBytes());
-        int align = session.minBlockBytes();
-        if ((offset & (align - 1)) != 0 || (length & (align - 1)) != 0)
-            return r.refuse(Nbd.EINVAL, cmd + " at offset " + Long.toUnsignedString(offset) + " length " + length
-                    + " is not aligned to the minimum block size " + align);
-        long end = offset + length;
-        if (Long.compareUnsigned(end, offset) < 0)
-            return r.refuse(Nbd.EINVAL, cmd + ": offset " + Long.toUnsignedString(offset) + " + length " + length
-                    + " overflows");
-        if (Long.compareUnsigned(end, session.sizeBytes()) > 0) {
-            int error = type == Nbd.CMD_WRITE || type == Nbd.CMD_WRITE_ZEROES ? Nbd.ENOSPC : Nbd.EINVAL;
-            return r.refuse(error, cmd + " at offset " + Long.toUnsignedString(offset) + " length " + length
-                    + " is beyond the end of the export (" + session.sizeBytes() + " bytes)");
-        }
-        if (type == Nbd.CMD_BLOCK_STATUS && length == 0)
-            return r.refuse(Nbd.EINVAL, "BLOCK_STATUS of length 0");
-        if (gone) return r.refuse(Nbd.ESHUTDOWN, "device " + WireStrings.quote(session.name()) + " was removed");
-        return null;
-    }
-
-    private void submitRead(Request r) throws IOException {
-        if (r.length == 0) {
-            admit(0);
-            reply(r);
+    private void dispatch(ServerRequest r, boolean refused) throws IOException {
+        if (refused) {
+            if (r.type == Nbd.CMD_WRITE) input.skipPayload(r);
+            r.lease = admission.admit(0, input::awaitRoom);
+            r.answer();
             return;
         }
-        acquire(r, r.length);
-        if (r.type == Nbd.CMD_CACHE) r.kind = Request.SIMPLE_NO_DATA;
-        submit(Bio.read(r.offset >>> Bio.SECTOR_SHIFT, r.data.duplicate(), r));
+        if (r.length != 0 && r.type != Nbd.CMD_BLOCK_STATUS
+                && !UnalignedRequests.whole(r.offset, Integer.toUnsignedLong(r.length), session.blockBytes())) {
+            submitUnaligned(r);
+            return;
+        }
+        switch (r.type) {
+            case Nbd.CMD_READ, Nbd.CMD_CACHE -> submitRead(r);
+            case Nbd.CMD_WRITE -> submitWrite(r);
+            case Nbd.CMD_FLUSH -> {
+                r.lease = admission.admit(0, input::awaitRoom);
+                submit(r, Bio.flush(r));
+            }
+            case Nbd.CMD_TRIM -> submitRange(r, BioOp.DISCARD, fua(r.flags));
+            case Nbd.CMD_WRITE_ZEROES ->
+                    submitRange(r, BioOp.WRITE_ZEROES, fua(r.flags) | ((r.flags & Nbd.CMD_FLAG_NO_HOLE) != 0 ? Bio.NO_HOLE : 0));
+            case Nbd.CMD_BLOCK_STATUS -> {
+                r.lease = admission.admit(0, input::awaitRoom);
+                blockStatus(r);
+            }
+            default -> throw new IllegalStateException("unchecked command " + r.type);
+        }
     }
 
-    private void submitWrite(Request r) throws IOException {
+    private void submitRead(ServerRequest r) throws IOException {
+        r.lease = admission.admit(r.length, input::awaitRoom);
         if (r.length == 0) {
-            admit(0);
-            reply(r);
+            r.answer();
+            return;
+        }
+        r.data = r.lease.buffer();
+        if (r.type == Nbd.CMD_CACHE) r.kind = ServerRequest.SIMPLE_NO_DATA;
+        submit(r, Bio.read(r.offset >>> Bio.SECTOR_SHIFT, r.data.duplicate(), r));
+    }
+
+    private void submitWrite(ServerRequest r) throws IOException {
+        if (r.length == 0) {
+            r.lease = admission.admit(0, input::awaitRoom);
+            r.answer();
             return;
         }
         ByteBuffer data = receivePayload(r, r.length, 0);
@@ -274,77 +193,34 @@ public final class Transmission {
     }
 
     /**
-     * Takes a buffer of {@code bytes} for a WRITE and reads its payload into it at {@code at};
-     * returns the buffer (position 0, limit {@code bytes}).
+     * Takes the lease of a WRITE with a buffer of {@code bytes} once its payload has begun to
+     * arrive, and reads the payload into it at {@code at}; returns the buffer (position 0, limit
+     * {@code bytes}). On failure the caller gives the lease back.
      */
-    private ByteBuffer receivePayload(Request r, int bytes, int at) throws IOException {
-        awaitPayloadStart(r.length);
-        ByteBuffer data = acquire(r, bytes);
-        ByteBuffer payload = data.duplicate().position(at).limit(at + r.length);
-        try {
-            int fromInput = Math.min(in.remaining(), r.length);
-            if (fromInput > 0) {
-                ByteBuffer src = in.duplicate().limit(in.position() + fromInput);
-                payload.put(src);
-                in.position(in.position() + fromInput);
-            }
-            long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
-            while (payload.hasRemaining()) {
-                int n = transport.read(payload);
-                if (n < 0) throw new EOFException("connection closed in the middle of a " + r.length + "-byte WRITE payload");
-                if (n == 0) awaitPayload(deadline, r.length, payload.position() - at);
-                if (stopping) throw new IOException("server stopping");
-            }
-        } catch (IOException | RuntimeException e) {
-            release(r);
-            throw e;
-        }
+    private ByteBuffer receivePayload(ServerRequest r, int bytes, int at) throws IOException {
+        input.awaitPayloadStart(r.length);
+        r.lease = admission.admit(bytes, input::awaitRoom);
+        ByteBuffer data = r.lease.buffer();
+        input.readPayload(r, data.duplicate().position(at).limit(at + r.length));
         return data;
     }
 
-    /**
-     * Waits until the first bytes of a WRITE's payload are in the input buffer (all of it, or as
-     * much as the buffer holds) before memory is taken for it, so a client that sends a large
-     * header and stalls holds none.
-     */
-    private void awaitPayloadStart(int length) throws IOException {
-        int want = Math.min(length, IN_BUFFER_BYTES);
-        if (in.remaining() >= want) return;
-        long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
-        in.compact();
-        try {
-            while (in.position() < want) {
-                int n = transport.read(in);
-                if (n < 0) throw new EOFException("connection closed in the middle of a " + length + "-byte WRITE payload");
-                if (n == 0) awaitPayload(deadline, length, in.position());
-                if (stopping) throw new IOException("server stopping");
-            }
-        } finally {
-            in.flip();
-        }
-    }
-
-    private void writeZeroes(Request r, int flags) throws IOException {
-        int bioFlags = fua(flags) | ((flags & Nbd.CMD_FLAG_NO_HOLE) != 0 ? Bio.NO_HOLE : 0);
-        submitRange(r, BioOp.WRITE_ZEROES, bioFlags);
-    }
-
-    private void submitRange(Request r, BioOp op, int bioFlags) throws IOException {
+    private void submitRange(ServerRequest r, BioOp op, int bioFlags) throws IOException {
+        r.lease = admission.admit(0, input::awaitRoom);
         if (r.length == 0) {
-            admit(0);
-            reply(r);
+            r.answer();
             return;
         }
-        admit(0);
         submitWriting(r, Bio.of(op, r.offset >>> Bio.SECTOR_SHIFT, r.length >>> Bio.SECTOR_SHIFT, null, bioFlags, r),
                 r.offset, r.end());
     }
 
     /** Hands the device a bio that changes the export's bytes [start, end), ordered against read-modify-writes of them. */
-    private void submitWriting(Request r, Bio bio, long start, long end) {
+    private void submitWriting(ServerRequest r, Bio bio, long start, long end) {
+        r.toDevice();
         unaligned.runWrite(start, end, hold -> {
             r.hold = hold;
-            submit(bio);
+            submitBio(bio);
         });
     }
 
@@ -352,35 +228,42 @@ public final class Transmission {
      * A request not made of whole device blocks, from a client that did not ask for block sizes:
      * served on the blocks that cover it ({@link UnalignedRequests}).
      */
-    private void submitUnaligned(Request r) throws IOException {
+    private void submitUnaligned(ServerRequest r) throws IOException {
         UnalignedRequests.Span s = UnalignedRequests.span(r.offset, Integer.toUnsignedLong(r.length), session.blockBytes(),
                 session.sizeBytes());
         switch (r.type) {
             case Nbd.CMD_READ, Nbd.CMD_CACHE -> {
-                ByteBuffer data = acquire(r, s.coverBytes());
-                if (r.type == Nbd.CMD_CACHE) r.kind = Request.SIMPLE_NO_DATA;
-                ByteBuffer cover = data.duplicate();
-                data.limit(s.head() + r.length).position(s.head()); // the reply's payload
-                submit(Bio.read(s.startSector(), cover, r));
+                r.lease = admission.admit(s.coverBytes(), input::awaitRoom);
+                if (r.type == Nbd.CMD_CACHE) r.kind = ServerRequest.SIMPLE_NO_DATA;
+                ByteBuffer cover = r.lease.buffer().duplicate();
+                r.data = r.lease.buffer().duplicate().limit(s.head() + r.length).position(s.head()); // the reply's payload
+                submit(r, Bio.read(s.startSector(), cover, r));
             }
             case Nbd.CMD_WRITE, Nbd.CMD_WRITE_ZEROES -> {
                 ByteBuffer data;
                 if (r.type == Nbd.CMD_WRITE) {
                     data = receivePayload(r, s.readModifyWriteBytes(), s.head());
                 } else {
-                    data = acquire(r, s.readModifyWriteBytes());
+                    r.lease = admission.admit(s.readModifyWriteBytes(), input::awaitRoom);
+                    data = r.lease.buffer();
                     UnalignedRequests.zero(data, s.head(), r.length);
                 }
+                r.toDevice();
                 unaligned.runHolding(s.start(), s.end(), hold -> {
                     r.hold = hold;
-                    UnalignedRequests.readModifyWrite(s, data, fua(r.flags), this::submit, r);
+                    try {
+                        UnalignedRequests.readModifyWrite(s, data, fua(r.flags), this::submitBio, r);
+                    } catch (RuntimeException e) {
+                        Logger.error(e, "nbd: {}: read-modify-write of {} failed", transport.peer(), s);
+                        r.accept(IoStatus.error(Errno.EIO, "read-modify-write failed: " + e));
+                    }
                 });
             }
             case Nbd.CMD_TRIM -> {
-                admit(0);
+                r.lease = admission.admit(0, input::awaitRoom);
                 long from = s.innerStart(), to = s.innerEnd();
                 if (from >= to) {
-                    reply(r); // no whole block inside: a trim is only a hint
+                    r.answer(); // no whole block inside: a trim is only a hint
                 } else {
                     submitWriting(r, Bio.of(BioOp.DISCARD, from >>> Bio.SECTOR_SHIFT, (to - from) >>> Bio.SECTOR_SHIFT, null,
                             fua(r.flags), r), from, to);
@@ -390,8 +273,14 @@ public final class Transmission {
         }
     }
 
-    /** Hands an admitted request's bio to the device; its completion replies. */
-    private void submit(Bio bio) {
+    /** Hands an admitted request's one bio to the device (the request is handed on from here); its completion replies. */
+    private void submit(ServerRequest r, Bio bio) {
+        r.toDevice();
+        submitBio(bio);
+    }
+
+    /** Submits a bio of a request already handed to the device; a device that throws fails it. */
+    private void submitBio(Bio bio) {
         try {
             device.submit(bio);
         } catch (RuntimeException e) {
@@ -400,162 +289,136 @@ public final class Transmission {
         }
     }
 
+    /** Hands an admitted BLOCK_STATUS to the query pool; its reply goes out when the answer is there. */
+    private void blockStatus(ServerRequest r) {
+        r.kind = ServerRequest.BLOCK_STATUS;
+        r.toDevice();
+        try {
+            queries.execute(() -> {
+                try {
+                    r.descriptors = BlockStatusReply.query(device, session.name(), r.offset, r.end(),
+                            (r.flags & Nbd.CMD_FLAG_REQ_ONE) != 0);
+                    r.accept(IoStatus.OK);
+                } catch (DmException e) {
+                    r.accept(IoStatus.error(e.errno(), e.getMessage()));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            r.accept(IoStatus.error(Errno.ESHUTDOWN, "the server is stopping"));
+        }
+    }
+
     private static int fua(int flags) {
         return (flags & Nbd.CMD_FLAG_FUA) != 0 ? Bio.FUA : 0;
     }
 
-    /** Admits a request holding {@code bytes} (waiting while the connection or the server holds too much) and takes its buffer. */
-    private ByteBuffer acquire(Request r, int bytes) throws IOException {
-        admit(bytes);
-        for (int attempt = 0; ; attempt++) {
-            try {
-                r.data = pool.acquire(bytes);
-                r.heldBytes = bytes;
-                return r.data;
-            } catch (OutOfMemoryError e) {
-                // Direct memory is short although the budget allowed this (something else holds it):
-                // wait for it to come back rather than drop the client.
-                if (attempt == 0) Logger.warn("nbd: {}: no direct memory for a {}-byte buffer; waiting", transport.peer(), bytes);
-                try {
-                    waitIo(0, 20);
-                    if (stopping) throw new IOException("server stopping");
-                } catch (IOException | RuntimeException failure) {
-                    unadmit(bytes);
-                    throw failure;
-                }
-            }
-        }
+    /** Runs after a lease was given back: wakes a reader that waits for it, closes the device once all ended. */
+    private void released() {
+        if (ownerWaiting) transport.wakeup();
+        export.closeIfIdle(finished, admission.inFlight());
     }
 
-    /** Takes {@code bytes} of the server's budget, waiting (not reading) while it is spent. */
-    private void takeBudget(long bytes) throws IOException {
-        if (budget.tryAcquire(bytes, inFlightBytes.get(), wakeup)) return;
-        try {
-            do {
-                waitIo(0, -1);
-                if (stopping) throw new IOException("server stopping");
-            } while (!budget.tryAcquire(bytes, inFlightBytes.get(), wakeup));
-        } catch (IOException | RuntimeException e) {
-            budget.cancel(wakeup);
-            throw e;
-        }
-    }
+    // ---- closing
 
-    private void admit(long bytes) throws IOException {
-        while (inFlight.get() >= limits.maxInFlightRequests()
-                || (inFlight.get() > 0 && inFlightBytes.get() + bytes > limits.maxInFlightBytes())) {
-            ownerWaiting = true;
-            try {
-                if (inFlight.get() >= limits.maxInFlightRequests()
-                        || (inFlight.get() > 0 && inFlightBytes.get() + bytes > limits.maxInFlightBytes())) {
-                    waitIo(0, -1);
-                }
-            } finally {
-                ownerWaiting = false;
-            }
-            if (stopping) throw new IOException("server stopping");
+    /** Starts closing, or makes a closing under way stricter. Any thread. */
+    private void closeGracefully(Closing c) {
+        synchronized (closeLock) {
+            closing = closing == null ? c : closing.and(c);
         }
-        if (bytes > 0) takeBudget(bytes);
-        inFlight.incrementAndGet();
-        long now = inFlightBytes.addAndGet(bytes);
-        if (now > maxInFlightBytesSeen.get()) maxInFlightBytesSeen.set(now);
-    }
-
-    private void unadmit(long bytes) {
-        inFlightBytes.addAndGet(-bytes);
-        inFlight.decrementAndGet();
-        if (bytes > 0) budget.release(bytes);
-    }
-
-    private void release(Request r) {
-        ByteBuffer data = r.data;
-        r.data = null;
-        if (data != null) {
-            pool.release(data);
-            unadmit(r.heldBytes);
-        } else {
-            unadmit(0);
-        }
-        // The owner also lingers on a removed device only from the moment nothing is in flight.
-        if (ownerWaiting || (gone && inFlight.get() == 0)) transport.wakeup();
-        if (finished && inFlight.get() == 0) closeDeviceWhenIdle();
-    }
-
-    /** Reads and drops a refused WRITE's payload so the next request is found where it should be. */
-    private void skipPayload(long length) throws IOException {
-        long left = length;
-        int fromInput = (int) Math.min(in.remaining(), left);
-        in.position(in.position() + fromInput);
-        left -= fromInput;
-        if (left == 0) return; // the payload was all buffered: what follows it (pipelined requests) stays
-        // The input buffer is empty now; read the rest of the payload into it, never past its end.
-        long deadline = System.nanoTime() + limits.payloadMillis() * 1_000_000;
-        while (left > 0) {
-            in.clear().limit((int) Math.min(in.capacity(), left));
-            int n = transport.read(in);
-            if (n < 0) throw new EOFException("connection closed in the middle of a refused WRITE payload");
-            if (n == 0) awaitPayload(deadline, length, length - left);
-            if (stopping) throw new IOException("server stopping");
-            left -= n;
-        }
-        in.clear().flip();
+        transport.wakeup();
     }
 
     /**
-     * Waits for the socket (plus writability when replies are held up); returns what is ready.
-     * While replies are held up it looks every second whether the client is keeping memory from
-     * connections that wait for it.
+     * The rest of a closing connection's life (see {@link Closing}): answers what it reads with
+     * ESHUTDOWN, lets requests in flight finish, answers what is left at the grace end, and returns
+     * once everything is answered and written (or the client stopped reading).
      */
-    private int waitIo(int interest, long timeoutMillis) throws IOException {
-        boolean held = out.wantsWritable();
-        if (held) {
-            interest |= Transport.WRITABLE;
-            timeoutMillis = timeoutMillis < 0 ? STALL_CHECK_MILLIS : Math.min(timeoutMillis, STALL_CHECK_MILLIS);
+    private void finishClosing() throws IOException {
+        long idleSinceNanos = 0;
+        for (;;) {
+            Closing c = closing;
+            long now = System.nanoTime();
+            if (c.graceOver(now)) {
+                int cut = shared.answerAllNow(c.reason());
+                if (cut > 0) Logger.info("nbd: {}: {}; answered ESHUTDOWN to {} requests still in flight", transport.peer(), c.reason(), cut);
+                flushReplies(System.nanoTime() + FLUSH_AFTER_GRACE_MILLIS * 1_000_000);
+                return;
+            }
+            if (!c.disconnected()) answerBuffered(c);
+            boolean idle = admission.inFlight() == 0 && out.isIdle() && payloadToSkip == 0
+                    && (c.disconnected() || !input.hasHeader());
+            if (!idle) {
+                idleSinceNanos = 0;
+            } else {
+                if (idleSinceNanos == 0) idleSinceNanos = now;
+                // Measured, not inferred from a wait returning: a wake-up may end a wait early.
+                if ((now - idleSinceNanos) / 1_000_000 >= c.lingerMillis()) {
+                    if (c.disconnected() || input.fill() <= 0) {
+                        if (c.lingerMillis() > 0) Logger.info("nbd: {}: {}; closing the idle connection", transport.peer(), c.reason());
+                        return;
+                    }
+                    continue; // a request came in just now: answer it first
+                }
+            }
+            long waitMillis = c.graceLeftMillis(now);
+            if (idle) {
+                long lingerLeft = Math.max(1, c.lingerMillis() - (now - idleSinceNanos) / 1_000_000);
+                waitMillis = waitMillis < 0 ? lingerLeft : Math.min(waitMillis, lingerLeft);
+            }
+            boolean read = !c.disconnected() && !out.wantsWritable() && input.hasRoom();
+            ownerWaiting = true;
+            try {
+                int ready = input.waitIo(read ? Transport.READABLE : 0, waitMillis);
+                if (read && (ready & Transport.READABLE) != 0 && input.fill() < 0) return;
+            } finally {
+                ownerWaiting = false;
+            }
         }
-        int ready = transport.await(interest, timeoutMillis);
-        if ((ready & Transport.WRITABLE) != 0) out.onWritable();
-        if (!transport.isOpen()) {
-            IOException failure = out.failure();
-            throw failure != null ? failure : new EOFException("connection closed");
-        }
-        if (held && out.wantsWritable() && out.stalledMillis() >= limits.payloadMillis() && budget.othersWait(wakeup)) {
-            throw new StalledClientException("took no reply bytes for " + out.stalledMillis() + " ms while holding "
-                    + inFlightBytes.get() + " bytes other connections wait for");
-        }
-        return ready;
     }
 
-    /** Waits for more of a WRITE payload; past the deadline the client is dropped. */
-    private void awaitPayload(long deadlineNanos, long length, long received) throws IOException {
-        long leftNanos = deadlineNanos - System.nanoTime();
-        if (leftNanos <= 0) {
-            throw new StalledClientException("sent " + received + " of a " + length + "-byte WRITE payload in "
-                    + limits.payloadMillis() + " ms");
+    /**
+     * Answers ESHUTDOWN to every whole request in the input buffer (dropping WRITE payloads), as
+     * long as replies go out; a DISC among them makes the closing {@code disconnected}.
+     */
+    private void answerBuffered(Closing c) throws IOException {
+        while (!out.wantsWritable()) {
+            if (payloadToSkip > 0) {
+                payloadToSkip = input.skipBuffered(payloadToSkip);
+                if (payloadToSkip > 0) return; // the rest is still on its way
+            }
+            if (!input.hasHeader()) return;
+            RequestHeader h = input.header();
+            if (h.type() == Nbd.CMD_DISC) {
+                closeGracefully(Closing.disconnect(c.reason()));
+                return;
+            }
+            ServerRequest r = new ServerRequest(h, shared);
+            shutDown(r, c.reason());
+            payloadToSkip = r.payloadLeft;
         }
-        waitIo(Transport.READABLE, (leftNanos + 999_999) / 1_000_000);
     }
 
-    /** A client that holds the server's memory without making progress; only its connection is dropped. */
-    public static final class StalledClientException extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        StalledClientException(String message) {
-            super(message);
-        }
+    /**
+     * Answers a request of a closing connection at once: ESHUTDOWN, or the error it was refused
+     * with. It takes a slot without waiting (a closing connection reads only while replies go out).
+     */
+    private void shutDown(ServerRequest r, String reason) {
+        if (r.error == 0) r.refuse(Nbd.ESHUTDOWN, reason);
+        r.lease = admission.admitNow();
+        r.answer();
     }
 
-    /** After DISC or on stop: let requests in flight finish and their replies go out, then return. */
-    private void drainInFlight(long graceMillis) throws IOException {
-        long deadline = graceMillis < 0 ? Long.MAX_VALUE : System.nanoTime() + graceMillis * 1_000_000;
-        while (inFlight.get() > 0 || !out.isIdle()) {
-            long left = deadline == Long.MAX_VALUE ? -1 : (deadline - System.nanoTime()) / 1_000_000;
-            if (deadline != Long.MAX_VALUE && left <= 0) {
-                Logger.info("nbd: {}: closing with {} requests still in flight", transport.peer(), inFlight.get());
+    /** Lets queued replies go out until {@code deadlineNanos}. */
+    private void flushReplies(long deadlineNanos) throws IOException {
+        while (!out.isIdle()) {
+            long left = (deadlineNanos - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                Logger.info("nbd: {}: closing with replies the client did not take", transport.peer());
                 return;
             }
             ownerWaiting = true;
             try {
-                if (inFlight.get() > 0 || !out.isIdle()) waitIo(0, left < 0 ? -1 : Math.max(1, left));
+                if (!out.isIdle()) input.waitIo(0, left);
             } finally {
                 ownerWaiting = false;
             }
@@ -566,196 +429,11 @@ public final class Transmission {
         if (ownerWaiting) transport.wakeup();
     }
 
-    private void onDeviceEvent(DeviceEvent event) {
-        if (event.kind() == EventKind.REMOVED) markGone();
-    }
-
-    private void markGone() {
-        if (!gone) {
-            gone = true;
-            transport.wakeup();
-        }
-    }
-
-    /** Closes the device and the event subscription once the connection ended and nothing is in flight. */
-    private void closeDeviceWhenIdle() {
-        if (inFlight.get() != 0) return;
-        synchronized (closeLock) {
-            if (deviceClosed) return;
-            deviceClosed = true;
-        }
-        try {
-            if (subscription != null) subscription.close();
-        } catch (Exception e) {
-            Logger.debug("nbd: closing the event subscription failed: {}", e.getMessage());
-        }
-        try {
-            session.close();
-        } catch (RuntimeException e) {
-            Logger.warn(e, "nbd: closing device {} failed", session.name());
-        }
-    }
-
-    /** Hands an admitted BLOCK_STATUS to the query pool; its reply goes out when the answer is there. */
-    private void blockStatus(Request r) {
-        r.kind = Request.BLOCK_STATUS;
-        try {
-            queries.execute(() -> answerBlockStatus(r));
-        } catch (RejectedExecutionException e) {
-            r.accept(IoStatus.error(Errno.ESHUTDOWN, "the server is stopping"));
-        }
-    }
-
-    /**
-     * Asks the device for the allocation of the request's sectors and replies with it for
-     * base:allocation: a hole reads as zeros (HOLE|ZERO), data is 0. Descriptors are clipped to
-     * the request, so none reaches past its end (REQ_ONE requires that, older clients expect it)
-     * and each fits the 32-bit length; with REQ_ONE only the first. An answer may cover less
-     * than the request (the device's run limit): the client asks again from where it ends.
-     */
-    private void answerBlockStatus(Request r) {
-        long end = r.end();
-        try {
-            long first = r.offset >>> Bio.SECTOR_SHIFT;
-            long last = (end + Bio.SECTOR_BYTES - 1) >>> Bio.SECTOR_SHIFT;
-            List<Extent> runs = device.allocation(first, last - first);
-            int max = (r.flags & Nbd.CMD_FLAG_REQ_ONE) != 0 ? 1 : MAX_DESCRIPTORS;
-            int[] descriptors = new int[2 * Math.min(runs.size(), max)];
-            int n = 0;
-            for (Extent e : runs) {
-                long from = Math.max(r.offset, e.startSector() << Bio.SECTOR_SHIFT);
-                long to = Math.min(end, e.endSector() << Bio.SECTOR_SHIFT);
-                if (to <= from) continue;
-                descriptors[2 * n] = (int) (to - from);
-                descriptors[2 * n + 1] = e.kind() == Extent.Kind.HOLE ? Nbd.STATE_HOLE | Nbd.STATE_ZERO : 0;
-                if (++n == max) break;
-            }
-            if (n == 0) throw new DmException(Errno.EIO, "the device answered no run within the request");
-            r.descriptors = Arrays.copyOf(descriptors, 2 * n);
-            r.accept(IoStatus.OK);
-        } catch (DmException e) {
-            r.accept(IoStatus.error(e.errno(), e.getMessage()));
-        } catch (RuntimeException e) {
-            Logger.warn(e, "nbd: device {} failed an allocation query", session.name());
-            r.accept(IoStatus.error(Errno.EIO, e.toString()));
-        }
-    }
-
-    private void reply(Request r) {
-        out.send(r);
-    }
-
-    /** One request in flight: its own completion and its own reply message. */
-    private final class Request implements Consumer<IoStatus>, OutputQueue.Message {
-        static final int SIMPLE = 0;
-        static final int SIMPLE_NO_DATA = 1;
-        static final int BLOCK_STATUS = 2;
-
-        final long handle;
-        final int type;
-        final int flags;
-        final long offset;
-        final int length;
-        ByteBuffer data;
-        /** BLOCK_STATUS: length and status flags of each descriptor, in turn. */
-        int[] descriptors;
-        int heldBytes;
-        /** The write's hold on its bytes of the export (UnalignedRequests), released on completion. */
-        UnalignedRequests.Hold hold;
-        int kind = SIMPLE;
-        int error;
-        String message;
-
-        Request(long handle, int type, int flags, long offset, int length) {
-            this.handle = handle;
-            this.type = type;
-            this.flags = flags;
-            this.offset = offset;
-            this.length = length;
-        }
-
-        /** Where the request's bytes end (its length is unsigned: a TRIM may ask for 4 GiB - 1). */
-        long end() {
-            return offset + Integer.toUnsignedLong(length);
-        }
-
-        /** Marks the request refused; returns the reason. */
-        String refuse(int wireError, String reason) {
-            error = wireError;
-            message = reason;
-            Logger.debug("nbd: {}: {} refused: {}", transport.peer(), Nbd.commandName(type), reason);
-            return reason;
-        }
-
-        @Override
-        public void accept(IoStatus status) {
-            if (hold != null) {
-                unaligned.release(hold);
-                hold = null;
-            }
-            if (!status.isOk()) {
-                Errno errno = status.isError() ? status.errno() : Errno.EIO;
-                if (errno == Errno.ENODEV) markGone();
-                error = Nbd.wireError(errno);
-                message = Nbd.commandName(type) + " at offset " + Long.toUnsignedString(offset) + " length " + length
-                        + " failed: " + (status.message() == null ? errno.name() : errno.name() + ": " + status.message());
-            }
-            out.send(this);
-        }
-
-        private boolean structuredRead() {
-            return session.structured() && type == Nbd.CMD_READ;
-        }
-
-        @Override
-        public int headerBytes() {
-            if (error != 0) {
-                return session.structured() ? 26 + Math.min(message.length() * 3, Nbd.MAX_STRING_BYTES) : 16;
-            }
-            if (kind == BLOCK_STATUS) return 24 + 4 * descriptors.length;
-            if (structuredRead()) return length == 0 ? 20 : 28;
-            return 16;
-        }
-
-        @Override
-        public void encodeHeader(ByteBuffer b) {
-            if (error != 0) {
-                if (session.structured()) {
-                    byte[] text = WireStrings.encode(message, Nbd.MAX_STRING_BYTES);
-                    b.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE)
-                            .putShort((short) Nbd.REPLY_TYPE_ERROR).putLong(handle).putInt(6 + text.length)
-                            .putInt(error).putShort((short) text.length).put(text);
-                } else {
-                    b.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(error).putLong(handle);
-                }
-            } else if (kind == BLOCK_STATUS) {
-                b.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE)
-                        .putShort((short) Nbd.REPLY_TYPE_BLOCK_STATUS).putLong(handle).putInt(4 + 4 * descriptors.length)
-                        .putInt(Nbd.CONTEXT_BASE_ALLOCATION_ID);
-                for (int v : descriptors) b.putInt(v);
-            } else if (structuredRead()) {
-                if (length == 0) {
-                    b.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE)
-                            .putShort((short) Nbd.REPLY_TYPE_NONE).putLong(handle).putInt(0);
-                } else {
-                    b.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE)
-                            .putShort((short) Nbd.REPLY_TYPE_OFFSET_DATA).putLong(handle).putInt(8 + length)
-                            .putLong(offset);
-                }
-            } else {
-                b.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(0).putLong(handle);
-            }
-        }
-
-        @Override
-        public ByteBuffer payload() {
-            if (error != 0 || kind != SIMPLE || type != Nbd.CMD_READ || data == null) return null;
-            return data;
-        }
-
-        @Override
-        public void sent() {
-            release(this);
-        }
+    /** The device was removed: close, answering ESHUTDOWN meanwhile, once idle for goneLingerMillis. */
+    private void deviceGone() {
+        Closing c = closing;
+        if (c != null && !c.disconnected() && c.lingerMillis() <= limits.goneLingerMillis()) return;
+        closeGracefully(Closing.within("device " + WireStrings.quote(session.name()) + " was removed",
+                limits.shutdownGraceMillis(), limits.goneLingerMillis()));
     }
 }

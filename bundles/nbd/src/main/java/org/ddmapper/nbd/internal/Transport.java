@@ -41,6 +41,14 @@ public interface Transport extends AutoCloseable {
      */
     int await(int interest, long timeoutMillis) throws IOException;
 
+    /**
+     * Whether the peer has hung up even though bytes it sent are still unread (a read would show
+     * the end only after them). False when the transport cannot tell. Owner thread only.
+     */
+    default boolean peerClosed() {
+        return !isOpen();
+    }
+
     /** Makes the owner's current or next {@link #await} return at once. Any thread. */
     void wakeup();
 

@@ -21,7 +21,7 @@ public final class DelayType implements TargetType {
     public String name() { return "delay"; }
 
     @Override
-    public String version() { return "1.5.0"; }
+    public String version() { return "1.3.0"; }
 
     @Override
     public String usage() {

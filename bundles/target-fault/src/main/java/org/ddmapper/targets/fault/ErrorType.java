@@ -3,7 +3,6 @@ package org.ddmapper.targets.fault;
 import java.util.Set;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.Errno;
-import org.ddmapper.spi.DeviceArea;
 import org.ddmapper.spi.StatusType;
 import org.ddmapper.spi.TableArgs;
 import org.ddmapper.spi.Target;
@@ -13,11 +12,12 @@ import org.ddmapper.spi.TargetType;
 import org.osgi.service.component.annotations.Component;
 
 /**
- * The kernel's error target: {@code error} or {@code error <dev> <offset>} (the device only
- * names what the target stands in for). Every request it is given fails with EIO; loading it over
- * any table and resuming is how a device is "yanked". Like the kernel's
- * ({@code num_flush_bios = 0}) it takes no flushes: a FLUSH of a table with an error segment
- * succeeds for the other targets' data. INFO is empty; TABLE repeats {@code <dev> <offset>} when given.
+ * The error target as Linux 6.1 has it (1.5.0): {@code error}, any arguments ignored (newer
+ * kernels read {@code <dev> <offset>}; 6.1 neither checks nor opens them, and prints none back).
+ * Every request it is given fails with EIO. Loading it over any table and resuming is how a device is
+ * "yanked". Like the kernel's ({@code num_flush_bios = 0}) it takes no
+ * flushes: a FLUSH of a table with an error segment succeeds for the other targets' data. INFO
+ * and TABLE are empty.
  */
 @Component(service = TargetType.class)
 public final class ErrorType implements TargetType {
@@ -26,29 +26,28 @@ public final class ErrorType implements TargetType {
     public String name() { return "error"; }
 
     @Override
-    public String version() { return "1.7.0"; }
+    public String version() { return "1.5.0"; }
 
     @Override
     public Set<TargetFeature> features() { return Set.of(TargetFeature.NO_FLUSH); }
 
     @Override
-    public String usage() { return "error [<dev> <offset>]"; }
+    public String usage() { return "error [<ignored>...]"; }
 
     @Override
     public Target create(TargetContext context, TableArgs args) {
-        String table = args.hasNext() ? DeviceArea.next(args, "device", context.lengthSectors()).tableText() : "";
-        args.expectEnd();
-        return new Failing(table);
+        while (args.hasNext()) args.next("ignored argument");
+        return new Failing();
     }
 
-    /** The target: fails everything; remembers its table text only. */
-    record Failing(String table) implements Target {
+    /** The target: fails everything. */
+    record Failing() implements Target {
         static final String REASON = "error target: every I/O fails";
 
         @Override
         public void map(Bio bio) { bio.fail(Errno.EIO, REASON); }
 
         @Override
-        public String status(StatusType type) { return type == StatusType.TABLE ? table : ""; }
+        public String status(StatusType type) { return ""; }
     }
 }

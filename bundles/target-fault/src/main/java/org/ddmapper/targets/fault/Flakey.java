@@ -3,7 +3,6 @@ package org.ddmapper.targets.fault;
 import java.nio.ByteBuffer;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
 import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
@@ -15,13 +14,14 @@ import org.ddmapper.spi.Target;
 import org.ddmapper.spi.TargetState;
 
 /**
- * A flakey target. Up for {@code upSecs}, then down for {@code downSecs}, repeating, counted in
- * whole seconds since construction (the kernel's jiffies / HZ). While down: a read fails with
- * error_reads, else passes and may be corrupted on its way back; every other request (writes,
- * discards, write-zeroes, flushes: the kernel's WRITE direction) is dropped (completed OK
- * without reaching the device) with drop_writes, fails with error_writes, else passes, a write
- * possibly corrupted in a copy (the caller's buffer is never touched). A live upgrade hands the
- * cycle's position to the next version, so the cycle goes on rather than restarting.
+ * A flakey target, as Linux 6.1 has it. Up for {@code upSecs}, then down for {@code downSecs},
+ * repeating, counted in whole seconds since construction (the kernel's jiffies / HZ). While down
+ * (see {@link FlakeyFeatures}): a read fails when no feature was given, else passes and may be
+ * corrupted on its way back; every other request (writes, discards, write-zeroes, flushes: the
+ * kernel's WRITE direction) is dropped (completed OK without reaching the device) with
+ * drop_writes, fails with error_writes or with no feature, else passes, a write possibly corrupted
+ * in a copy (the caller's buffer is never touched). A live upgrade hands the cycle's position to
+ * the next version, so the cycle goes on rather than restarting.
  */
 final class Flakey implements Target {
     private final DeviceArea area;
@@ -56,8 +56,9 @@ final class Flakey implements Target {
             readWhileDown(bio);
         } else if (features.dropWrites()) {
             bio.complete(IoStatus.OK);
-        } else if (features.errorWrites()) {
-            bio.fail(Errno.EIO, "flakey: " + bio.op().name().toLowerCase(Locale.ROOT) + " failed: device is down (error_writes)");
+        } else if (features.failsWrites()) {
+            bio.fail(Errno.EIO, "flakey: " + bio.op().name().toLowerCase(Locale.ROOT) + " failed: device is down"
+                    + (features.errorWrites() ? " (error_writes)" : ""));
         } else if (bio.op() == BioOp.WRITE && features.corruptsWrites()) {
             area.submit(corruptedCopy(bio));
         } else {
@@ -67,7 +68,7 @@ final class Flakey implements Target {
 
     private void readWhileDown(Bio bio) {
         if (features.errorReads()) {
-            bio.fail(Errno.EIO, "flakey: read failed: device is down (error_reads)");
+            bio.fail(Errno.EIO, "flakey: read failed: device is down");
         } else if (features.corruptsReads()) {
             area.submit(bio.withCompletion(status -> {
                 if (status.isOk()) corrupt(bio, bio.data(), false);
@@ -85,7 +86,7 @@ final class Flakey implements Target {
         return Bio.of(BioOp.WRITE, bio.sector(), bio.lengthSectors(), copy, bio.flags(), bio::complete);
     }
 
-    /** Applies corrupt_bio_byte and random corruption of the request's direction to {@code data}. */
+    /** Applies corrupt_bio_byte to {@code data} when it is for this direction and the request's flags match. */
     private void corrupt(Bio bio, ByteBuffer data, boolean write) {
         FlakeyFeatures.Corruption fixed = features.corruptBioByte();
         int base = data.position();
@@ -93,10 +94,6 @@ final class Flakey implements Target {
         if (fixed != null && fixed.onWrite() == write && (bio.flags() & fixed.flagsMask()) == fixed.flagsMask()
                 && fixed.nthByte() <= length)
             data.put(base + fixed.nthByte() - 1, (byte) fixed.value());
-        long probability = write ? features.randomWriteCorrupt() : features.randomReadCorrupt();
-        ThreadLocalRandom random = ThreadLocalRandom.current();
-        if (probability > 0 && length > 0 && random.nextLong(FlakeyFeatures.PROBABILITY_BASE) < probability)
-            data.put(base + random.nextInt(length), (byte) random.nextInt(256));
     }
 
     @Override

@@ -6,20 +6,18 @@ import java.util.Locale;
 import org.ddmapper.spi.TableArgs;
 
 /**
- * flakey's optional features, read from {@code <#features> <feature>...} the kernel's way:
- * {@code error_reads}, {@code drop_writes} or {@code error_writes},
- * {@code corrupt_bio_byte <Nth_byte> <r|w> <value> <flags>},
- * {@code random_read_corrupt <p>}, {@code random_write_corrupt <p>} (p in units of 1e-9).
- * With none that changes anything, reads and writes both fail while down (error_reads and
- * error_writes are set, and the table shows them).
+ * flakey's optional features as Linux 6.1 (dm-flakey 1.5.0) reads them from
+ * {@code <#features> <feature>...}: {@code drop_writes} or {@code error_writes}, and
+ * {@code corrupt_bio_byte <Nth_byte> <r|w> <value> <flags>} (keywords in any case), at most 6
+ * words. What the down interval does follows from them as in 6.1: reads fail unless some feature
+ * is given; writes are dropped (drop_writes), fail (error_writes), are corrupted and pass
+ * (corrupt_bio_byte w), pass (corrupt_bio_byte r), or fail when no feature is given. The table
+ * prints the features given, and {@code 0} when none.
  */
-record FlakeyFeatures(boolean errorReads, boolean dropWrites, boolean errorWrites, Corruption corruptBioByte,
-                      long randomReadCorrupt, long randomWriteCorrupt) {
+record FlakeyFeatures(boolean dropWrites, boolean errorWrites, Corruption corruptBioByte) {
 
-    /** The kernel's limit on feature words. */
-    static final int MAX_FEATURE_WORDS = 11;
-    /** Random corruption probabilities count in units of 1/PROBABILITY_BASE. */
-    static final long PROBABILITY_BASE = 1_000_000_000L;
+    /** 6.1's limit on feature words. */
+    static final int MAX_FEATURE_WORDS = 6;
     private static final long U32_MAX = 0xFFFF_FFFFL;
 
     /** corrupt_bio_byte: set byte {@code nthByte} (1-based) to {@code value} in reads or writes whose flags include {@code flagsMask}. */
@@ -30,24 +28,24 @@ record FlakeyFeatures(boolean errorReads, boolean dropWrites, boolean errorWrite
         }
     }
 
-    boolean corruptsReads() {
-        return (corruptBioByte != null && !corruptBioByte.onWrite()) || randomReadCorrupt > 0;
-    }
+    /** Whether a read fails while down: only when no feature was given. */
+    boolean errorReads() { return !dropWrites && !errorWrites && corruptBioByte == null; }
 
-    boolean corruptsWrites() {
-        return (corruptBioByte != null && corruptBioByte.onWrite()) || randomWriteCorrupt > 0;
-    }
+    /** Whether a write (or any other request that is not a read) fails while down. */
+    boolean failsWrites() { return errorWrites || errorReads(); }
+
+    boolean corruptsReads() { return corruptBioByte != null && !corruptBioByte.onWrite(); }
+
+    boolean corruptsWrites() { return corruptBioByte != null && corruptBioByte.onWrite(); }
 
     /** Reads the feature group, if any words are left. */
     static FlakeyFeatures next(TableArgs args) {
-        boolean errorReads = false, dropWrites = false, errorWrites = false;
+        boolean dropWrites = false, errorWrites = false;
         Corruption corrupt = null;
-        long randomRead = -1, randomWrite = -1;
         TableArgs group = args.hasNext() ? args.nextGroup("feature count", MAX_FEATURE_WORDS) : args;
         while (group.hasNext()) {
             String word = group.next("feature");
             switch (word.toLowerCase(Locale.ROOT)) {
-                case "error_reads" -> errorReads = once(group, "error_reads", errorReads);
                 case "drop_writes" -> {
                     dropWrites = once(group, "drop_writes", dropWrites);
                     if (errorWrites) throw group.error("feature drop_writes conflicts with error_writes");
@@ -66,26 +64,12 @@ record FlakeyFeatures(boolean errorReads, boolean dropWrites, boolean errorWrite
                     long flags = group.nextUnsigned("corrupt_bio_byte flags", U32_MAX);
                     corrupt = new Corruption(nth, onWrite, value, flags);
                 }
-                case "random_read_corrupt" -> {
-                    once(group, "random_read_corrupt", randomRead >= 0);
-                    randomRead = group.nextUnsigned("random_read_corrupt probability", PROBABILITY_BASE);
-                }
-                case "random_write_corrupt" -> {
-                    once(group, "random_write_corrupt", randomWrite >= 0);
-                    randomWrite = group.nextUnsigned("random_write_corrupt probability", PROBABILITY_BASE);
-                }
-                default -> throw group.error("unknown feature '" + word + "'");
+                default -> throw group.error("unknown feature '" + word + "' (Linux 6.1's flakey has drop_writes, error_writes, corrupt_bio_byte)");
             }
         }
-        FlakeyFeatures f = new FlakeyFeatures(errorReads, dropWrites, errorWrites, corrupt,
-                Math.max(0, randomRead), Math.max(0, randomWrite));
+        FlakeyFeatures f = new FlakeyFeatures(dropWrites, errorWrites, corrupt);
         if (f.corruptsWrites() && (dropWrites || errorWrites))
-            throw args.error("feature " + (dropWrites ? "drop_writes" : "error_writes")
-                    + " conflicts with corrupting writes (corrupt_bio_byte w, random_write_corrupt)");
-        if (f.corruptsReads() && errorReads)
-            throw args.error("feature error_reads conflicts with corrupting reads (corrupt_bio_byte r, random_read_corrupt)");
-        if (!errorReads && !dropWrites && !errorWrites && !f.corruptsReads() && !f.corruptsWrites())
-            return new FlakeyFeatures(true, false, true, null, 0, 0);
+            throw args.error("feature " + (dropWrites ? "drop_writes" : "error_writes") + " conflicts with corrupt_bio_byte w");
         return f;
     }
 
@@ -101,15 +85,14 @@ record FlakeyFeatures(boolean errorReads, boolean dropWrites, boolean errorWrite
         throw group.error("invalid corrupt_bio_byte direction '" + word + "' (r or w)");
     }
 
-    /** {@code <n> <features...>} as the kernel's TABLE line writes them (count always present). */
+    /** {@code <n> <features...> } as 6.1's TABLE line writes them: the count always, and a blank after each word. */
     String tableText() {
         List<String> words = new ArrayList<>();
-        if (errorReads) words.add("error_reads");
         if (dropWrites) words.add("drop_writes");
         else if (errorWrites) words.add("error_writes");
         if (corruptBioByte != null) words.addAll(List.of(corruptBioByte.toString().split(" ")));
-        if (randomReadCorrupt > 0) words.addAll(List.of("random_read_corrupt", Long.toString(randomReadCorrupt)));
-        if (randomWriteCorrupt > 0) words.addAll(List.of("random_write_corrupt", Long.toString(randomWriteCorrupt)));
-        return words.isEmpty() ? "0" : words.size() + " " + String.join(" ", words);
+        StringBuilder sb = new StringBuilder().append(words.size()).append(' ');
+        for (String w : words) sb.append(w).append(' ');
+        return sb.toString();
     }
 }

@@ -11,9 +11,9 @@ import org.ddmapper.spi.TargetType;
 import org.osgi.service.component.annotations.Component;
 
 /**
- * dm-flakey: {@code flakey <dev> <offset> <up_secs> <down_secs> [<#features> <features...>]}.
- * Passes I/O through for up_secs, then misbehaves for down_secs as its features say, in a
- * cycle counted from when the target was built (see {@link FlakeyFeatures}).
+ * dm-flakey as Linux 6.1 has it (1.5.0): {@code flakey <dev> <offset> <up_secs> <down_secs>
+ * [<#features> <features...>]}. Passes I/O through for up_secs, then misbehaves for down_secs as
+ * its features say, in a cycle counted from when the target was built (see {@link FlakeyFeatures}).
  */
 @Component(service = TargetType.class)
 public final class FlakeyType implements TargetType {
@@ -36,8 +36,8 @@ public final class FlakeyType implements TargetType {
 
     @Override
     public String usage() {
-        return "flakey <dev> <offset> <up_secs> <down_secs> [<#features> [error_reads] [drop_writes|error_writes]"
-                + " [corrupt_bio_byte <Nth_byte> <r|w> <value> <flags>] [random_read_corrupt <p>] [random_write_corrupt <p>]]";
+        return "flakey <dev> <offset> <up_secs> <down_secs> [<#features> [drop_writes|error_writes]"
+                + " [corrupt_bio_byte <Nth_byte> <r|w> <value> <flags>]]";
     }
 
     @Override

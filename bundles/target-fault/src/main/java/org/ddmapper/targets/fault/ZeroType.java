@@ -45,7 +45,7 @@ public final class ZeroType implements TargetType {
     public String name() { return "zero"; }
 
     @Override
-    public String version() { return "1.2.0"; }
+    public String version() { return "1.1.0"; }
 
     @Override
     public Set<TargetFeature> features() { return Set.of(TargetFeature.NO_FLUSH); }

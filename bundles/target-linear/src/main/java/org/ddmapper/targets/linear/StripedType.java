@@ -27,7 +27,7 @@ public final class StripedType implements TargetType {
     public String name() { return "striped"; }
 
     @Override
-    public String version() { return "1.7.0"; }
+    public String version() { return "1.6.0"; }
 
     @Override
     public Set<TargetFeature> features() { return Set.of(TargetFeature.STATE_HANDOVER); }

@@ -8,7 +8,8 @@ import org.ddmapper.spi.TableArgs;
  * The feature arguments of a multipath table. All of the kernel's are accepted
  * ({@code queue_if_no_path}, {@code pg_init_retries}, {@code pg_init_delay_msecs},
  * {@code queue_mode}, {@code retain_attached_hw_handler}); pg_init and queue_mode have no
- * effect here (no SCSI device handlers, one queue kind) and print back as written. Ours:
+ * effect here (no SCSI device handlers, one queue kind) and print back as Linux 6.1 prints them
+ * ({@link #tableWords}). Ours:
  * {@code path_io_timeout_msecs N} fails a path whose request takes longer than N ms (0 = never).
  *
  * @param pgInitRetries      0 when not given
@@ -55,14 +56,21 @@ public record Features(boolean queueIfNoPath, int pgInitRetries, int pgInitDelay
         return pathIoTimeoutMillis >= 0 ? pathIoTimeoutMillis : DEFAULT_PATH_IO_TIMEOUT_MILLIS;
     }
 
-    /** The feature words for TABLE output, with queue_if_no_path as it is now. */
+    /** Whether the table asks for bio-based queueing (Linux 6.1 then drops any hardware handler and implies retain_attached_hw_handler). */
+    boolean bioBased() { return "bio".equals(queueMode); }
+
+    /**
+     * The feature words for TABLE output as Linux 6.1 writes them, with queue_if_no_path as it is
+     * now: {@code queue_mode rq|mq} is the default and not printed; {@code bio} prints with
+     * {@code retain_attached_hw_handler} before it.
+     */
     List<String> tableWords(boolean queueNow) {
         List<String> w = new ArrayList<>();
         if (queueNow) w.add("queue_if_no_path");
         if (pgInitRetries > 0) { w.add("pg_init_retries"); w.add(Integer.toString(pgInitRetries)); }
         if (pgInitDelayMsecs >= 0) { w.add("pg_init_delay_msecs"); w.add(Integer.toString(pgInitDelayMsecs)); }
-        if (retainAttachedHwHandler) w.add("retain_attached_hw_handler");
-        if (queueMode != null) { w.add("queue_mode"); w.add(queueMode); }
+        if (retainAttachedHwHandler || bioBased()) w.add("retain_attached_hw_handler");
+        if (bioBased()) { w.add("queue_mode"); w.add("bio"); }
         if (pathIoTimeoutMillis >= 0) { w.add("path_io_timeout_msecs"); w.add(Long.toString(pathIoTimeoutMillis)); }
         return w;
     }

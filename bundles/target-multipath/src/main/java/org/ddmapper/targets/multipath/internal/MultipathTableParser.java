@@ -38,12 +38,14 @@ final class MultipathTableParser {
     static MultipathTarget parse(TargetContext context, TableArgs args, MapRegistry registry) {
         Features features = Features.parse(args);
         List<String> hw = parseHwHandler(args);
+        if (features.bioBased()) hw = List.of(); // 6.1: "bio-based multipath doesn't allow hardware handler args"
         int groupCount = args.nextCount("number of priority groups", MAX_GROUPS, 5);
         String initialWord = args.peek();
         int initial = args.nextInt("initial priority group", 0, MAX_GROUPS);
-        if ((groupCount == 0) != (initial == 0) || initial > groupCount)
+        if ((groupCount == 0) != (initial == 0))
             throw args.error("invalid initial priority group '" + initialWord + "' (expected "
                     + (groupCount == 0 ? "0 with no groups" : "1.." + groupCount) + ")");
+        if (initial > groupCount) initial = 0; // 6.1 names no next group then: the first usable one serves
         List<PriorityGroup> groups = new ArrayList<>();
         int pathNumber = 0;
         int opened = 0;

@@ -398,7 +398,7 @@ public final class MultipathTarget implements Target, MonitoredMap, PathGroups.R
     @Override
     public int groupInUse() {
         synchronized (state.lock) {
-            PriorityGroup g = state.currentGroupLocked();
+            PriorityGroup g = state.groupInUseLocked();
             return g == null ? 0 : g.number();
         }
     }

@@ -38,6 +38,8 @@ final class PathGroups {
     private PriorityGroup nextGroup;
     private PriorityGroup lastGroup;
     private String nextGroupReason = "initial priority group";
+    /** The kernel's MPATHF_QUEUE_IO: set until the first I/O chooses a group (INFO's {@code <queue_io>}). */
+    private boolean queueIo = true;
     private boolean queueIfNoPath;
     private Boolean savedQueueIfNoPath;
     private boolean suspended;
@@ -104,9 +106,10 @@ final class PathGroups {
 
     private void useGroup(PriorityGroup g, String reason) {
         currentGroup = g;
+        queueIo = false;
         PriorityGroup from = lastGroup;
         lastGroup = g;
-        if (from != null && from != g) notices.event(new EventPayload.PgSwitched(from.number(), g.number(), reason));
+        if (from != null && from != g) notices.event(new EventPayload.PgSwitched(from.number(), g.number(), reason, false));
     }
 
     /** A request with no path waits here until a path comes back (queue_if_no_path). */
@@ -121,7 +124,7 @@ final class PathGroups {
         path.failCount(path.failCount() + 1);
         path.lastFailure(reason);
         validPaths--;
-        if (currentGroup == path.group() && path.group().activePaths() == 0) currentGroup = null;
+        // the group stays the current one (status keeps its A) until the next I/O chooses again, as in 6.1
         // what is still in flight here would wait for a path that is gone (a silent peer: up to the
         // I/O timeout): give up on it now and send it down another path, after the event says why
         List<PathIo> retry = path.claimAbandonable();
@@ -177,20 +180,20 @@ final class PathGroups {
         return changed;
     }
 
-    /** Makes group {@code number} the one in use now when it has an active path, else the next one tried (switch_group). */
+    /**
+     * Makes group {@code number} the next one tried (switch_group), as Linux 6.1 does: no group is
+     * current until the next I/O chooses it (status shows it as the group but not yet as {@code A});
+     * every group's bypass is cleared; the switch is an event now, not when I/O takes it.
+     */
     void switchGroupLocked(int number, String reason) {
         PriorityGroup g = groups.get(number - 1);
         for (PriorityGroup each : groups) each.bypassed(false);
-        if (g.activePaths() > 0) {
-            PriorityGroup from = lastGroup;
-            currentGroup = g;
-            lastGroup = g;
-            nextGroup = null;
-            if (from != g) notices.event(new EventPayload.PgSwitched(from == null ? 0 : from.number(), number, reason));
-        } else {
-            nextGroup = g;
-            nextGroupReason = reason;
-        }
+        PriorityGroup from = lastGroup;
+        currentGroup = null;
+        nextGroup = g;
+        nextGroupReason = reason;
+        lastGroup = g;
+        notices.event(new EventPayload.PgSwitched(from == null ? 0 : from.number(), number, reason, true));
     }
 
     /** Marks a group bypassed or not (disable_group / enable_group). */
@@ -283,6 +286,12 @@ final class PathGroups {
     boolean suspendedLocked() { return suspended; }
 
     PriorityGroup currentGroupLocked() { return currentGroup; }
+
+    /** The group I/O goes to: the one switched to and not yet taken by I/O, else the one in use; null when none. */
+    PriorityGroup groupInUseLocked() { return nextGroup != null ? nextGroup : currentGroup; }
+
+    /** INFO's {@code <queue_io>}: true until the first I/O chose a group, as in Linux 6.1 (no hardware handler sets it again). */
+    boolean queueIoLocked() { return queueIo; }
 
     /** The number INFO and TABLE print: the next group if one is set, else the current one, else 1. */
     int groupNumberLocked() {

@@ -5,18 +5,21 @@ import java.util.List;
 import org.ddmapper.api.TableLine;
 import org.ddmapper.targets.multipath.internal.selector.PathSelector;
 
-/** The kernel's INFO and TABLE lines of a multipath map. Called under the target's lock. */
+/**
+ * The kernel's INFO and TABLE lines of a multipath map, as Linux 6.1 writes them: every word
+ * followed by a blank, the last one too. Called under the target's lock.
+ */
 final class StatusText {
     private StatusText() {}
 
     /**
-     * {@code 2 <queued 0|1> <pg_init_count> 0 <#groups> <group> } then per group
+     * {@code 2 <queue_io 0|1> <pg_init_count> 0 <#groups> <group> } then per group
      * {@code <A|E|D> 0 <#paths> <#info args>} and per path {@code <path> <A|F> <fail_count> [info]}.
      */
     static String info(MultipathTarget t) {
         List<String> w = new ArrayList<>();
         w.add("2");
-        w.add(t.state().queuedLocked() > 0 ? "1" : "0");
+        w.add(t.state().queueIoLocked() ? "1" : "0");
         w.add("0");
         w.add("0");
         w.add(Integer.toString(t.groups().size()));
@@ -34,7 +37,7 @@ final class StatusText {
                 if (s.infoArgCount() > 0) w.add(s.infoArgs(p));
             }
         }
-        return String.join(" ", w);
+        return words(w);
     }
 
     /** The constructor arguments as they stand now (queue_if_no_path and the group as currently set). */
@@ -58,7 +61,14 @@ final class StatusText {
                 w.add(s.tableArgs(p));
             }
         }
-        return String.join(" ", w);
+        return words(w);
+    }
+
+    /** The words, each followed by a blank (the kernel's DMEMIT("%s ")). */
+    private static String words(List<String> w) {
+        StringBuilder sb = new StringBuilder();
+        for (String word : w) sb.append(word).append(' ');
+        return sb.toString();
     }
 
     /** A (the group in use), D (bypassed) or E (enabled). */

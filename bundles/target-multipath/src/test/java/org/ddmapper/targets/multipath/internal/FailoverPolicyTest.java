@@ -34,7 +34,7 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         byte[] data = pattern(4096, 7);
         for (int round = 1; round <= 3; round++) {
             for (int i = 0; i < 2; i++) assertEquals(IoStatus.OK, get(write(t, i * 8L, data)));
-            assertEquals("2 0 0 0 1 1 A 0 2 0 /p/a F " + round + " /p/b A 0", t.status(StatusType.INFO));
+            assertEquals("2 0 0 0 1 1 A 0 2 0 /p/a F " + round + " /p/b A 0 ", t.status(StatusType.INFO));
             t.message(Message.of("reinstate_path", "/p/a"));
         }
         List<EventPayload> failed = ctx.events(EventKind.PATH_FAILED);
@@ -49,7 +49,7 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         int before = a.requests().size();
         for (int i = 0; i < 4; i++) assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
         assertEquals(before + 2, a.requests().size());
-        assertEquals("2 0 0 0 1 1 A 0 2 0 /p/a A 3 /p/b A 0", t.status(StatusType.INFO));
+        assertEquals("2 0 0 0 1 1 A 0 2 0 /p/a A 3 /p/b A 0 ", t.status(StatusType.INFO));
         // the data is on the storage, whichever path carried it
         ByteBuffer back = ByteBuffer.allocate(4096);
         assertEquals(IoStatus.OK, get(read(t, 8, back)));
@@ -105,7 +105,7 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         EventPayload mode = ctx.events(EventKind.QUEUE_MODE_CHANGED).get(0);
         assertEquals("0", mode.details().get("queue_if_no_path"));
         assertEquals("fail_if_no_path message", mode.details().get("reason"));
-        assertEquals("0 0 1 1 round-robin 0 2 1 /p/a 1 /p/b 1", t.status(StatusType.TABLE));
+        assertEquals("0 0 1 1 round-robin 0 2 1 /p/a 1 /p/b 1 ", t.status(StatusType.TABLE));
     }
 
     @Test
@@ -190,7 +190,7 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         assertEquals("1", sw.details().get("from"));
         assertEquals("2", sw.details().get("to"));
         assertEquals("group 1 has no usable path", sw.details().get("reason"));
-        assertEquals("2 0 0 0 2 2 E 0 1 0 /p/a F 1 A 0 1 0 /p/b A 0", t.status(StatusType.INFO));
+        assertEquals("2 0 0 0 2 2 E 0 1 0 /p/a F 1 A 0 1 0 /p/b A 0 ", t.status(StatusType.INFO));
         // the kernel does not fail back by itself: group 2 stays in use after a returns
         t.message(Message.of("reinstate_path", "/p/a"));
         assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
@@ -207,7 +207,7 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         t.message(Message.of("disable_group", "1"));
         assertEquals(IoStatus.OK, get(read(t, 0, ByteBuffer.allocate(512))));
         assertEquals(0, a.requests().size());
-        assertEquals("2 0 0 0 2 2 D 0 1 0 /p/a A 0 A 0 1 0 /p/b A 0", t.status(StatusType.INFO));
+        assertEquals("2 0 0 0 2 2 D 0 1 0 /p/a A 0 A 0 1 0 /p/b A 0 ", t.status(StatusType.INFO));
         EventPayload bypass = ctx.events(EventKind.PG_BYPASSED).get(0);
         assertEquals("1", bypass.details().get("group"));
         assertEquals("1", bypass.details().get("bypassed"));
@@ -233,7 +233,7 @@ class FailoverPolicyTest extends TwoScriptedPaths {
         assertFalse(q2.isDone());
         t.presuspend(false);
         assertEquals(Errno.EIO, get(q2).errno());
-        assertEquals("1 queue_if_no_path 0 1 1 round-robin 0 1 1 /p/a 1", t.status(StatusType.TABLE));
+        assertEquals("1 queue_if_no_path 0 1 1 round-robin 0 1 1 /p/a 1 ", t.status(StatusType.TABLE));
         t.resume();
         CompletableFuture<IoStatus> q3 = write(t, 0, pattern(512, 3));
         assertFalse(q3.isDone(), "queueing is back after resume");

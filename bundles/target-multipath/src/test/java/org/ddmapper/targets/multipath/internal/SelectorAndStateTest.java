@@ -36,7 +36,7 @@ class SelectorAndStateTest extends TwoScriptedPaths {
         for (int i = 0; i < 8; i++) stuck.add(read(t, 0, ByteBuffer.allocate(512)));
         assertEquals(1, a.requests().size());
         assertEquals(7, b.requests().size());
-        assertEquals("2 0 0 0 1 1 A 0 2 1 /p/a A 0 1 /p/b A 0 0", t.status(StatusType.INFO));
+        assertEquals("2 0 0 0 1 1 A 0 2 1 /p/a A 0 1 /p/b A 0 0 ", t.status(StatusType.INFO));
         a.release();
         for (CompletableFuture<IoStatus> f : stuck) assertEquals(IoStatus.OK, get(f));
     }
@@ -68,14 +68,15 @@ class SelectorAndStateTest extends TwoScriptedPaths {
         assertEquals(IoStatus.OK, get(read(old, 0, ByteBuffer.allocate(512))));
         TargetState state = old.exportState().orElseThrow();
         String info = old.status(StatusType.INFO);
-        assertEquals("2 0 0 0 2 2 D 0 1 0 /p/a F 2 A 0 1 0 /p/b A 0", info);
+        assertEquals("2 0 0 0 2 2 D 0 1 0 /p/a F 2 A 0 1 0 /p/b A 0 ", info);
         old.presuspend(true);
         old.destroy();
         MultipathTarget next = MultipathTarget.create(ctx, ctx.args(MultipathTarget.TYPE, table), null);
         next.importState(state);
         next.preresume();
         next.resume();
-        assertEquals("2 0 0 0 2 2 D 0 1 0 /p/a F 2 E 0 1 0 /p/b A 0", next.status(StatusType.INFO));
+        assertEquals("2 1 0 0 2 2 D 0 1 0 /p/a F 2 E 0 1 0 /p/b A 0 ", next.status(StatusType.INFO),
+                "the next version's target has chosen no group yet (queue_io 1, group 2 next), as a reloaded table in the kernel");
         int switchesBefore = ctx.events(org.ddmapper.api.EventKind.PG_SWITCHED).size();
         assertEquals(IoStatus.OK, get(read(next, 0, ByteBuffer.allocate(512))));
         assertEquals(info, next.status(StatusType.INFO));
@@ -88,6 +89,6 @@ class SelectorAndStateTest extends TwoScriptedPaths {
     void unknownStateFormatsAreIgnored() {
         MultipathTarget t = build("0 0 1 1 round-robin 0 1 0 /p/a");
         t.importState(new TargetState("multipath", 99, new byte[] {1, 2, 3}));
-        assertEquals("2 0 0 0 1 1 E 0 1 0 /p/a A 0", t.status(StatusType.INFO));
+        assertEquals("2 1 0 0 1 1 E 0 1 0 /p/a A 0 ", t.status(StatusType.INFO));
     }
 }

@@ -49,27 +49,47 @@ class TableGrammarTest {
         "5 pg_init_retries 50 pg_init_delay_msecs 0 retain_attached_hw_handler 0 2 2 round-robin 0 1 0 /p/a round-robin 0 1 0 /p/b"
             + "|5 pg_init_retries 50 pg_init_delay_msecs 0 retain_attached_hw_handler 0 2 2 round-robin 0 1 1 /p/a 1 round-robin 0 1 1 /p/b 1",
         "4 queue_mode bio path_io_timeout_msecs 250 0 1 1 round-robin 0 1 0 /p/with\\ space"
-            + "|4 queue_mode bio path_io_timeout_msecs 250 0 1 1 round-robin 0 1 1 /p/with\\ space 1",
+            + "|5 retain_attached_hw_handler queue_mode bio path_io_timeout_msecs 250 0 1 1 round-robin 0 1 1 /p/with\\ space 1",
         "0 0 0 0|0 0 0 0",
     })
     void tableLineIsCanonicalAndParsesBack(String input, String canonical) {
         MultipathTarget t = build(input);
         String table = t.status(StatusType.TABLE);
-        assertEquals(canonical, table);
+        assertEquals(canonical + " ", table, "6.1 ends the line with a blank");
         assertEquals(table, build(table).status(StatusType.TABLE));
     }
 
     @Test
     void infoLineHasKernelShape() {
         MultipathTarget st = build("0 0 2 1 service-time 0 2 2 /p/a 1 1 /p/b 1 4 round-robin 0 1 0 /p/c");
-        assertEquals("2 0 0 0 2 1 E 0 2 2 /p/a A 0 0 1 /p/b A 0 0 4 E 0 1 0 /p/c A 0", st.status(StatusType.INFO));
+        assertEquals("2 1 0 0 2 1 E 0 2 2 /p/a A 0 0 1 /p/b A 0 0 4 E 0 1 0 /p/c A 0 ", st.status(StatusType.INFO),
+                "queue_io is 1 until the first I/O chooses a group, and the line ends with a blank, as in 6.1");
         MultipathTarget ql = build("0 0 1 1 queue-length 0 1 0 /p/a");
-        assertEquals("2 0 0 0 1 1 E 0 1 1 /p/a A 0 0", ql.status(StatusType.INFO));
+        assertEquals("2 1 0 0 1 1 E 0 1 1 /p/a A 0 0 ", ql.status(StatusType.INFO));
+    }
+
+    @Test
+    void anInitialGroupBeyondTheGroupsFallsBackToTheFirstAsIn61() {
+        MultipathTarget t = build("0 0 2 3 round-robin 0 1 0 /p/a round-robin 0 1 0 /p/b");
+        assertEquals("0 0 2 1 round-robin 0 1 1 /p/a 1 round-robin 0 1 1 /p/b 1 ", t.status(StatusType.TABLE));
+        assertEquals("2 1 0 0 2 1 E 0 1 0 /p/a A 0 E 0 1 0 /p/b A 0 ", t.status(StatusType.INFO));
+    }
+
+    @Test
+    void queueModeAndHardwareHandlerPrintBackAs61PrintsThem() {
+        assertEquals("0 0 1 1 round-robin 0 1 1 /p/a 1 ", build("2 queue_mode rq 0 1 1 round-robin 0 1 0 /p/a").status(StatusType.TABLE),
+                "rq (and mq) is the default and not printed");
+        assertEquals("0 0 1 1 round-robin 0 1 1 /p/a 1 ", build("2 queue_mode mq 0 1 1 round-robin 0 1 0 /p/a").status(StatusType.TABLE));
+        assertEquals("3 retain_attached_hw_handler queue_mode bio 0 1 1 round-robin 0 1 1 /p/a 1 ",
+                build("2 queue_mode bio 1 alua 1 1 round-robin 0 1 0 /p/a").status(StatusType.TABLE),
+                "bio implies retain_attached_hw_handler and takes no hardware handler");
+        assertEquals("6 queue_if_no_path pg_init_delay_msecs 100 retain_attached_hw_handler queue_mode bio 0 1 1 round-robin 0 1 1 /p/a 1 ",
+                build("5 pg_init_delay_msecs 100 queue_if_no_path queue_mode bio 0 1 1 round-robin 0 1 0 /p/a").status(StatusType.TABLE));
     }
 
     @Test
     void repeatCountAboveOneIsForcedToOneLikeTheKernel() {
-        assertEquals("0 0 1 1 round-robin 0 1 1 /p/a 1", build("0 0 1 1 round-robin 0 1 1 /p/a 1000").status(StatusType.TABLE));
+        assertEquals("0 0 1 1 round-robin 0 1 1 /p/a 1 ", build("0 0 1 1 round-robin 0 1 1 /p/a 1000").status(StatusType.TABLE));
     }
 
     @ParameterizedTest
@@ -87,7 +107,6 @@ class TableGrammarTest {
         "0 1 foo 1 1 round-robin 0 1 0 /p/a|unknown hardware handler 'foo'",
         "0 0 2 1 round-robin 0 1 0 /p/a|not enough arguments for number of priority groups 2",
         "0 0 1 0 round-robin 0 1 0 /p/a|invalid initial priority group '0' (expected 1..1)",
-        "0 0 1 2 round-robin 0 1 0 /p/a|invalid initial priority group '2' (expected 1..1)",
         "0 0 0 1|invalid initial priority group '1' (expected 0 with no groups)",
         "0 0 1 1 random 0 1 0 /p/a|unknown path selector 'random'",
         "0 0 1 1 round-robin 1 x 1 0 /p/a|round-robin takes no selector arguments, got 1",
@@ -119,7 +138,7 @@ class TableGrammarTest {
     void aPathWhoseServerIsDownLoadsAsFailedWhileAMissingOneIsRefused() {
         ctx.unopenable("nbd://127.0.0.1:1/x", Errno.ECONNREFUSED);
         MultipathTarget t = build("0 0 1 1 round-robin 0 2 0 /p/a nbd://127.0.0.1:1/x");
-        assertEquals("2 0 0 0 1 1 E 0 2 0 /p/a A 0 nbd://127.0.0.1:1/x F 0", t.status(StatusType.INFO));
+        assertEquals("2 1 0 0 1 1 E 0 2 0 /p/a A 0 nbd://127.0.0.1:1/x F 0 ", t.status(StatusType.INFO));
         assertEquals(1, t.validPaths());
         // every path down: refused with the open error
         DmException e = assertThrows(DmException.class, () -> build("0 0 1 1 round-robin 0 1 0 nbd://127.0.0.1:1/x"));

@@ -31,6 +31,9 @@ public final class MultipathConf {
     private static final Set<String> IGNORED_SECTIONS = Set.of("blacklist", "blacklist_exceptions", "devices", "device",
             "overrides", "protocol");
 
+    /** Deepest nesting of sections read. */
+    static final int MAX_DEPTH = 8;
+
     private final List<String> problems = new ArrayList<>();
 
     private MultipathConf() {}
@@ -55,7 +58,7 @@ public final class MultipathConf {
     private MonitorConfig read(List<Tokenizer.Token> tokens, String source) {
         Section root = new Section("", 0, new LinkedHashMap<>(), new ArrayList<>());
         int[] pos = {0};
-        readBody(tokens, pos, root, true);
+        readBody(tokens, pos, root, 0);
         long polling = MonitorConfig.DEFAULTS.pollingIntervalMillis();
         Long maxPolling = null;
         MapPolicy defaults = MapPolicy.DEFAULTS;
@@ -144,7 +147,13 @@ public final class MultipathConf {
         return new MapPolicy(checker, checkerTimeout, failback, retry, threshold, window, hold);
     }
 
-    private void readBody(List<Tokenizer.Token> tokens, int[] pos, Section into, boolean top) {
+    /**
+     * Reads a section's lines ({@code depth} 0: the file) up to its '}'. Sections nest at most
+     * {@link #MAX_DEPTH} deep (multipath-tools' go to 3): a deeper one is reported and skipped without
+     * recursing, so no file can exhaust the stack.
+     */
+    private void readBody(List<Tokenizer.Token> tokens, int[] pos, Section into, int depth) {
+        boolean top = depth == 0;
         while (pos[0] < tokens.size()) {
             List<Tokenizer.Token> line = new ArrayList<>();
             int lineNo = tokens.get(pos[0]).line();
@@ -156,10 +165,15 @@ public final class MultipathConf {
                 continue;
             }
             if (line.size() >= 2 && line.get(1).isOpen() && !first.quoted()) {
+                if (line.size() > 2) problems.add("line " + lineNo + ": text after '{' is ignored");
+                if (depth >= MAX_DEPTH) {
+                    problems.add("line " + lineNo + ": section '" + first.text() + "' nested deeper than " + MAX_DEPTH + " is ignored");
+                    skipSection(tokens, pos, line);
+                    continue;
+                }
                 Section child = new Section(first.text(), lineNo, new LinkedHashMap<>(), new ArrayList<>());
                 into.children().add(child);
-                if (line.size() > 2) problems.add("line " + lineNo + ": text after '{' is ignored");
-                readBody(tokens, pos, child, false);
+                readBody(tokens, pos, child, depth + 1);
                 continue;
             }
             if (top) {
@@ -182,6 +196,16 @@ public final class MultipathConf {
             into.options().put(first.text(), new Entry(value.toString(), lineNo));
         }
         if (!top) problems.add("section '" + into.name() + "' from line " + into.line() + " is not closed");
+    }
+
+    /** Skips past the '}' that closes the section opened on {@code opening} (counting nested braces). */
+    private static void skipSection(List<Tokenizer.Token> tokens, int[] pos, List<Tokenizer.Token> opening) {
+        int open = 0;
+        for (Tokenizer.Token t : opening) open += t.isOpen() ? 1 : t.isClose() ? -1 : 0;
+        while (open > 0 && pos[0] < tokens.size()) {
+            Tokenizer.Token t = tokens.get(pos[0]++);
+            open += t.isOpen() ? 1 : t.isClose() ? -1 : 0;
+        }
     }
 
     private long seconds(Entry e, String key, long fallback) {

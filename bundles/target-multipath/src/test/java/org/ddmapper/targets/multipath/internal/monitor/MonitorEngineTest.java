@@ -205,7 +205,7 @@ class MonitorEngineTest {
     @Test
     void noPathRetryFailOverridesTheTablesQueueing() throws Exception {
         MultipathTarget t = start(conf(" no_path_retry fail"), "1 queue_if_no_path 0 1 1 round-robin 0 1 0 /p/a");
-        assertEquals("0 0 1 1 round-robin 0 1 1 /p/a 1", t.status(StatusType.TABLE));
+        assertEquals("0 0 1 1 round-robin 0 1 1 /p/a 1 ", t.status(StatusType.TABLE));
         t.message(Message.of("fail_path", "/p/a"));
         assertEquals(Errno.EIO, env.read(t, 0).errno());
     }

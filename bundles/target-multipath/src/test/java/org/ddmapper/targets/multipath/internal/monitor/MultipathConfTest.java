@@ -111,4 +111,12 @@ class MultipathConfTest {
         MonitorConfig c = MultipathConf.parse("multipaths {\n multipath {\n alias \"a\"\"b\"#c\n }\n}\n", "q.conf");
         assertTrue(c.byAlias().containsKey("a\"b"), c.byAlias().toString());
     }
+
+    @Test
+    void sectionsNestedTooDeepAreSkippedWithoutRecursing() {
+        String deep = "x {\n".repeat(100_000) + "}\n".repeat(100_000);
+        MonitorConfig c = MultipathConf.parse(deep + "defaults {\n failback immediate\n}\n", "deep.conf");
+        assertTrue(c.problems().contains("line 9: section 'x' nested deeper than 8 is ignored"), c.problems().toString());
+        assertEquals(new Failback.Immediate(), c.defaults().failback(), "the section after the deep one still applies");
+    }
 }
