@@ -1,7 +1,7 @@
 # Shared by the ddmapper OCF resource agents (lib/ocf/resource.d/ddmapper/appliance and device), sourced
 # after Pacemaker's ocf-shellfuncs: where the distribution is, whether an appliance runs on a home, and
 # bin/ddsetup calls bounded in time (everything the agents do to a running appliance goes through
-# bin/ddsetup, so they get faster whenever it does). POSIX sh.
+# bin/ddsetup, but for the forced removal, one ddlink REMOVE item). POSIX sh.
 
 # The distribution an agent belongs to: DIST/lib/ocf/resource.d/ddmapper/AGENT, through any symlink
 # (/usr/lib/ocf/resource.d/ddmapper -> /opt/ddmapper/lib/ocf/resource.d/ddmapper).
@@ -52,4 +52,26 @@ ddm_ddsetup() {
 ddm_no_such_device() {
     case $DDM_ERR in *"no device named"*) return 0 ;; esac
     return 1
+}
+
+# Removes device $1 with ddlink's forced REMOVE (op 8, flag FORCE; bundles/control/README.md, OPS),
+# bounded like ddm_ddsetup: its NBD clients are disconnected, its queued and in-flight I/O fails, and it
+# goes even while clients hold it open. (`ddsetup remove --force` does what dmsetup does: it swaps in an
+# error table and keeps a device that is open, so clients would see errors instead of a lost connection
+# to reconnect.) python3 is there wherever resource-agents is. The failure sentence goes to DDM_ERR.
+ddm_force_remove() {
+    DDM_ERR=$(timeout -k 2 "$(ddm_call_seconds)" python3 - "$DDM_SOCKET" "$1" 2>&1 <<'PYEOF'
+import os, socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+name = sys.argv[2].encode()
+s.send(struct.pack("<IIiI", 8, 1, 1, len(name)) + name)  # op REMOVE, tag 1, target FORCE
+op, tag, status, length = struct.unpack_from("<IIiI", reply := s.recv(196608))
+if status != 0:
+    sys.exit(reply[16:16 + length].decode("utf-8", "replace") or os.strerror(-status))
+PYEOF
+)
+    ddm_rc=$?
+    [ $ddm_rc = 124 ] && DDM_ERR="the forced remove of $1 did not answer within $(ddm_call_seconds) s"
+    return $ddm_rc
 }
