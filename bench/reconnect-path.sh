@@ -53,7 +53,7 @@ for mode in failed active after-io client-idle; do
   case $mode in
     after-io) qemu-io -f raw "nbd://$nbd/m" -c 'write -P 7 0 8M' -c 'read -P 7 0 8M' >/dev/null ;;
     client-idle)  # an NBD client connected to the map's export, idle, through the reconnects
-      nbdsh -u "nbd://$nbd/m" -c 'h.pread(4096, 0)' -c 'import time; time.sleep(100000)' &
+      PATH=/usr/bin:$PATH nbdsh -u "nbd://$nbd/m" -c 'h.pread(4096, 0)' -c 'import time; time.sleep(100000)' &
       pids+=($!)
       sleep 1 ;;
   esac
