@@ -60,7 +60,9 @@ ddm_no_such_device() {
 # error table and keeps a device that is open, so clients would see errors instead of a lost connection
 # to reconnect.) python3 is there wherever resource-agents is. The failure sentence goes to DDM_ERR.
 ddm_force_remove() {
-    DDM_ERR=$(timeout -k 2 "$(ddm_call_seconds)" python3 - "$DDM_SOCKET" "$1" 2>&1 <<'PYEOF'
+    ddm_python=/usr/bin/python3  # the system's (a version manager's shim in PATH can take seconds to start)
+    [ -x "$ddm_python" ] || ddm_python=python3
+    DDM_ERR=$(timeout -k 2 "$(ddm_call_seconds)" "$ddm_python" - "$DDM_SOCKET" "$1" 2>&1 <<'PYEOF'
 import os, socket, struct, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
