@@ -36,9 +36,13 @@ class DistributionTest {
         }
         byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(dist.resolve("bin/ddsetup")), 4);
         assertTrue(java.util.Arrays.equals(new byte[] {0x7f, 'E', 'L', 'F'}, head), "bin/ddsetup is the native client");
-        assertEquals(Set.of("org.apache.felix.framework-7.0.5.jar", "runtime-0.1.0-SNAPSHOT.jar", "ddmapper.jsa", "ddsetup.jsa", "cds-made-in"),
+        assertEquals(Set.of("org.apache.felix.framework-7.0.5.jar", "runtime-0.1.0-SNAPSHOT.jar", "ddmapper.jsa", "ddsetup.jsa", "cds-made-in",
+                        "ocf"),
                 names(dist.resolve("lib")), "the class path is the launcher and the framework, nothing a bundle also provides;"
-                + " beside them the class-data-sharing archives");
+                + " beside them the class-data-sharing archives and the Pacemaker resource agents");
+        for (String script : List.of("bin/ddmapper-reconnect", "lib/ocf/resource.d/ddmapper/appliance", "lib/ocf/resource.d/ddmapper/device")) {
+            assertTrue(Files.getPosixFilePermissions(dist.resolve(script)).contains(PosixFilePermission.OTHERS_EXECUTE), script);
+        }
         for (String file : List.of("etc/config.properties", "etc/tinylog.properties", "etc/tables/demo.table",
                 "etc/ddmapper.service", "var/README.md")) {
             assertTrue(Files.isRegularFile(dist.resolve(file)), file);

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Assumptions;
  * children) when they overrun.
  */
 public final class Peers {
-    private static final List<String> DIRS = List.of("/usr/bin", "/usr/local/bin", "/bin");
+    private static final List<String> DIRS = List.of("/usr/bin", "/usr/local/bin", "/bin", "/usr/sbin", "/sbin");
 
     private Peers() { }
 
@@ -26,7 +26,7 @@ public final class Peers {
             Path p = Path.of(dir, program);
             if (Files.isExecutable(p)) return p.toString();
         }
-        String message = program + " is not installed (Debian: qemu-utils, libnbd-bin, nbdkit, fio; ./run-tests installs them as root)";
+        String message = program + " is not installed (Debian: qemu-utils, libnbd-bin, nbdkit, fio, resource-agents, pacemaker, corosync; ./run-tests installs them as root)";
         if ("true".equals(System.getenv("CI"))) fail(message);
         Assumptions.abort(message);
         return null;

@@ -11,6 +11,7 @@ import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.Message;
 import org.ddmapper.api.PassedFd;
+import org.tinylog.Logger;
 
 /**
  * The kernel's multipath messages (fail_path, reinstate_path, switch_group, disable_group,
@@ -132,15 +133,20 @@ final class MessageHandler {
                         + " paths; name one by its number");
             Path path = found.get(0);
             PassedFd socket = m.fds().get(0);
+            long adoptStart = System.nanoTime();
             BlockDevice device = t.context().adoptSocket(adoptReference(t, path.reference(), negotiated, size, flags), socket,
                     negotiated);
             boolean[] installed = new boolean[1];
             String transport = negotiated ? "passed-socket-negotiated" : "passed-socket";
             try {
+                long swapStart = System.nanoTime();
                 t.checkSize(path.reference(), device);
                 t.act("reconnect_path", fx -> installed[0] = t.replaceLocked(path, device, true, "reconnect_path message", -1,
                         transport, fx));
                 if (!installed[0]) throw new DmException(Errno.ENODEV, "multipath: the map was torn down");
+                // what a reconnect costs inside the appliance (the rest of a `ddsetup message` is the CLI's start)
+                Logger.info("multipath: path {} reconnected on a passed socket ({}): adopting it {} ms, the swap {} ms",
+                        path.reference(), transport, (swapStart - adoptStart) / 1_000_000, (System.nanoTime() - swapStart) / 1_000_000);
             } finally {
                 if (!installed[0]) MultipathTarget.closeQuietly(device);
             }
