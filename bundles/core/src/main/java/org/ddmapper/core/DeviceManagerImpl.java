@@ -9,6 +9,7 @@ import org.ddmapper.api.BundleUpgrades;
 import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceEventListener;
 import org.ddmapper.api.DeviceInfo;
+import org.ddmapper.api.DeviceStats;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.Message;
@@ -146,6 +147,8 @@ public final class DeviceManagerImpl implements DeviceManager, BundleUpgrades {
     @Override public List<TargetStatus> status(DeviceRef device, boolean inactive) { return devices.status(device, inactive); }
 
     @Override public List<String> deps(DeviceRef device) { return devices.deps(device); }
+
+    @Override public DeviceStats stats(DeviceRef device) { return devices.stats(device); }
 
     @Override public String message(DeviceRef device, TargetRef target, Message message) { return devices.message(device, target, message); }
 
