@@ -99,7 +99,7 @@ sectors=$((size_mib * 2048))
 declare -A tcp_uri unix_uri
 start_ddmapper() { # name distribution
     local port; port=$(free_port)
-    DDMAPPER_JAVA_OPTS=$java_opts "$2/bin/ddmapper" --no-console --home "$work/$1-home" \
+    DDMAPPER_JAVA_OPTS=$java_opts "$2/bin/ddmapper" --no-console --http none --home "$work/$1-home" \
         --nbd "127.0.0.1:$port" --nbd-socket "$work/$1.sock" > "$work/$1.log" 2>&1 &
     if [ "$1" = ddmapper ]; then app_pid=$!; else pids+=($!); fi
     for _ in $(seq 1 120); do grep -q '^ddmapper ready' "$work/$1.log" && break; sleep 0.5; done

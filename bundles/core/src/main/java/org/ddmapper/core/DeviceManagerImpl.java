@@ -19,6 +19,7 @@ import org.ddmapper.api.TargetStatus;
 import org.ddmapper.api.TargetTypeInfo;
 import org.ddmapper.api.UpgradeReport;
 import org.ddmapper.core.internal.CoreConfig;
+import org.ddmapper.core.internal.DeviceCounters;
 import org.ddmapper.core.internal.Devices;
 import org.ddmapper.core.internal.upgrade.BundleStore;
 import org.ddmapper.core.internal.upgrade.BundleUpgrader;
@@ -47,6 +48,7 @@ public final class DeviceManagerImpl implements DeviceManager, BundleUpgrades {
 
     @Activate
     void activate(BundleContext context) {
+        DeviceCounters.configure(context.getProperty(DeviceCounters.PROPERTY));
         devices.start(config(context));
         BundleStore store = new BundleStore(devices.home().resolve(BundleStore.DIR), Clock.systemUTC());
         upgrader = new BundleUpgrader(context, devices.upgrades(), store, number(context, BundleUpgrader.TIMEOUT, BundleUpgrader.DEFAULT_TIMEOUT_MILLIS));

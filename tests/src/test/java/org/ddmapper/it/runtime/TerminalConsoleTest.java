@@ -97,7 +97,7 @@ class TerminalConsoleTest {
     }
 
     private String ddmapper() {
-        return Appliance.distribution().resolve("bin/ddmapper") + " --home " + home + " --nbd 127.0.0.1:0";
+        return Appliance.distribution().resolve("bin/ddmapper") + " --home " + home + " --nbd 127.0.0.1:0 --http none";
     }
 
     /** {@code script -qfec COMMAND /dev/null}: COMMAND on a new pseudo-terminal, its output read on a thread. */

@@ -14,17 +14,29 @@ import org.ddmapper.api.IoStatus;
  * (counted by the {@link CountedDevice} wrapper). Underlying counters are kept by reference, so a
  * path reopened after a reconnect or a table swap that keeps a device continues its counts.
  */
-final class DeviceCounters {
+public final class DeviceCounters {
+    /** Framework property: {@code off} keeps no statistics at all (for measuring what they cost); anything else, or unset, keeps them. */
+    public static final String PROPERTY = "ddmapper.core.stats";
+    /** Whether statistics are kept; set once at the core's start, before any device exists. */
+    static boolean enabled = true;
+
     private final IoStats own = new IoStats();
     private final ConcurrentHashMap<String, IoStats> lower = new ConcurrentHashMap<>();
 
+    /** Keeps statistics or not, from the framework property's value (null: keep them). */
+    public static void configure(String value) { enabled = !"off".equals(value); }
+
+    /** The start time of a request, when statistics are kept. */
+    static long start() { return enabled ? System.nanoTime() : 0; }
+
     /** A request of this device completed with {@code status}; it started at {@code startNanos}. */
     void completed(Bio bio, IoStatus status, long startNanos) {
-        own.done(bio.op(), bio.lengthSectors(), status.isError(), startNanos);
+        if (enabled) own.done(bio.op(), bio.lengthSectors(), status.isError(), startNanos);
     }
 
     /** {@code device}, opened for one of this device's tables, counting into the counters of its reference. */
     BlockDevice counting(BlockDevice device) {
+        if (!enabled) return device;
         return new CountedDevice(device, lower.computeIfAbsent(device.reference(), r -> new IoStats()));
     }
 

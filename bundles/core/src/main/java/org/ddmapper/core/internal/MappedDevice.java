@@ -115,7 +115,7 @@ public final class MappedDevice {
 
     /** Completes a request the device answers itself (never reached a target). */
     void completeEarly(Bio bio, IoStatus status) {
-        counters.completed(bio, status, System.nanoTime());
+        counters.completed(bio, status, DeviceCounters.start());
         bio.complete(status);
         gate.leave();
     }

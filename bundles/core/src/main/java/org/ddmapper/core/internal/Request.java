@@ -8,7 +8,7 @@ import org.ddmapper.api.IoStatus;
 final class Request implements Consumer<IoStatus> {
     private final MappedDevice device;
     private final Bio bio;
-    private final long startNanos = System.nanoTime();
+    private final long startNanos = DeviceCounters.start();
 
     Request(MappedDevice device, Bio bio) {
         this.device = device;
