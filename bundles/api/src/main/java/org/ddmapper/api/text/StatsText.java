@@ -40,7 +40,7 @@ public final class StatsText {
             try {
                 sb.append(render(manager.stats(DeviceRef.id(d.id()))));
             } catch (DmException e) {
-                if (!MultipathText.gone(manager, DeviceRef.id(d.id()))) throw e;
+                if (!DmText.gone(manager, DeviceRef.id(d.id()))) throw e;
             }
         }
         return sb.toString();
