@@ -26,7 +26,7 @@ appliance_start() {
   local dist=$1 home=$2 port=$3 log=$4 t0
   t0=$(now_ms)
   DDMAPPER_JAVA_OPTS=${DDMAPPER_JAVA_OPTS:--Xmx256m -XX:+UseSerialGC} \
-    "$dist/bin/ddmapper" --no-console --home "$home" --nbd "127.0.0.1:$port" >"$log" 2>&1 &
+    "$dist/bin/ddmapper" --no-console --http none --home "$home" --nbd "127.0.0.1:$port" >"$log" 2>&1 &
   APP_PID=$!
   for _ in $(seq 1200); do
     grep -q '^ddmapper ready' "$log" && break

@@ -32,7 +32,7 @@ boot() {
   local home=$1 line t0
   mkfifo "$home.out"
   t0=$(date +%s%N)
-  "$dist/bin/ddmapper" --no-console --home "$home" --nbd 127.0.0.1:0 </dev/null >"$home.out" 2>"$home.err" &
+  "$dist/bin/ddmapper" --no-console --http none --home "$home" --nbd 127.0.0.1:0 </dev/null >"$home.out" 2>"$home.err" &
   pid=$!
   exec 3<"$home.out"
   while IFS= read -r line <&3; do

@@ -27,7 +27,7 @@ trap cleanup EXIT
 
 cc -O2 -Wall -o "$WORK/ddtest" "$ROOT/examples/c/ddtest.c"
 mkdir -p "$WORK/home"
-"$DIST/bin/ddmapper" --home "$WORK/home" --nbd none --no-console > "$WORK/ddmapper.log" 2>&1 &
+"$DIST/bin/ddmapper" --home "$WORK/home" --nbd none --http none --no-console > "$WORK/ddmapper.log" 2>&1 &
 APP=$!
 for _ in $(seq 600); do grep -q '^ddmapper ready' "$WORK/ddmapper.log" && break; sleep 0.1; done
 grep -q '^ddmapper ready' "$WORK/ddmapper.log" || { cat "$WORK/ddmapper.log" >&2; exit 1; }

@@ -26,7 +26,7 @@ TABLE="0 $SECTORS mirror disk 2 $W/log.img 1024 2 $W/a.img 0 $W/b.img 0 1 handle
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 boot() {
   PORT=$(free_port)
-  DDMAPPER_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" "$DIST/bin/ddmapper" --no-console --home "$W/home" \
+  DDMAPPER_JAVA_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" "$DIST/bin/ddmapper" --no-console --http none --home "$W/home" \
       --nbd "127.0.0.1:$PORT" >"$W/appliance.log" 2>&1 &
   APP=$!
   for _ in $(seq 600); do grep -q 'ddmapper ready' "$W/appliance.log" && return 0; sleep 0.1; done

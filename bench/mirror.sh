@@ -35,7 +35,7 @@ echo "load before: $(uptime | sed 's/.*load average: //')"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_sock() { for _ in $(seq 200); do [[ -S $1 ]] && return 0; sleep 0.05; done; echo "no socket $1" >&2; exit 1; }
 PORT=$(free_port)
-"$DIST/bin/ddmapper" --no-console --home "$W/home" --nbd "127.0.0.1:$PORT" >"$W/appliance.log" 2>&1 &
+"$DIST/bin/ddmapper" --no-console --http none --home "$W/home" --nbd "127.0.0.1:$PORT" >"$W/appliance.log" 2>&1 &
 APP=$!; PIDS+=($APP)
 for _ in $(seq 600); do grep -q 'ddmapper ready' "$W/appliance.log" && break; sleep 0.1; done
 grep -q 'ddmapper ready' "$W/appliance.log" || { echo "appliance did not start:"; cat "$W/appliance.log"; exit 1; }

@@ -45,7 +45,7 @@ boot_appliance() { # $1 = multipath.conf text
   printf '%s\n' "$1" > "$W/etc/multipath.conf"
   [[ -d $W/tables ]] && cp "$W"/tables/*.table "$W/etc/tables/" 2>/dev/null || true
   PORT=$(free_port)
-  "$DIST/bin/ddmapper" --no-console --home "$W/home" --etc "$W/etc" --nbd "127.0.0.1:$PORT" >"$W/appliance.log" 2>&1 &
+  "$DIST/bin/ddmapper" --no-console --http none --home "$W/home" --etc "$W/etc" --nbd "127.0.0.1:$PORT" >"$W/appliance.log" 2>&1 &
   APP=$!; PIDS+=($APP); disown $APP
   for _ in $(seq 600); do grep -q 'ddmapper ready' "$W/appliance.log" && return 0; sleep 0.1; done
   echo "appliance did not start:"; cat "$W/appliance.log"; exit 1

@@ -28,7 +28,8 @@
 # --baseline DIST: also runs another ddmapper distribution (say, main's runtime/target/ddmapper copied
 # aside) as server "baseline", in the same rotation, so a change is measured against the code before it
 # in the same window; its rows show ddmapper ÷ baseline, and it is left out of the goals.
-# Environment: DDMAPPER_JAVA_OPTS is passed to the appliance (default: the launcher's own,
+# Environment: DDMAPPER_DIST names the distribution to measure (default runtime/target/ddmapper);
+# DDMAPPER_JAVA_OPTS is passed to the appliance (default: the launcher's own,
 # -Xmx256m -Xmn24m -XX:+UseSerialGC: a small, collector-bounded heap; with G1 and no limit the JVM
 # grows its heap to a quarter of RAM).
 set -euo pipefail
@@ -61,7 +62,7 @@ done
 
 repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
 java_opts=${DDMAPPER_JAVA_OPTS:--Xmx256m -Xmn24m -XX:+UseSerialGC}
-dist=$repo/runtime/target/ddmapper
+dist=${DDMAPPER_DIST:-$repo/runtime/target/ddmapper}
 for tool in fio nbdkit qemu-nbd python3; do
     command -v "$tool" >/dev/null || { echo "nbd-vs-peers: $tool is not installed" >&2; exit 1; }
 done
@@ -99,7 +100,7 @@ sectors=$((size_mib * 2048))
 declare -A tcp_uri unix_uri
 start_ddmapper() { # name distribution
     local port; port=$(free_port)
-    DDMAPPER_JAVA_OPTS=$java_opts "$2/bin/ddmapper" --no-console --home "$work/$1-home" \
+    DDMAPPER_JAVA_OPTS=$java_opts "$2/bin/ddmapper" --no-console --http none --home "$work/$1-home" \
         --nbd "127.0.0.1:$port" --nbd-socket "$work/$1.sock" > "$work/$1.log" 2>&1 &
     if [ "$1" = ddmapper ]; then app_pid=$!; else pids+=($!); fi
     for _ in $(seq 1 120); do grep -q '^ddmapper ready' "$work/$1.log" && break; sleep 0.5; done

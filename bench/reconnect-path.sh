@@ -34,7 +34,7 @@ for _ in 1 2; do
   pids+=($!)
   ports+=("$port")
 done
-"$dist/bin/ddmapper" --no-console --home "$work/home" --nbd "127.0.0.1:$(free_port)" </dev/null >"$work/out" 2>&1 &
+"$dist/bin/ddmapper" --no-console --home "$work/home" --nbd "127.0.0.1:$(free_port)" --http none </dev/null >"$work/out" 2>&1 &
 pids+=($!)
 for _ in $(seq 600); do grep -q '^ddmapper ready:' "$work/out" 2>/dev/null && break; sleep 0.1; done
 grep -q '^ddmapper ready:' "$work/out" || { cat "$work/out" >&2; exit 1; }

@@ -65,7 +65,7 @@ echo "== $size_mib MiB origin of random data, chunk $chunk sectors, $rounds roun
 dd if=/dev/urandom of="$work/pristine.img" bs=1M count="$size_mib" status=none
 
 port=$(free_port)
-"$dist/bin/ddmapper" --no-console --home "$work/home" --nbd "127.0.0.1:$port" > "$work/ddmapper.log" 2>&1 &
+"$dist/bin/ddmapper" --no-console --http none --home "$work/home" --nbd "127.0.0.1:$port" > "$work/ddmapper.log" 2>&1 &
 app_pid=$!
 for _ in $(seq 1 120); do grep -q '^ddmapper ready' "$work/ddmapper.log" && break; sleep 0.5; done
 grep -q '^ddmapper ready' "$work/ddmapper.log" || { cat "$work/ddmapper.log" >&2; exit 1; }

@@ -91,7 +91,7 @@ else
     echo "0 $MIB64 linear $W/d$i.img 0" >"$DIST/etc/tables/d$i.table"
   done
 fi
-"$DIST/bin/ddmapper" --no-console --home "$W/home" --nbd "127.0.0.1:$PORT" >"$W/appliance.log" 2>&1 &
+"$DIST/bin/ddmapper" --no-console --http none --home "$W/home" --nbd "127.0.0.1:$PORT" >"$W/appliance.log" 2>&1 &
 APP=$!; PIDS+=($APP)
 for _ in $(seq 600); do grep -q 'ddmapper ready' "$W/appliance.log" && break; sleep 0.1; done
 grep -q 'ddmapper ready' "$W/appliance.log" || { echo "appliance did not start:"; cat "$W/appliance.log"; exit 1; }

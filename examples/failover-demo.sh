@@ -123,7 +123,7 @@ show_until() { # seconds, status-function, [until-command]: one line per second,
 say "scratch directory $W; building and booting the appliance there (NBD on a free port)"
 "$ROOT/runtime/build-if-stale" || { echo "failover-demo: the build failed" >&2; exit 1; }
 mkdir -p "$W/luns"
-"$ROOT/runtime/target/ddmapper/bin/ddmapper" --no-console --home "$W/home" --nbd 127.0.0.1:0 >"$W/appliance.log" 2>&1 &
+"$ROOT/runtime/target/ddmapper/bin/ddmapper" --no-console --home "$W/home" --nbd 127.0.0.1:0 --http none >"$W/appliance.log" 2>&1 &
 started $! "appliance"
 wait_for 120 grep -q '^ddmapper ready' "$W/appliance.log" || { cat "$W/appliance.log" >&2; exit 1; }
 PORT=$(sed -n 's/^ddmapper ready: nbd=127.0.0.1:\([0-9]*\) .*/\1/p' "$W/appliance.log")

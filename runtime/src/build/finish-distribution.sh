@@ -10,9 +10,11 @@ set -eu
 dist=$1
 jdk=$2
 # java.base and what the bundles reach: JNA (jdk.unsupported, java.logging), tinylog (java.management,
-# java.naming, java.sql), Felix and SCR (java.xml). java.desktop, which jdeps also names for JNA's AWT
-# helpers, is never loaded by the appliance and would add 12 MiB.
-modules=java.base,java.logging,java.management,java.naming,java.sql,java.xml,jdk.unsupported
+# java.naming, java.sql), Felix and SCR (java.xml), and Felix HTTP's Jetty 11 (bundles/web), whose manifest
+# imports java.awt and java.beans (java.desktop, about 12 MiB) and java.rmi without resolution:=optional:
+# the framework resolves a bundle's java.* imports against the runtime's modules, so without them Jetty
+# would not resolve.
+modules=java.base,java.desktop,java.logging,java.management,java.naming,java.rmi,java.sql,java.xml,jdk.unsupported
 stamp="$modules $(cat "$jdk/release" 2>/dev/null | grep -E '^(JAVA_RUNTIME_VERSION|IMPLEMENTOR)=' | tr '\n' ' ')"
 
 if [ ! -d "$jdk/jmods" ] || [ ! -x "$jdk/bin/jlink" ]; then

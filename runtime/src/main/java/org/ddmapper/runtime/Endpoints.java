@@ -38,7 +38,7 @@ final class Endpoints {
     static List<Expected> expected(BundleContext context, Options options) {
         List<Expected> kinds = new ArrayList<>();
         if (declaresComponents(context, "org.ddmapper.nbd")) {
-            if (!options.nbd().equals(Options.NO_NBD)) {
+            if (!options.nbd().equals(Options.NONE)) {
                 kinds.add(new Expected("nbd", "org.ddmapper.nbd"));
             }
             if (!options.nbdSocket().isEmpty()) {

@@ -51,6 +51,8 @@ public final class Main {
     static final String GOGO_SHELL = "org.apache.felix.gogo.shell";
     /** Bundles that serve clients: started after, and stopped before, the devices they serve (start level 2). */
     static final List<String> FRONT_ENDS = List.of("org.ddmapper.nbd", "org.ddmapper.control");
+    /** The bundles of the web administration, left installed but not started with {@code --http none}. */
+    static final List<String> WEB = List.of("org.apache.felix.http.jetty", "org.ddmapper.web");
     static final int FRONT_END_START_LEVEL = 2;
     static final String READY_TIMEOUT_KEY = "ddmapper.ready.timeout.seconds";
     static final String STOP_TIMEOUT_KEY = "ddmapper.stop.timeout.seconds";
@@ -150,6 +152,8 @@ public final class Main {
             for (Bundle bundle : bundles) {
                 if (consoleOnTerminal && GOGO_SHELL.equals(bundle.getSymbolicName())) {
                     console = bundle;
+                } else if (options.http().equals(Options.NONE) && WEB.contains(bundle.getSymbolicName())) {
+                    continue;
                 } else if (!isFragment(bundle) && !termination.requested()) {
                     if (FRONT_ENDS.contains(bundle.getSymbolicName())) {
                         bundle.adapt(BundleStartLevel.class).setStartLevel(FRONT_END_START_LEVEL);
@@ -271,6 +275,13 @@ public final class Main {
         properties.put("ddmapper.etc", options.etc().toString());
         properties.put("ddmapper.nbd", options.nbd());
         properties.put("ddmapper.nbd.socket", options.nbdSocket());
+        properties.put("ddmapper.http", options.http());
+        if (!options.http().equals(Options.NONE)) {
+            properties.put("org.apache.felix.http.host", Options.host(options.http()));
+            properties.put("org.osgi.service.http.port", Options.port(options.http()));
+        }
+        // Jetty logs through slf4j-simple to stderr: warnings and errors only, as tinylog's console writer
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn"));
         properties.put("ddmapper.control.socket", options.controlSocket().toString());
         // Without a console: no prompt on stdin, and the end of stdin does not stop the framework.
         properties.put("gosh.args", console ? "" : "--nointeractive --noshutdown");

@@ -15,17 +15,19 @@ import java.util.regex.Pattern;
  * @param home          everything the appliance writes lives here
  * @param etc           the configuration directory (config.properties, tinylog.properties, tables/)
  * @param nbd           {@code HOST:PORT} of the NBD server (port 0: any free port), or {@code none}
+ * @param http          {@code HOST:PORT} of the web administration and {@code /metrics} (Felix HTTP), or {@code none}
  * @param nbdSocket     Unix socket path of the NBD server, or empty for none
  * @param controlSocket the ddlink control socket
  * @param console       a Gogo console on the terminal, if stdin is one
  * @param exec          Gogo commands to run once the appliance is up, before the ready line
  * @param help          print the usage and exit
  */
-record Options(Path home, Path etc, String nbd, String nbdSocket, Path controlSocket, boolean console,
+record Options(Path home, Path etc, String nbd, String http, String nbdSocket, Path controlSocket, boolean console,
                List<String> exec, boolean help) {
 
     static final String DEFAULT_NBD = "127.0.0.1:10809";
-    static final String NO_NBD = "none";
+    static final String NONE = "none";
+    static final String DEFAULT_HTTP = "127.0.0.1:8080";
     /** sun_path holds 108 bytes including the terminating NUL. */
     static final int MAX_SOCKET_PATH_BYTES = 107;
 
@@ -40,6 +42,9 @@ record Options(Path home, Path etc, String nbd, String nbdSocket, Path controlSo
               --nbd HOST:PORT     NBD server address, port 0 for any free port, or 'none'
                                   (default: 127.0.0.1:10809)
               --nbd-socket PATH   also serve NBD on this Unix socket
+              --http HOST:PORT    web administration and Prometheus /metrics (login always required;
+                                  first boot prints the generated password), or 'none'
+                                  (default: 127.0.0.1:8080)
               --socket PATH       control socket (default: HOME/run/control.sock)
               --no-console        no Gogo console on the terminal (for services and tests)
               --exec COMMAND      run a Gogo command once up, before the ready line (repeatable)
@@ -61,6 +66,7 @@ record Options(Path home, Path etc, String nbd, String nbdSocket, Path controlSo
         String home = null;
         String etc = null;
         String nbd = DEFAULT_NBD;
+        String http = DEFAULT_HTTP;
         String nbdSocket = null;
         String socket = null;
         boolean console = true;
@@ -85,7 +91,7 @@ record Options(Path home, Path etc, String nbd, String nbdSocket, Path controlSo
                     requireNoValue(name, inlineValue);
                     help = true;
                 }
-                case "--home", "--etc", "--nbd", "--nbd-socket", "--socket", "--exec" -> {
+                case "--home", "--etc", "--nbd", "--http", "--nbd-socket", "--socket", "--exec" -> {
                     String value = inlineValue;
                     if (value == null) {
                         if (i + 1 >= args.size()) {
@@ -99,7 +105,8 @@ record Options(Path home, Path etc, String nbd, String nbdSocket, Path controlSo
                     switch (name) {
                         case "--home" -> home = value;
                         case "--etc" -> etc = value;
-                        case "--nbd" -> nbd = checkNbd(value);
+                        case "--nbd" -> nbd = checkAddress("--nbd", value);
+                        case "--http" -> http = checkAddress("--http", value);
                         case "--nbd-socket" -> nbdSocket = value;
                         case "--socket" -> socket = value;
                         default -> exec.add(value);
@@ -120,8 +127,23 @@ record Options(Path home, Path etc, String nbd, String nbdSocket, Path controlSo
             nbdSocketPath = checkSocketPath("--nbd-socket", workingDir.resolve(nbdSocket).normalize());
         }
         checkSocketPath("--socket", controlSocket.normalize());
-        return new Options(homeDir.normalize(), etcDir.normalize(), nbd, nbdSocketPath, controlSocket.normalize(),
+        return new Options(homeDir.normalize(), etcDir.normalize(), nbd, http, nbdSocketPath, controlSocket.normalize(),
                 console, List.copyOf(exec), help);
+    }
+
+    /** The host of a {@code HOST:PORT} the parser accepted (brackets of an IPv6 address removed). */
+    static String host(String hostPort) {
+        Matcher m = HOST_PORT.matcher(hostPort);
+        if (!m.matches()) throw new IllegalArgumentException(hostPort);
+        String h = m.group(1);
+        return h.startsWith("[") ? h.substring(1, h.length() - 1) : h;
+    }
+
+    /** The port of a {@code HOST:PORT} the parser accepted. */
+    static String port(String hostPort) {
+        Matcher m = HOST_PORT.matcher(hostPort);
+        if (!m.matches()) throw new IllegalArgumentException(hostPort);
+        return m.group(2);
     }
 
     private static void requireNoValue(String name, String inlineValue) throws LaunchFailure {
@@ -130,13 +152,13 @@ record Options(Path home, Path etc, String nbd, String nbdSocket, Path controlSo
         }
     }
 
-    private static String checkNbd(String value) throws LaunchFailure {
-        if (value.equals(NO_NBD)) {
+    private static String checkAddress(String option, String value) throws LaunchFailure {
+        if (value.equals(NONE)) {
             return value;
         }
         Matcher m = HOST_PORT.matcher(value);
         if (!m.matches() || Integer.parseInt(m.group(2)) > 65535) {
-            throw LaunchFailure.usage("--nbd: expected HOST:PORT with a port from 0 to 65535, or 'none'; got '"
+            throw LaunchFailure.usage(option + ": expected HOST:PORT with a port from 0 to 65535, or 'none'; got '"
                     + value + "'");
         }
         return value;

@@ -100,4 +100,16 @@ class OptionsTest {
         assertTrue(parse("-h").help());
         assertFalse(parse().help());
     }
+
+    @Test
+    void httpDefaultsToLoopback8080AndTakesHostPortOrNone() throws LaunchFailure {
+        assertEquals("127.0.0.1:8080", parse().http());
+        Options o = parse("--http", "[::1]:0");
+        assertEquals("[::1]:0", o.http());
+        assertEquals("::1", Options.host(o.http()));
+        assertEquals("0", Options.port(o.http()));
+        assertEquals("none", parse("--http=none").http());
+        LaunchFailure bad = assertThrows(LaunchFailure.class, () -> parse("--http", "8080"));
+        assertTrue(bad.getMessage().contains("--http: expected HOST:PORT with a port from 0 to 65535, or 'none'; got '8080'"), bad.getMessage());
+    }
 }

@@ -76,6 +76,15 @@ public interface DeviceManager {
     /** Hears the events of one device instance (or of all devices when device is null) until closed. */
     AutoCloseable subscribe(DeviceRef device, DeviceEventListener listener);
 
+    /**
+     * The device's I/O statistics: its own counters and those of each device its live table uses.
+     * Counting is always on and costs the I/O path no lock. A manager that keeps none refuses with
+     * EOPNOTSUPP.
+     */
+    default DeviceStats stats(DeviceRef device) {
+        throw new DmException(Errno.EOPNOTSUPP, "I/O statistics are not kept here");
+    }
+
     /** The registered target types, the most recently registered first (as the kernel lists them). */
     List<TargetTypeInfo> targets();
 

@@ -5,5 +5,5 @@
  * ({@link org.ddmapper.api.Extent}) that clients such as the NBD server use to reach a mapped device.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.4.0")
+@org.osgi.annotation.versioning.Version("1.5.0")
 package org.ddmapper.api;

@@ -9,6 +9,7 @@ import org.ddmapper.api.BundleUpgrades;
 import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceEventListener;
 import org.ddmapper.api.DeviceInfo;
+import org.ddmapper.api.DeviceStats;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.Message;
@@ -18,6 +19,7 @@ import org.ddmapper.api.TargetStatus;
 import org.ddmapper.api.TargetTypeInfo;
 import org.ddmapper.api.UpgradeReport;
 import org.ddmapper.core.internal.CoreConfig;
+import org.ddmapper.core.internal.DeviceCounters;
 import org.ddmapper.core.internal.Devices;
 import org.ddmapper.core.internal.upgrade.BundleStore;
 import org.ddmapper.core.internal.upgrade.BundleUpgrader;
@@ -46,6 +48,7 @@ public final class DeviceManagerImpl implements DeviceManager, BundleUpgrades {
 
     @Activate
     void activate(BundleContext context) {
+        DeviceCounters.configure(context.getProperty(DeviceCounters.PROPERTY));
         devices.start(config(context));
         BundleStore store = new BundleStore(devices.home().resolve(BundleStore.DIR), Clock.systemUTC());
         upgrader = new BundleUpgrader(context, devices.upgrades(), store, number(context, BundleUpgrader.TIMEOUT, BundleUpgrader.DEFAULT_TIMEOUT_MILLIS));
@@ -146,6 +149,8 @@ public final class DeviceManagerImpl implements DeviceManager, BundleUpgrades {
     @Override public List<TargetStatus> status(DeviceRef device, boolean inactive) { return devices.status(device, inactive); }
 
     @Override public List<String> deps(DeviceRef device) { return devices.deps(device); }
+
+    @Override public DeviceStats stats(DeviceRef device) { return devices.stats(device); }
 
     @Override public String message(DeviceRef device, TargetRef target, Message message) { return devices.message(device, target, message); }
 

@@ -45,7 +45,7 @@ class ConsoleTest {
     void start() throws Exception {
         appliance = ControlHarness.start();
         gogo = GogoSession.open(appliance.fw, "(osgi.command.scope=dm)");
-        Waits.await("all nine dm: command classes", () -> {
+        Waits.await("all ten dm: command classes", () -> {
             try {
                 return commandsRegistered();
             } catch (Exception e) {
@@ -56,7 +56,7 @@ class ConsoleTest {
 
     private boolean commandsRegistered() throws Exception {
         var refs = appliance.fw.context().getAllServiceReferences(null, "(osgi.command.scope=dm)");
-        return refs != null && refs.length == 9;
+        return refs != null && refs.length == 10;
     }
 
     @AfterAll
@@ -137,7 +137,7 @@ class ConsoleTest {
         try {
             for (String line : List.of("info -c", "info -c -o name,events,attr --sort -name", "info -C --noheadings f1 f0",
                     "info -c --separator , -o name,devs_used,names_using_dev", "info f0 f2", "ls", "ls --tree", "ls --target zero",
-                    "status f1 f0", "status --target zero", "table", "table --inactive f2", "deps", "deps f1", "targets")) {
+                    "status f1 f0", "status --target zero", "table", "table --inactive f2", "deps", "deps f1", "targets", "stats f1 f0")) {
                 List<String> words = List.of(line.split(" "));
                 String gogo = "dm:" + words.get(0) + words.stream().skip(1).map(w -> " \"" + w + "\"").collect(java.util.stream.Collectors.joining());
                 assertEquals(ddsetup(words.toArray(String[]::new)), console(gogo), line);

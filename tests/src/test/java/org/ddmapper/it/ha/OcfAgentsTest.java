@@ -43,7 +43,7 @@ class OcfAgentsTest {
     @Test
     void applianceAgentPassesOcfTester() throws Exception {
         String tester = Peers.require("ocf-tester");
-        Peers.Result r = Peers.run(300, tester, "-n", "app", "-o", "home=" + dir.resolve("home"), "-o", "nbd=127.0.0.1:0",
+        Peers.Result r = Peers.run(300, tester, "-n", "app", "-o", "home=" + dir.resolve("home"), "-o", "nbd=127.0.0.1:0", "-o", "options=--http none",
                 "-o", "java_opts=" + Appliance.TEST_JAVA_OPTS, agent("appliance").toString());
         assertEquals(0, r.exit(), r.output());
         assertTrue(r.output().contains("passed all tests"), r.output());
@@ -238,6 +238,7 @@ class OcfAgentsTest {
         pb.environment().put("OCF_RESOURCE_INSTANCE", agent + "-test");
         pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
         if (!env.containsKey("OCF_RESKEY_java_opts")) pb.environment().put("DDMAPPER_JAVA_OPTS", Appliance.TEST_JAVA_OPTS);
+        pb.environment().put("OCF_RESKEY_options", "--http none"); // no web administration on a fixed port in tests
         pb.environment().putAll(env);
         long start = System.nanoTime();
         Process p = pb.start();

@@ -36,7 +36,12 @@ class ApplianceBootTest {
     void bootsEveryBundleActiveStopsCleanlyOnSigtermAndBootsAgainOnTheSameHome() throws Exception {
         Map<String, DistributionBundles.Jar> jars = DistributionBundles.read(Appliance.distribution());
 
-        try (Appliance appliance = Appliance.start(home, "--exec", "lb -s")) {
+        // the web administration too (the harness's default is --http none), with a users file of the
+        // operator's in the home, so that no password is generated and printed on stderr
+        Files.createDirectories(home.resolve("web"));
+        Files.writeString(home.resolve("web/users"),
+                "admin:pbkdf2-sha256$1000$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+        try (Appliance appliance = Appliance.start(home, "--http", "127.0.0.1:0", "--exec", "lb -s")) {
             String output = appliance.output();
             // the --exec output comes before the ready line, the ready line once
             assertTrue(output.indexOf("START LEVEL") < output.indexOf("ddmapper ready: "), output);

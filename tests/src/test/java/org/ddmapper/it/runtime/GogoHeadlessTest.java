@@ -33,7 +33,7 @@ class GogoHeadlessTest {
 
     @Test
     void commandsPrintTheirOutputAndEveryComponentIsSatisfied() throws Exception {
-        try (Appliance appliance = Appliance.start(home,
+        try (Appliance appliance = Appliance.start(home, "--http", "127.0.0.1:0",
                 "--exec", "echo headless gogo",
                 "--exec", "lb -s org.ddmapper.core",
                 "--exec", "scr:list")) {

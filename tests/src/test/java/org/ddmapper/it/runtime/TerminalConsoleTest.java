@@ -88,6 +88,6 @@ class TerminalConsoleTest {
     }
 
     private String ddmapper() {
-        return Appliance.distribution().resolve("bin/ddmapper") + " --home " + home + " --nbd 127.0.0.1:0";
+        return Appliance.distribution().resolve("bin/ddmapper") + " --home " + home + " --nbd 127.0.0.1:0 --http none";
     }
 }

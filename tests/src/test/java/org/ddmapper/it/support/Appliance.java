@@ -23,11 +23,12 @@ import java.util.stream.Stream;
  * {@code mvn package}; the tests module runs after the runtime module), booted with
  *
  * <pre>
- * bin/ddmapper --no-console --home HOME --nbd 127.0.0.1:0 --socket HOME/run/control.sock [extra args]
+ * bin/ddmapper --no-console --home HOME --nbd 127.0.0.1:0 --http none --socket HOME/run/control.sock [extra args]
  * </pre>
  *
  * and waited for (bounded) until it prints its ready line. Extra arguments come last, so they win
- * (e.g. {@code "--nbd", "none"}).
+ * (e.g. {@code "--nbd", "none"}, or {@code "--http", "127.0.0.1:PORT"} for a test of the web
+ * administration: without it no test's appliance starts Jetty or takes a fixed port).
  *
  * <pre>
  * try (Appliance appliance = Appliance.start()) {
@@ -213,7 +214,7 @@ public final class Appliance implements AutoCloseable {
             if (noConsole) {
                 command.add("--no-console");
             }
-            command.addAll(List.of("--home", dir.toString(), "--nbd", "127.0.0.1:0",
+            command.addAll(List.of("--home", dir.toString(), "--nbd", "127.0.0.1:0", "--http", "none",
                     "--socket", dir.resolve("run/control.sock").toString()));
             command.addAll(args);
             ProcessBuilder builder = new ProcessBuilder(command).redirectInput(new File("/dev/null"));

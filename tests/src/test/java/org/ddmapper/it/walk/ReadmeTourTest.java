@@ -65,7 +65,7 @@ class ReadmeTourTest {
         assertEquals("./ddmapper --home /tmp/dd\n", blocks.get(0), "the tour boots with ./ddmapper --home /tmp/dd");
         int run = 0;
         // the tour boots with a console at the terminal: so does the test, on a pseudo-terminal
-        Terminal console = Terminal.start("exec " + Appliance.distribution().resolve("bin/ddmapper") + " --home " + home + " --nbd 127.0.0.1:0", null);
+        Terminal console = Terminal.start("exec " + Appliance.distribution().resolve("bin/ddmapper") + " --home " + home + " --nbd 127.0.0.1:0 --http none", null);
         try {
             console.await("the ready line", Appliance.READY_TIMEOUT, "ddmapper ready: nbd=127.0.0.1:");
             console.awaitPrompt();

@@ -16,6 +16,7 @@ import org.ddmapper.api.text.DmText;
 import org.ddmapper.api.text.InfoColumns;
 import org.ddmapper.api.text.MirrorText;
 import org.ddmapper.api.text.SnapshotText;
+import org.ddmapper.api.text.StatsText;
 
 /**
  * Runs a dmsetup command line against a {@link DeviceManager} and returns what to print and the
@@ -132,6 +133,9 @@ public final class Cli {
             out.append(SnapshotText.render(manager, s.name() == null ? null : DeviceRef.of(s.name())));
         } else if (command instanceof Command.Mirror m) {
             out.append(MirrorText.render(manager, m.name() == null ? null : DeviceRef.of(m.name())));
+        } else if (command instanceof Command.Stats s) {
+            if (s.names().isEmpty()) out.append(StatsText.render(manager, null));
+            for (String n : s.names()) out.append(StatsText.render(manager, DeviceRef.of(n)));
         } else if (!(command instanceof Command.Mknodes)) {
             // wait, events, upgrade (--list, --revert): clientSide() is never null for them, so run() refused them already
             throw new IllegalStateException("not runnable here: " + command);

@@ -240,6 +240,13 @@ public sealed interface Command {
         @Override public List<String> toArgs() { return args("mirror", List.of(), name == null ? List.of() : List.of(name)); }
     }
 
+    /** {@code stats [NAME...]} (ddmapper's): the I/O counters and latency histograms of each device and what it uses, or of every device. */
+    record Stats(List<String> names) implements Command {
+        public Stats { names = List.copyOf(names); }
+
+        @Override public List<String> toArgs() { return args("stats", List.of(), names); }
+    }
+
     /** Whether reading the table needs the caller; an implicit stdin that is a terminal is no table (null). */
     private static String readsCallerInput(TableSource table, boolean skipTerminal) {
         if (table instanceof TableSource.File) return "the table is in a file of the caller's";

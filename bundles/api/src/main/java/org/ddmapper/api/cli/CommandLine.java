@@ -82,7 +82,8 @@ public final class CommandLine {
             Map.entry("mknodes", EnumSet.noneOf(Opt.class)), Map.entry("help", EnumSet.of(Opt.COLUMNS)),
             Map.entry("wait", EnumSet.of(Opt.VERBOSE, Opt.NOFLUSH)), Map.entry("events", EnumSet.of(Opt.COUNT)),
             Map.entry("upgrade", EnumSet.of(Opt.LIST, Opt.REVERT)),
-            Map.entry("snapshots", EnumSet.noneOf(Opt.class)), Map.entry("mirror", EnumSet.noneOf(Opt.class)));
+            Map.entry("snapshots", EnumSet.noneOf(Opt.class)), Map.entry("mirror", EnumSet.noneOf(Opt.class)),
+            Map.entry("stats", EnumSet.noneOf(Opt.class)));
 
     /** The options and words of a command line, options taken out wherever they stood. */
     private static final class Words {
@@ -248,6 +249,7 @@ public final class CommandLine {
             }
             case "snapshots" -> new Command.Snapshots(optional(p, verb));
             case "mirror" -> new Command.Mirror(optional(p, verb));
+            case "stats" -> new Command.Stats(any(p));
             default -> throw new UsageException("unknown verb '" + verb + "'");
         };
     }

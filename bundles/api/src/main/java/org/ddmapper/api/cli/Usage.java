@@ -20,5 +20,6 @@ public final class Usage {
               multipath [-ll | show topology | show paths] [NAME]   (every multipath map, or NAME)
               snapshots [NAME]               (every snapshot as lvs shows it, or NAME's)
               mirror [NAME]                  (every mirror's legs, sync and log, or NAME's)
+              stats [NAME...]                (I/O counters and latency histograms of each device and what it uses)
             """;
 }

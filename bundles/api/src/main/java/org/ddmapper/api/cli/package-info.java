@@ -6,5 +6,5 @@
  * the Gogo console's {@code dm:} commands) goes through it, so all print the same.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.0.0")
+@org.osgi.annotation.versioning.Version("1.1.0")
 package org.ddmapper.api.cli;

@@ -3,5 +3,5 @@
  * {@code ddsetup}, the Gogo console), so that their output is identical.
  */
 @org.osgi.annotation.bundle.Export
-@org.osgi.annotation.versioning.Version("1.3.0")
+@org.osgi.annotation.versioning.Version("1.4.0")
 package org.ddmapper.api.text;

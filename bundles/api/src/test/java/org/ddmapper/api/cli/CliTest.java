@@ -189,4 +189,21 @@ class CliTest {
         assertTrue(r.err().startsWith("ddsetup: --target needs a value: Invalid argument\n"), r.err());
         assertNull(run("help").failure());
     }
+
+    @Test
+    void statsShowsEachDeviceAndWhatItUsesAndStopsAtAMissingOne() {
+        devices();
+        String a = out("stats", "a");
+        assertTrue(a.startsWith("a\n  DEVICE "), a);
+        assertTrue(a.contains("\n    /d/y "), a);
+        assertTrue(a.contains("\n    /d/x "), a);
+        assertTrue(!a.contains("LATENCY"), "no histogram rows without requests: " + a);
+        assertEquals(out("stats", "a") + out("stats", "b") + out("stats", "n"), out("stats"), "every device, by name");
+        Cli.Result r = run("stats", "b", "nope");
+        assertEquals(1, r.exit());
+        assertEquals(out("stats", "b"), r.out());
+        assertEquals("ddsetup: no device named 'nope': No such device or address\n", r.err());
+        manager.devices.clear();
+        assertEquals("No devices found\n", out("stats"));
+    }
 }

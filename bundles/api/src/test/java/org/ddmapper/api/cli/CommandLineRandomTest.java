@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class CommandLineRandomTest {
     private static final String[] VERBS = {"create", "load", "reload", "clear", "suspend", "resume", "remove", "remove_all",
             "rename", "message", "status", "table", "info", "ls", "deps", "targets", "version", "mknodes", "help", "wait", "events",
-            "upgrade", "multipath", "frob", "", "-", "--"};
+            "upgrade", "multipath", "snapshots", "mirror", "stats", "frob", "", "-", "--"};
     private static final String[] OPTIONS = {"-c", "-C", "--columns", "-o", "--options", "-O", "--sort", "--noheadings",
             "--separator", "--target", "--tree", "--inactive", "--noflush", "--nolockfs", "-f", "--force", "--retry", "--table",
             "-n", "--notable", "-v", "--verbose", "--count", "-h", "--help", "--version", "--noudevsync", "--udevcookie", "-y",

@@ -133,6 +133,20 @@ final class FakeManager implements DeviceManager {
         return out;
     }
 
+    /** Counters set by a test per device name (absent: all zero, with the devices from deps). */
+    final Map<String, org.ddmapper.api.DeviceStats> stats = new LinkedHashMap<>();
+
+    @Override public org.ddmapper.api.DeviceStats stats(DeviceRef device) {
+        Dev d = find(device);
+        org.ddmapper.api.DeviceStats set = stats.get(d.name);
+        if (set != null) return set;
+        org.ddmapper.api.IoCounters.Op z = org.ddmapper.api.IoCounters.Op.NONE;
+        org.ddmapper.api.IoCounters zero = new org.ddmapper.api.IoCounters(z, z, z, z, 0);
+        List<org.ddmapper.api.DeviceStats.Lower> lower = new ArrayList<>();
+        for (String r : deps(device)) lower.add(new org.ddmapper.api.DeviceStats.Lower(r, zero));
+        return new org.ddmapper.api.DeviceStats(d.name, d.id, zero, lower);
+    }
+
     @Override public List<String> deps(DeviceRef device) {
         java.util.LinkedHashSet<String> seen = new java.util.LinkedHashSet<>();
         List<TableLine> live = find(device).live;

@@ -6,6 +6,7 @@ import org.ddmapper.api.DeviceEventListener;
 import org.ddmapper.api.DeviceInfo;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
+import org.ddmapper.api.DeviceStats;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.Message;
@@ -60,6 +61,8 @@ final class ReadOnlyManager implements DeviceManager {
     @Override public List<TargetStatus> status(DeviceRef device, boolean inactive) { return manager.status(device, inactive); }
 
     @Override public List<String> deps(DeviceRef device) { return manager.deps(device); }
+
+    @Override public DeviceStats stats(DeviceRef device) { return manager.stats(device); }
 
     @Override public long waitEvent(DeviceRef device, long afterEventNr, long timeoutMillis) throws InterruptedException {
         return manager.waitEvent(device, afterEventNr, timeoutMillis);

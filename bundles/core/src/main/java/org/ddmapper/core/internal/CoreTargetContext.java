@@ -63,7 +63,7 @@ final class CoreTargetContext implements TargetContext {
 
     @Override
     public BlockDevice adoptSocket(String reference, PassedFd socket, boolean negotiated) {
-        return new TrackedDevice(host.adoptSocket(reference, socket, negotiated), opened);
+        return new TrackedDevice(device.counters.counting(host.adoptSocket(reference, socket, negotiated)), opened);
     }
 
     /** The devices the target opened through this context and still holds. */

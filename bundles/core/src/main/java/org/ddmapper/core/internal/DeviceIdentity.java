@@ -23,7 +23,7 @@ final class DeviceIdentity {
     private DeviceIdentity() {}
 
     static String of(BlockDevice device) {
-        BlockDevice d = device instanceof TrackedDevice tracked ? tracked.inner : device;
+        BlockDevice d = WrappedDevice.unwrap(device);
         if (d instanceof OpenHandle handle) return "dm#" + handle.id();
         String reference = d.reference();
         String scheme = BlockDeviceProvider.schemeOf(reference);

@@ -15,6 +15,7 @@ import org.ddmapper.api.BlockDevice;
 import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceEventListener;
 import org.ddmapper.api.DeviceInfo;
+import org.ddmapper.api.DeviceStats;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.DeviceRef;
 import org.ddmapper.api.DmException;
@@ -209,7 +210,10 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
     public TargetType targetType(String name) { return types.get(name); }
 
     @Override
-    public BlockDevice openReference(MappedDevice forDevice, String reference) { return references.open(forDevice, reference); }
+    public BlockDevice openReference(MappedDevice forDevice, String reference) {
+        BlockDevice opened = references.open(forDevice, reference);
+        return forDevice == null ? opened : forDevice.counters.counting(opened);
+    }
 
     @Override
     public BlockDevice adoptSocket(String reference, PassedFd socket, boolean negotiated) {
@@ -362,6 +366,8 @@ public final class Devices implements DeviceManager, DeviceHost, AutoCloseable {
 
     @Override
     public List<String> deps(DeviceRef ref) { return resolve(ref).deps(); }
+
+    public DeviceStats stats(DeviceRef ref) { return resolve(ref).stats(); }
 
     @Override
     public String message(DeviceRef ref, TargetRef target, Message message) {

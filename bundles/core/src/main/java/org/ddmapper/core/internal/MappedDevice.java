@@ -9,6 +9,7 @@ import org.ddmapper.api.Bio;
 import org.ddmapper.api.BioOp;
 import org.ddmapper.api.DeviceEvent;
 import org.ddmapper.api.DeviceInfo;
+import org.ddmapper.api.DeviceStats;
 import org.ddmapper.api.DmException;
 import org.ddmapper.api.Errno;
 import org.ddmapper.api.EventPayload;
@@ -47,6 +48,8 @@ public final class MappedDevice {
     private final AtomicInteger openers = new AtomicInteger();
     final IoGate gate = new IoGate();
     final TableSlots slots = new TableSlots();
+    /** I/O statistics: this device's and its underlying devices' (always on, lock-free). */
+    final DeviceCounters counters = new DeviceCounters();
     /** The operator's suspend (guarded by control). */
     boolean suspended;
     /** Where the device stands as its types change; replaced whole under control ({@link Parking} drives most of it). */
@@ -112,6 +115,7 @@ public final class MappedDevice {
 
     /** Completes a request the device answers itself (never reached a target). */
     void completeEarly(Bio bio, IoStatus status) {
+        counters.completed(bio, status, DeviceCounters.start());
         bio.complete(status);
         gate.leave();
     }
@@ -358,6 +362,9 @@ public final class MappedDevice {
     }
 
     boolean readOnly() { return slots.readOnly(); }
+
+    /** The device's I/O statistics now. */
+    DeviceStats stats() { return counters.snapshot(name, id, gate.inflight(), deps()); }
 
     int logicalBlockBytes() { return slots.logicalBlockBytes(); }
 

@@ -8,6 +8,7 @@ import org.ddmapper.api.IoStatus;
 final class Request implements Consumer<IoStatus> {
     private final MappedDevice device;
     private final Bio bio;
+    private final long startNanos = DeviceCounters.start();
 
     Request(MappedDevice device, Bio bio) {
         this.device = device;
@@ -17,7 +18,10 @@ final class Request implements Consumer<IoStatus> {
     @Override
     public void accept(IoStatus status) {
         if (status.isRequeue()) device.requeue(bio);
-        else bio.complete(status);
+        else {
+            device.counters.completed(bio, status, startNanos);
+            bio.complete(status);
+        }
         device.leave();
     }
 }

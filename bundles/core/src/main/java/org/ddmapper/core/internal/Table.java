@@ -340,7 +340,10 @@ final class Table {
      */
     private List<BlockDevice> devicesOf(int index) {
         List<BlockDevice> out = new ArrayList<>();
-        for (BlockDevice d : devices.get(index)) if (!(d instanceof OpenHandle h && h.isClosed())) out.add(d);
+        for (BlockDevice d : devices.get(index)) {
+            d = WrappedDevice.unwrap(d);
+            if (!(d instanceof OpenHandle h && h.isClosed())) out.add(d);
+        }
         List<BlockDevice> extra = new ArrayList<>(contexts[index] == null ? List.of() : contexts[index].openedNow());
         try {
             List<BlockDevice> declared = targets[index].devices();
@@ -349,7 +352,7 @@ final class Table {
             Logger.warn(e, "target {} ({}) failed to list its devices", index, types[index].name());
         }
         for (BlockDevice d : extra) {
-            if (d instanceof TrackedDevice t) d = t.inner;
+            d = WrappedDevice.unwrap(d);
             boolean known = false;
             for (BlockDevice have : out) if (have == d || have.reference().equals(d.reference())) known = true;
             if (!known) out.add(d);
