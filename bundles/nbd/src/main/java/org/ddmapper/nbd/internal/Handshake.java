@@ -28,7 +28,9 @@ public final class Handshake {
     private static final int MAX_META_QUERIES = 128;
     private static final int REFUSED_OPTIONS = 8;
 
-    private final Transport transport;
+    private Transport transport;
+    private final ServerTls tls;
+    private boolean tlsOn;
     private final Exports exports;
     private final ServerLimits limits;
     private final long deadlineNanos;
@@ -39,7 +41,12 @@ public final class Handshake {
     private String metaExport;
 
     public Handshake(Transport transport, Exports exports, ServerLimits limits, long deadlineNanos) {
+        this(transport, exports, limits, deadlineNanos, ServerTls.OFF);
+    }
+
+    public Handshake(Transport transport, Exports exports, ServerLimits limits, long deadlineNanos, ServerTls tls) {
         this.transport = transport;
+        this.tls = tls;
         this.exports = exports;
         this.limits = limits;
         this.deadlineNanos = deadlineNanos;
@@ -69,6 +76,13 @@ public final class Handshake {
             }
             byte[] data = new byte[(int) length];
             transport.readFully(ByteBuffer.wrap(data), deadlineNanos);
+            if (tls.mode() == ServerTls.Mode.REQUIRE && !tlsOn && option != Nbd.OPT_STARTTLS && option != Nbd.OPT_ABORT) {
+                // NBD_OPT_EXPORT_NAME cannot carry an error: the specification says to close.
+                if (option == Nbd.OPT_EXPORT_NAME)
+                    throw new ProtocolException("NBD_OPT_EXPORT_NAME without TLS, which this server requires");
+                replyError(option, Nbd.REP_ERR_TLS_REQD, "this server requires TLS: send NBD_OPT_STARTTLS first");
+                continue;
+            }
             Session session = switch (option) {
                 case Nbd.OPT_EXPORT_NAME -> exportName(data);
                 case Nbd.OPT_ABORT -> {
@@ -138,12 +152,43 @@ public final class Handshake {
                 }
             }
             case Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> metaContext(option, data);
-            case Nbd.OPT_STARTTLS -> {
-                if (data.length != 0) replyError(option, Nbd.REP_ERR_INVALID, "NBD_OPT_STARTTLS carries no data");
-                else replyError(option, Nbd.REP_ERR_POLICY, "TLS is not offered by this server");
-            }
+            case Nbd.OPT_STARTTLS -> startTls(data);
             default -> replyError(option, Nbd.REP_ERR_UNSUP, Nbd.optionName(option) + " is not supported by this server");
         }
+    }
+
+    /**
+     * NBD_OPT_STARTTLS: acknowledged, then the TLS handshake (against the handshake's deadline),
+     * then option haggling starts afresh over TLS: what was negotiated before is forgotten, as the
+     * specification requires.
+     */
+    private void startTls(byte[] data) throws IOException {
+        if (data.length != 0) {
+            replyError(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "NBD_OPT_STARTTLS carries no data, got " + data.length + " bytes");
+        } else if (tls.mode() == ServerTls.Mode.OFF) {
+            replyError(Nbd.OPT_STARTTLS, Nbd.REP_ERR_POLICY, "TLS is not offered by this server");
+        } else if (tlsOn) {
+            replyError(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "TLS is already on for this connection");
+        } else {
+            reply(Nbd.OPT_STARTTLS, Nbd.REP_ACK, new byte[0]);
+            TlsTransport t = new TlsTransport(transport, tls.newEngine());
+            try {
+                t.handshake(deadlineNanos);
+            } catch (javax.net.ssl.SSLException e) {
+                throw new ProtocolException("TLS handshake failed: " + e.getMessage());
+            }
+            transport = t;
+            tlsOn = true;
+            structured = false;
+            baseAllocation = false;
+            metaExport = null;
+            Logger.debug("nbd: {}: TLS on ({}, {})", t.peer(), t.session().getProtocol(), t.session().getCipherSuite());
+        }
+    }
+
+    /** The transport after the handshake: the accepted one, or TLS over it after NBD_OPT_STARTTLS. */
+    public Transport transport() {
+        return transport;
     }
 
     /** NBD_OPT_EXPORT_NAME cannot answer an error: anything wrong drops the connection, as the specification says. */

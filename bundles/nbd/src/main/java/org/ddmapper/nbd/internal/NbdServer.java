@@ -58,6 +58,11 @@ public final class NbdServer implements AutoCloseable {
     private final ServerConnection.Context context;
 
     public NbdServer(DeviceManager devices, ServerLimits limits, BufferPool pool) {
+        this(devices, limits, pool, ServerTls.OFF);
+    }
+
+    /** A server offering TLS as {@code tls} says. */
+    public NbdServer(DeviceManager devices, ServerLimits limits, BufferPool pool, ServerTls tls) {
         this.exports = new Exports(devices);
         this.limits = limits;
         this.budget = new MemoryBudget(limits.memoryBytes());
@@ -70,7 +75,7 @@ public final class NbdServer implements AutoCloseable {
         queryPool.allowCoreThreadTimeOut(true);
         // Unbounded queue: each connection's in-flight request limit bounds what it can queue.
         this.queries = queryPool;
-        this.context = new ServerConnection.Context(limits, exports, pool, budget, devices, queries, connections::remove);
+        this.context = new ServerConnection.Context(limits, exports, pool, budget, devices, queries, connections::remove, tls);
     }
 
     /** Listens on a TCP address; the listener's {@link Listener#address()} has the real port. */

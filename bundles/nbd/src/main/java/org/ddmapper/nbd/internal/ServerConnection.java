@@ -17,7 +17,7 @@ final class ServerConnection implements Runnable {
      * device manager, the BLOCK_STATUS pool, and whom to tell when a connection has ended.
      */
     record Context(ServerLimits limits, Exports exports, BufferPool pool, MemoryBudget budget, DeviceManager devices,
-                   Executor queries, Consumer<ServerConnection> ended) {
+                   Executor queries, Consumer<ServerConnection> ended, ServerTls tls) {
     }
 
     private final Context server;
@@ -40,11 +40,12 @@ final class ServerConnection implements Runnable {
         Session session = null;
         try {
             long deadline = acceptedNanos + server.limits().handshakeMillis() * 1_000_000;
-            session = new Handshake(transport, server.exports(), server.limits(), deadline).run();
+            Handshake handshake = new Handshake(transport, server.exports(), server.limits(), deadline, server.tls());
+            session = handshake.run();
             negotiating = false;
             if (session == null) return;
             Logger.debug("nbd: {}: serving export {}", transport.peer(), session.name());
-            Transmission t = new Transmission(transport, session, server.limits(), server.pool(), server.budget(),
+            Transmission t = new Transmission(handshake.transport(), session, server.limits(), server.pool(), server.budget(),
                     server.devices(), server.queries());
             transmission = t;
             if (closeReason != null) t.stop();
