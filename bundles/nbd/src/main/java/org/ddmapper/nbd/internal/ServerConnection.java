@@ -55,6 +55,8 @@ final class ServerConnection implements Runnable {
         } catch (Transport.DeadlineException e) {
             Logger.info("nbd: {}: handshake not finished within {} ms; dropping the connection",
                     transport.peer(), server.limits().handshakeMillis());
+        } catch (javax.net.ssl.SSLException e) {
+            Logger.info("nbd: {}: TLS: {}; dropping the connection", transport.peer(), e.getMessage());
         } catch (EOFException | ClosedChannelException e) {
             if (closeReason != null) Logger.info("nbd: {}: {}", transport.peer(), closeReason);
             else Logger.debug("nbd: {}: {}", transport.peer(), e.getMessage());

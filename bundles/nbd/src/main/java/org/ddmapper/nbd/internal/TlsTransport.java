@@ -214,7 +214,7 @@ public final class TlsTransport implements Transport {
     private void afterUnwrap(HandshakeStatus hs) throws IOException {
         if (hs == HandshakeStatus.NOT_HANDSHAKING || hs == HandshakeStatus.FINISHED) return;
         if (!"TLSv1.3".equals(engine.getSession().getProtocol())) {
-            throw new SSLException(inner.peer() + " started a TLS renegotiation; refused");
+            throw new SSLException("the peer started a TLS renegotiation, which this side refuses");
         }
         for (int i = 0; i < 8; i++) {
             hs = engine.getHandshakeStatus();
