@@ -10,6 +10,7 @@ import java.util.List;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.Endpoint;
 import org.ddmapper.nbd.internal.BufferPool;
+import org.ddmapper.nbd.internal.ExportAccess;
 import org.ddmapper.nbd.internal.HostPort;
 import org.ddmapper.nbd.internal.NbdServer;
 import org.ddmapper.nbd.internal.ServerLimits;
@@ -47,13 +48,18 @@ public final class NbdServerComponent {
     @Activate
     void activate(BundleContext context) {
         ServerTls tls = ServerTls.OFF;
+        ExportAccess access = ExportAccess.OPEN;
         String tlsFailure = null;
         try {
             tls = ServerTls.fromProperties(context::getProperty);
+            String allow = context.getProperty(ExportAccess.FILE_PROPERTY);
+            if (allow != null && !allow.isBlank()) access = ExportAccess.load(Path.of(allow.trim()));
         } catch (IllegalArgumentException e) {
             tlsFailure = e.getMessage();
+        } catch (IOException e) {
+            tlsFailure = ExportAccess.FILE_PROPERTY + ": " + describe(e);
         }
-        server = new NbdServer(devices, ServerLimits.fromProperties(context::getProperty), BufferPool.SHARED, tls);
+        server = new NbdServer(devices, ServerLimits.fromProperties(context::getProperty), BufferPool.SHARED, tls, access);
         String address = context.getProperty(ADDRESS_PROPERTY);
         if (address == null || address.isBlank()) address = DEFAULT_ADDRESS;
         if (!address.trim().equals("none")) {

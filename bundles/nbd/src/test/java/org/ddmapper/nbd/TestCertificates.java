@@ -21,6 +21,8 @@ final class TestCertificates {
     final Path server;
     /** ca-cert.pem, client-cert.pem, client-key.pem (CN=alice). */
     final Path client;
+    /** ca-cert.pem, client-cert.pem, client-key.pem (CN=bob, the same CA). */
+    final Path bob;
     /** ca-cert.pem only: a client without a certificate. */
     final Path anonymous;
     /** The other CA's ca-cert.pem and its client (CN=mallory): trusts neither the server nor is trusted. */
@@ -34,13 +36,14 @@ final class TestCertificates {
         this.server = root.resolve("server");
         this.client = root.resolve("client");
         this.anonymous = root.resolve("anonymous");
+        this.bob = root.resolve("bob");
         this.stranger = root.resolve("stranger");
         this.impostor = root.resolve("impostor");
     }
 
     static TestCertificates make(Path root) throws Exception {
         TestCertificates c = new TestCertificates(root);
-        for (Path d : new Path[] {c.server, c.client, c.anonymous, c.stranger, c.impostor, root.resolve("ca"), root.resolve("ca2")}) {
+        for (Path d : new Path[] {c.server, c.client, c.bob, c.anonymous, c.stranger, c.impostor, root.resolve("ca"), root.resolve("ca2")}) {
             Files.createDirectories(d);
         }
         Path ca = root.resolve("ca");
@@ -49,8 +52,9 @@ final class TestCertificates {
         c.ca(ca2, "ddmapper test CA 2 (untrusted)");
         c.issue(ca, c.server, "server", "localhost test server", "serverAuth", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
         c.issue(ca, c.client, "client", "alice", "clientAuth", "");
+        c.issue(ca, c.bob, "client", "bob", "clientAuth", "");
         c.issue(ca2, c.stranger, "client", "mallory", "clientAuth", "");
-        for (Path d : new Path[] {c.server, c.client, c.anonymous}) copy(ca.resolve("ca-cert.pem"), d.resolve("ca-cert.pem"));
+        for (Path d : new Path[] {c.server, c.client, c.bob, c.anonymous}) copy(ca.resolve("ca-cert.pem"), d.resolve("ca-cert.pem"));
         copy(ca2.resolve("ca-cert.pem"), c.stranger.resolve("ca-cert.pem"));
         copy(ca.resolve("ca-cert.pem"), c.impostor.resolve("ca-cert.pem"));
         copy(c.stranger.resolve("client-cert.pem"), c.impostor.resolve("client-cert.pem"));

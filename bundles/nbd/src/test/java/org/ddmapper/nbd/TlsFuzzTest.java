@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.util.List;
 import org.ddmapper.api.tls.CertificateDirectory;
 import org.ddmapper.nbd.internal.BufferPool;
+import org.ddmapper.nbd.internal.ExportAccess;
 import org.ddmapper.nbd.internal.Nbd;
 import org.ddmapper.nbd.internal.NbdServer;
 import org.ddmapper.nbd.internal.ServerLimits;
@@ -32,8 +33,10 @@ import org.ddmapper.spi.testkit.MemoryDeviceManager;
  * than NBD_REP_ERR_TLS_REQD (nothing leaks before TLS);</li>
  * <li>{@code clientHello}: STARTTLS is acknowledged, then the input is what the client sends as
  * its side of the TLS handshake. The server must drop it within the handshake deadline.</li>
+ * <li>{@code allowList}: the input is an export allow-list file ({@link ExportAccess}): it parses, or
+ * the refusal names its line ({@code FILE:LINE: reason}); nothing else escapes.</li>
  * </ul>
- * After each input: no server error logged, no connection left but the bystander's, and the
+ * After each socket input: no server error logged, no connection left but the bystander's, and the
  * bystander reads back its data, writes and flushes.
  */
 class TlsFuzzTest {
@@ -44,6 +47,18 @@ class TlsFuzzTest {
     private static NbdServer server;
     private static InetSocketAddress address;
     private static Bystander bystander;
+
+    private static TestCertificates certs;
+
+    /**
+     * The certificates, the server and the bystander's TLS session, made before the first input:
+     * openssl and the JDK's first TLS handshake take seconds under load, more than an input may.
+     */
+    @org.junit.jupiter.api.BeforeAll
+    static void makeCertificates() throws Exception {
+        if (certs == null) certs = TestCertificates.make(Files.createTempDirectory("nbd-tls-fuzz"));
+        startServer();
+    }
 
     @FuzzTest
     void options(byte[] input) throws Exception {
@@ -64,6 +79,20 @@ class TlsFuzzTest {
             exchange(c, input);
         }
         afterInput();
+    }
+
+    @FuzzTest
+    void allowList(byte[] input) {
+        String text = new String(input, java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            java.util.Map<String, List<ExportAccess.Rule>> rules = ExportAccess.parse(text, "allow");
+            rules.forEach((export, list) -> {
+                assertTrue(!list.isEmpty() && !export.isEmpty() && !export.contains("#"), export);
+                for (ExportAccess.Rule r : list) r.matches(null, null);
+            });
+        } catch (IOException e) {
+            assertTrue(e.getMessage().matches("(?s)allow:[0-9]+: .+"), e.getMessage());
+        }
     }
 
     private static void checkRepliesBeforeTls(byte[] out) {
@@ -130,14 +159,17 @@ class TlsFuzzTest {
 
     private static synchronized void start() throws Exception {
         BugDetectors.allowNetworkConnections();
+        if (server == null) makeCertificates();
+    }
+
+    private static synchronized void startServer() throws Exception {
         if (server != null) return;
-        TestCertificates certs = TestCertificates.make(Files.createTempDirectory("nbd-tls-fuzz"));
         MemoryDeviceManager devices = new MemoryDeviceManager();
         devices.add("disk", 1 << 20, false);
         devices.add(Bystander.EXPORT, 4 << 20, false);
         ServerTls tls = new ServerTls(ServerTls.Mode.REQUIRE, new CertificateDirectory(certs.server,
                 CertificateDirectory.Role.SERVER, false, m -> { }));
-        server = new NbdServer(devices, ServerLimits.DEFAULTS.withHandshakeMillis(2000), new BufferPool(16 << 20), tls);
+        server = new NbdServer(devices, ServerLimits.DEFAULTS.withHandshakeMillis(8000), new BufferPool(16 << 20), tls);
         address = (InetSocketAddress) server.listenTcp("127.0.0.1", 0).localAddress();
         bystander = new Bystander(new WireClient(address).start().startTls(TestCertificates.context(certs.anonymous)));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

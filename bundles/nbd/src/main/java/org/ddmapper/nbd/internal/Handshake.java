@@ -30,6 +30,8 @@ public final class Handshake {
 
     private Transport transport;
     private final ServerTls tls;
+    private final ExportAccess access;
+    private final java.net.InetAddress peerAddress;
     private boolean tlsOn;
     private final Exports exports;
     private final ServerLimits limits;
@@ -41,12 +43,16 @@ public final class Handshake {
     private String metaExport;
 
     public Handshake(Transport transport, Exports exports, ServerLimits limits, long deadlineNanos) {
-        this(transport, exports, limits, deadlineNanos, ServerTls.OFF);
+        this(transport, exports, limits, deadlineNanos, ServerTls.OFF, ExportAccess.OPEN, null);
     }
 
-    public Handshake(Transport transport, Exports exports, ServerLimits limits, long deadlineNanos, ServerTls tls) {
+    /** A handshake with TLS as {@code tls} says, exports allowed as {@code access} says for a client at {@code peerAddress} (null: Unix socket). */
+    public Handshake(Transport transport, Exports exports, ServerLimits limits, long deadlineNanos, ServerTls tls,
+                     ExportAccess access, java.net.InetAddress peerAddress) {
         this.transport = transport;
         this.tls = tls;
+        this.access = access;
+        this.peerAddress = peerAddress;
         this.exports = exports;
         this.limits = limits;
         this.deadlineNanos = deadlineNanos;
@@ -186,6 +192,20 @@ public final class Handshake {
         }
     }
 
+    /** Why this client may not use {@code export} (its address, its verified certificate), or null. */
+    private String refusal(String export) {
+        javax.security.auth.x500.X500Principal subject = null;
+        if (transport instanceof TlsTransport t) {
+            try {
+                if (t.session().getPeerCertificates()[0] instanceof java.security.cert.X509Certificate c)
+                    subject = c.getSubjectX500Principal();
+            } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
+                // no client certificate: only address rules can match
+            }
+        }
+        return access.refusal(export, peerAddress, subject);
+    }
+
     /** The transport after the handshake: the accepted one, or TLS over it after NBD_OPT_STARTTLS. */
     public Transport transport() {
         return transport;
@@ -201,6 +221,8 @@ public final class Handshake {
         }
         DeviceInfo export = exports.find(name);
         if (export == null) throw new ProtocolException("NBD_OPT_EXPORT_NAME: " + exports.notFound(name));
+        String refusal = refusal(export.name());
+        if (refusal != null) throw new ProtocolException("NBD_OPT_EXPORT_NAME: " + refusal);
         DeviceManager.OpenDevice device;
         try {
             device = exports.open(export);
@@ -238,6 +260,7 @@ public final class Handshake {
             return;
         }
         for (DeviceInfo d : exports.list()) {
+            if (refusal(d.name()) != null) continue;
             byte[] name = d.name().getBytes(StandardCharsets.UTF_8);
             byte[] description = WireStrings.encode(Exports.describe(d), Nbd.MAX_STRING_BYTES);
             ByteBuffer payload = ByteBuffer.allocate(4 + name.length + description.length);
@@ -281,6 +304,12 @@ public final class Handshake {
         DeviceInfo export = exports.find(name);
         if (export == null) {
             replyError(option, Nbd.REP_ERR_UNKNOWN, exports.notFound(name));
+            return null;
+        }
+        String refusal = refusal(export.name());
+        if (refusal != null) {
+            Logger.info("nbd: {}: {} refused: {}", transport.peer(), what, refusal);
+            replyError(option, Nbd.REP_ERR_POLICY, refusal);
             return null;
         }
         DeviceManager.OpenDevice device;

@@ -17,7 +17,7 @@ final class ServerConnection implements Runnable {
      * device manager, the BLOCK_STATUS pool, and whom to tell when a connection has ended.
      */
     record Context(ServerLimits limits, Exports exports, BufferPool pool, MemoryBudget budget, DeviceManager devices,
-                   Executor queries, Consumer<ServerConnection> ended, ServerTls tls) {
+                   Executor queries, Consumer<ServerConnection> ended, ServerTls tls, ExportAccess access) {
     }
 
     private final Context server;
@@ -40,7 +40,8 @@ final class ServerConnection implements Runnable {
         Session session = null;
         try {
             long deadline = acceptedNanos + server.limits().handshakeMillis() * 1_000_000;
-            Handshake handshake = new Handshake(transport, server.exports(), server.limits(), deadline, server.tls());
+            Handshake handshake = new Handshake(transport, server.exports(), server.limits(), deadline, server.tls(),
+                    server.access(), peerAddress);
             session = handshake.run();
             negotiating = false;
             if (session == null) return;
