@@ -18,6 +18,7 @@ import org.ddmapper.nbd.internal.Nbd;
 import org.ddmapper.nbd.internal.NbdServer;
 import org.ddmapper.nbd.internal.ServerLimits;
 import org.ddmapper.nbd.internal.ServerTls;
+import org.ddmapper.spi.testkit.TestCertificates;
 import org.ddmapper.spi.testkit.MemoryDeviceManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -23,6 +23,7 @@ import org.ddmapper.api.tls.CertificateDirectory;
 import org.ddmapper.nbd.internal.ClientTls;
 import org.ddmapper.nbd.internal.NbdConnector;
 import org.ddmapper.nbd.internal.ServerTls;
+import org.ddmapper.spi.testkit.TestCertificates;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

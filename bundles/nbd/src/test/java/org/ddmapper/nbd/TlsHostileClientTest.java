@@ -13,6 +13,7 @@ import org.ddmapper.api.tls.CertificateDirectory;
 import org.ddmapper.nbd.internal.Nbd;
 import org.ddmapper.nbd.internal.ServerLimits;
 import org.ddmapper.nbd.internal.ServerTls;
+import org.ddmapper.spi.testkit.TestCertificates;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
