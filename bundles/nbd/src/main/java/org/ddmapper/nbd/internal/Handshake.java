@@ -194,16 +194,7 @@ public final class Handshake {
 
     /** Why this client may not use {@code export} (its address, its verified certificate), or null. */
     private String refusal(String export) {
-        javax.security.auth.x500.X500Principal subject = null;
-        if (transport instanceof TlsTransport t) {
-            try {
-                if (t.session().getPeerCertificates()[0] instanceof java.security.cert.X509Certificate c)
-                    subject = c.getSubjectX500Principal();
-            } catch (javax.net.ssl.SSLPeerUnverifiedException none) {
-                // no client certificate: only address rules can match
-            }
-        }
-        return access.refusal(export, peerAddress, subject);
+        return access.refusal(export, peerAddress, transport instanceof TlsTransport t ? t.peerSubject() : null);
     }
 
     /** The transport after the handshake: the accepted one, or TLS over it after NBD_OPT_STARTTLS. */
