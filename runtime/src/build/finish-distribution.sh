@@ -11,8 +11,9 @@ dist=$1
 jdk=$2
 # java.base and what the bundles reach: JNA (jdk.unsupported, java.logging), tinylog (java.management,
 # java.naming, java.sql), Felix and SCR (java.xml). java.desktop, which jdeps also names for JNA's AWT
-# helpers, is never loaded by the appliance and would add 12 MiB.
-modules=java.base,java.logging,java.management,java.naming,java.sql,java.xml,jdk.unsupported
+# helpers, is never loaded by the appliance and would add 12 MiB. NBD over TLS (the JDK's SSLEngine, in
+# java.base) needs jdk.crypto.ec for EC certificates and the ECDHE key exchanges clients offer.
+modules=java.base,java.logging,java.management,java.naming,java.sql,java.xml,jdk.crypto.ec,jdk.unsupported
 stamp="$modules $(cat "$jdk/release" 2>/dev/null | grep -E '^(JAVA_RUNTIME_VERSION|IMPLEMENTOR)=' | tr '\n' ' ')"
 
 if [ ! -d "$jdk/jmods" ] || [ ! -x "$jdk/bin/jlink" ]; then
