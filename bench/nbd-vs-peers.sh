@@ -114,7 +114,10 @@ if [ "$tls" = yes ]; then
     printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n' > "$pki/server.ext"
     ossl x509 -req -in "$pki/server.csr" -CA "$pki/ca/ca-cert.pem" -CAkey "$pki/ca/ca-key.pem" -set_serial 2 \
         -out "$pki/server/server-cert.pem" -days 2 -extfile "$pki/server.ext"
+    # fio's nbd engine refuses tls-certificates= in a URI: libnbd then looks in $HOME/.pki/libnbd
+    mkdir -p "$pki/home/.pki"
     cp "$pki/ca/ca-cert.pem" "$pki/server/"; cp "$pki/ca/ca-cert.pem" "$pki/client/"
+    ln -s "$pki/client" "$pki/home/.pki/libnbd"
 fi
 
 # --- servers (all share the one file; qemu-nbd with image locking off so two can run) ---
@@ -134,7 +137,7 @@ start_ddmapper() { # name distribution
     "$2/bin/ddsetup" --socket "$work/$1-home/run/control.sock" create bench --table "0 $sectors linear $file 0"
     tcp_uri[$1]="nbd://127.0.0.1:$port/bench"
     unix_uri[$1]="nbd+unix:///bench?socket=$work/$1.sock"
-    tls_uri[$1]="nbds://127.0.0.1:$port/bench?tls-certificates=$pki/client"
+    tls_uri[$1]="nbds://127.0.0.1:$port/bench"
 }
 start_nbdkit() {
     local port; port=$(free_port)
@@ -148,7 +151,7 @@ start_nbdkit() {
         nbdkit -f -i 127.0.0.1 -p "$tport" --tls=require --tls-certificates="$pki/server" file "$file" \
             > "$work/nbdkit-tls.log" 2>&1 & pids+=($!)
         wait_port "$tport"
-        tls_uri[nbdkit]="nbds://127.0.0.1:$tport/?tls-certificates=$pki/client"
+        tls_uri[nbdkit]="nbds://127.0.0.1:$tport/"
     fi
 }
 start_qemu() { # name cache
@@ -165,7 +168,7 @@ start_qemu() { # name cache
             --object "tls-creds-x509,id=tls0,dir=$pki/server,endpoint=server,verify-peer=off" --tls-creds tls0 \
             > "$work/$1-tls.log" 2>&1 & pids+=($!)
         wait_port "$tport"
-        tls_uri[$1]="nbds://127.0.0.1:$tport/bench?tls-certificates=$pki/client"
+        tls_uri[$1]="nbds://127.0.0.1:$tport/bench"
     fi
 }
 echo "== starting servers: $servers"
@@ -185,10 +188,10 @@ workloads=("randread 4k 16" "randwrite 4k 16" "read 1M 4" "write 1M 4")
 results=$work/results.tsv
 : > "$results"
 run_fio() { # server transport rw bs qd
-    local uri
-    case $2 in tcp) uri=${tcp_uri[$1]} ;; tls) uri=${tls_uri[$1]} ;; *) uri=${unix_uri[$1]} ;; esac
+    local uri home=$HOME
+    case $2 in tcp) uri=${tcp_uri[$1]} ;; tls) uri=${tls_uri[$1]}; home=$pki/home ;; *) uri=${unix_uri[$1]} ;; esac
     local out=$work/fio.json
-    fio --name=bench --ioengine=nbd --uri="$uri" --rw="$3" --bs="$4" --iodepth="$5" --size="${size_mib}M" \
+    HOME=$home fio --name=bench --ioengine=nbd --uri="$uri" --rw="$3" --bs="$4" --iodepth="$5" --size="${size_mib}M" \
         --time_based --runtime="$seconds" --ramp_time=2 --randrepeat=0 --output-format=json --output="$out" >/dev/null 2>&1 \
         || { echo "nbd-vs-peers: fio failed against $1 ($2)" >&2; return 1; }
     python3 - "$out" "$1" "$2" "$3" "$4" "$5" >> "$results" <<'EOF'
