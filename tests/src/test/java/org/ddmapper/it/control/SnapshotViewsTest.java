@@ -76,11 +76,11 @@ class SnapshotViewsTest {
     void aDeviceThatIsNoSnapshotIsRefused() throws Exception {
         ControlHarness.Result r = appliance.ddsetup(null, "snapshots", "nosuch");
         assertEquals(1, r.exit());
-        assertEquals("ddsetup: no device named 'nosuch'\n", r.stderr());
+        assertEquals("ddsetup: no device named 'nosuch': No such device or address\n", r.stderr());
         appliance.manager.create("plain", "0 8 zero");
         r = appliance.ddsetup(null, "snapshots", "plain");
         assertEquals(1, r.exit());
-        assertEquals("ddsetup: device 'plain' is neither a snapshot nor the origin of one\n", r.stderr());
+        assertEquals("ddsetup: device 'plain' is neither a snapshot nor the origin of one: Invalid argument\n", r.stderr());
     }
 
     /** The expected table with its columns aligned as the view aligns them (paths have varying lengths). */

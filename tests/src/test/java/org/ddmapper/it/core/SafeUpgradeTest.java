@@ -346,7 +346,7 @@ class SafeUpgradeTest {
             try (BlockDevice h = b.dm.open(ref("mpd"))) {
                 var queued = Io.writeAsync(h, 3, Io.filled(1, 0x5a), 0);
                 Waits.await("both paths failed and the write queued", () -> b.dm.status(ref("mpd")).get(0).text()
-                        .matches("2 0 0 0 1 1 A 0 2 0 dm:pe1 F 1 dm:pe2 F 1 ") && b.dm.message(ref("mpd"), new TargetRef.ByIndex(0),
+                        .matches("2 [01] 0 0 1 1 [AE] 0 2 0 dm:pe1 F 1 dm:pe2 F 1 ") && b.dm.message(ref("mpd"), new TargetRef.ByIndex(0),
                         Message.of("show", "topology")).contains(" queued=1\n"));
                 b.dm.remove(ref("pe1"), true);
                 b.dm.remove(ref("pe2"), true);

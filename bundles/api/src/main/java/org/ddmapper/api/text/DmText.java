@@ -224,6 +224,16 @@ public final class DmText {
         return e.errno() == Errno.ENODEV || e.errno() == Errno.ENXIO || e.errno() == Errno.ENOENT;
     }
 
+    /** Whether the device instance no longer exists (removed while a view was composed). */
+    static boolean gone(DeviceManager manager, DeviceRef ref) {
+        try {
+            manager.info(ref);
+            return false;
+        } catch (DmException e) {
+            return gone(e);
+        }
+    }
+
     /** One device's text, or every device's with {@code NAME: } before each line. */
     private static String perDevice(DeviceManager manager, DeviceRef device, BiFunction<DeviceRef, String, String> render) {
         if (device != null) return render.apply(device, "");

@@ -47,15 +47,10 @@ public final class MirrorText {
         StringBuilder sb = new StringBuilder();
         for (DeviceInfo d : devices) {
             DeviceRef ref = DeviceRef.id(d.id());
-            List<TargetStatus> table;
-            List<TargetStatus> status;
-            try {
-                table = manager.table(ref, false);
-                status = manager.status(ref);
-            } catch (DmException e) {
-                if (MultipathText.gone(manager, ref)) continue;
-                throw e;
-            }
+            LiveLines lines = LiveLines.of(manager, ref);
+            if (lines == null) continue;
+            List<TargetStatus> table = lines.table();
+            List<TargetStatus> status = lines.status();
             for (int t = 0; t < table.size() && t < status.size(); t++) {
                 if (!TYPE.equals(table.get(t).type())) continue;
                 sb.append(target(d.name(), table.get(t), status.get(t)));

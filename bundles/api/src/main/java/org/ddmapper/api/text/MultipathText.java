@@ -144,7 +144,7 @@ public final class MultipathText {
             try {
                 table = manager.table(ref, false);
             } catch (DmException e) {
-                if (gone(manager, ref)) continue;
+                if (DmText.gone(manager, ref)) continue;
                 throw e;
             }
             for (int t = 0; t < table.size(); t++) {
@@ -153,7 +153,7 @@ public final class MultipathText {
                     String text = manager.message(ref, new TargetRef.ByIndex(t), Message.of("show", what));
                     answers.add(new Answer(names.get(i), text == null ? "" : text, null));
                 } catch (DmException e) {
-                    if (gone(manager, ref)) break;
+                    if (DmText.gone(manager, ref)) break;
                     answers.add(new Answer(names.get(i), null, e.getMessage()));
                 }
             }
@@ -161,16 +161,6 @@ public final class MultipathText {
         if (device != null && answers.isEmpty())
             throw new DmException(Errno.EINVAL, "device '" + names.get(0) + "' has no multipath target");
         return answers;
-    }
-
-    /** Whether the device instance no longer exists (removed while a view was composed; MirrorText's too). */
-    static boolean gone(DeviceManager manager, DeviceRef ref) {
-        try {
-            manager.info(ref);
-            return false;
-        } catch (DmException e) {
-            return e.errno() == Errno.ENXIO || e.errno() == Errno.ENODEV || e.errno() == Errno.ENOENT;
-        }
     }
 
     /**

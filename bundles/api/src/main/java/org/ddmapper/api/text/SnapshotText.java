@@ -61,14 +61,10 @@ public final class SnapshotText {
 
     private static void collect(DeviceManager manager, DeviceInfo d, List<Found> found, List<String[]> origins) {
         DeviceRef ref = DeviceRef.id(d.id());
-        List<TargetStatus> table;
-        List<TargetStatus> status;
-        try {
-            table = manager.table(ref, false);
-            status = manager.status(ref);
-        } catch (DmException e) {
-            return; // removed meanwhile, or no live table
-        }
+        LiveLines lines = LiveLines.of(manager, ref);
+        if (lines == null) return; // removed meanwhile
+        List<TargetStatus> table = lines.table();
+        List<TargetStatus> status = lines.status();
         for (int i = 0; i < table.size(); i++) {
             String type = table.get(i).type();
             List<String> words = TableLine.splitWords(table.get(i).text() == null ? "" : table.get(i).text());
