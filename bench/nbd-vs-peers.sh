@@ -7,7 +7,9 @@
 #   qemu-none  qemu-nbd --cache=none  (O_DIRECT)
 #   qemu-wb    qemu-nbd --cache=writeback
 # and each runs the same fio --ioengine=nbd workloads: 4 KiB random read and write at queue depth
-# 16, 1 MiB sequential read and write at queue depth 4, over TCP and over a Unix socket. The
+# 16, 1 MiB sequential read and write at queue depth 4, over TCP, over a Unix socket, and over TCP
+# with TLS (transport "tls": ddmapper with ddmapper.nbd.tls=on, nbdkit --tls=require, qemu-nbd
+# --tls-creds, certificates made with openssl for the run, fio's nbd engine on nbds://). The
 # servers take turns within every round (the order rotates), so drift of a shared machine hits
 # them all alike. Prints IOPS, MB/s, p50/p99 completion latency (mean over rounds) and
 # ddmapper's ratio to each peer (ddmapper ÷ peer, so > 1 means ddmapper is faster).
@@ -19,9 +21,11 @@
 #
 # Last it prints PASS or FAIL for each goal: ddmapper ÷ peer >= 1.0 for 4 KiB random reads and
 # 1 MiB sequential reads and writes, >= 0.9 for 4 KiB random writes (each peer, each transport,
-# by MB/s), and VmRSS < 256 MiB in each memory run; then "goals: N passed, M failed".
+# by MB/s; over TLS >= 1.0 on every workload), TLS costing ddmapper no more than 35% of its plain TCP
+# throughput on 1 MiB sequential reads, and VmRSS < 256 MiB in each memory run; then "goals: N
+# passed, M failed".
 #
-# Usage: bench/nbd-vs-peers.sh [--seconds N] [--rounds N] [--size-mib N] [--transports "tcp unix"]
+# Usage: bench/nbd-vs-peers.sh [--seconds N] [--rounds N] [--size-mib N] [--transports "tcp unix tls"]
 #                              [--servers "ddmapper nbdkit qemu-none qemu-wb"] [--no-memory]
 #                              [--memory-seconds N] [--keep] [--quick] [--baseline DIST]
 # --quick: 5 s runs, 2 rounds, a 256 MiB file, ddmapper and nbdkit only, no memory runs (a few minutes).
@@ -37,7 +41,7 @@ set -euo pipefail
 seconds=10
 rounds=3
 size_mib=1024
-transports="tcp unix"
+transports="tcp unix tls"
 servers="ddmapper nbdkit qemu-none qemu-wb"
 memory=yes
 memory_seconds=20
@@ -55,7 +59,7 @@ while [ $# -gt 0 ]; do
         --keep) keep=yes; shift ;;
         --quick) seconds=5; rounds=2; size_mib=256; memory=no; servers="ddmapper nbdkit"; shift ;;
         --baseline) baseline=$(cd "$2" && pwd -P); shift 2 ;;
-        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
         *) echo "nbd-vs-peers: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -63,7 +67,7 @@ done
 repo=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd -P)
 java_opts=${DDMAPPER_JAVA_OPTS:--Xmx256m -Xmn24m -XX:+UseSerialGC}
 dist=${DDMAPPER_DIST:-$repo/runtime/target/ddmapper}
-for tool in fio nbdkit qemu-nbd python3; do
+for tool in fio nbdkit qemu-nbd python3 openssl; do
     command -v "$tool" >/dev/null || { echo "nbd-vs-peers: $tool is not installed" >&2; exit 1; }
 done
 if [ ! -x "$dist/bin/ddmapper" ]; then
@@ -96,11 +100,37 @@ dd if=/dev/urandom of="$file" bs=1M count="$size_mib" status=none
 cat "$file" > /dev/null
 sectors=$((size_mib * 2048))
 
+# --- TLS certificates for the run (a CA, a server certificate for 127.0.0.1; the client has the CA) ---
+tls=no
+case " $transports " in *" tls "*) tls=yes ;; esac
+pki=$work/pki
+if [ "$tls" = yes ]; then
+    mkdir -p "$pki/ca" "$pki/server" "$pki/client"
+    ossl() { openssl "$@" >> "$work/openssl.log" 2>&1 || { cat "$work/openssl.log" >&2; exit 1; }; }
+    ossl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$pki/ca/ca-key.pem" \
+        -out "$pki/ca/ca-cert.pem" -days 2 -subj "/CN=nbd-vs-peers bench CA" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+    ossl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$pki/server/server-key.pem" \
+        -out "$pki/server.csr" -subj "/CN=nbd-vs-peers bench server"
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n' > "$pki/server.ext"
+    ossl x509 -req -in "$pki/server.csr" -CA "$pki/ca/ca-cert.pem" -CAkey "$pki/ca/ca-key.pem" -set_serial 2 \
+        -out "$pki/server/server-cert.pem" -days 2 -extfile "$pki/server.ext"
+    # fio's nbd engine refuses tls-certificates= in a URI: libnbd then looks in $HOME/.pki/libnbd
+    mkdir -p "$pki/home/.pki"
+    cp "$pki/ca/ca-cert.pem" "$pki/server/"; cp "$pki/ca/ca-cert.pem" "$pki/client/"
+    ln -s "$pki/client" "$pki/home/.pki/libnbd"
+fi
+
 # --- servers (all share the one file; qemu-nbd with image locking off so two can run) ---
-declare -A tcp_uri unix_uri
+declare -A tcp_uri unix_uri tls_uri
 start_ddmapper() { # name distribution
     local port; port=$(free_port)
-    DDMAPPER_JAVA_OPTS=$java_opts "$2/bin/ddmapper" --no-console --http none --home "$work/$1-home" \
+    local etc=$work/$1-etc
+    cp -r "$2/etc" "$etc"
+    if [ "$tls" = yes ]; then
+        printf '\nddmapper.nbd.tls = on\nddmapper.nbd.tls.certificates = %s\n' "$pki/server" >> "$etc/config.properties"
+    fi
+    DDMAPPER_JAVA_OPTS=$java_opts "$2/bin/ddmapper" --no-console --http none --home "$work/$1-home" --etc "$etc" \
         --nbd "127.0.0.1:$port" --nbd-socket "$work/$1.sock" > "$work/$1.log" 2>&1 &
     if [ "$1" = ddmapper ]; then app_pid=$!; else pids+=($!); fi
     for _ in $(seq 1 120); do grep -q '^ddmapper ready' "$work/$1.log" && break; sleep 0.5; done
@@ -108,6 +138,7 @@ start_ddmapper() { # name distribution
     "$2/bin/ddsetup" --socket "$work/$1-home/run/control.sock" create bench --table "0 $sectors linear $file 0"
     tcp_uri[$1]="nbd://127.0.0.1:$port/bench"
     unix_uri[$1]="nbd+unix:///bench?socket=$work/$1.sock"
+    tls_uri[$1]="nbds://127.0.0.1:$port/bench"
 }
 start_nbdkit() {
     local port; port=$(free_port)
@@ -116,6 +147,13 @@ start_nbdkit() {
     wait_port "$port"; wait_file "$work/nbdkit.sock"
     tcp_uri[nbdkit]="nbd://127.0.0.1:$port/"
     unix_uri[nbdkit]="nbd+unix:///?socket=$work/nbdkit.sock"
+    if [ "$tls" = yes ]; then
+        local tport; tport=$(free_port)
+        nbdkit -f -i 127.0.0.1 -p "$tport" --tls=require --tls-certificates="$pki/server" file "$file" \
+            > "$work/nbdkit-tls.log" 2>&1 & pids+=($!)
+        wait_port "$tport"
+        tls_uri[nbdkit]="nbds://127.0.0.1:$tport/"
+    fi
 }
 start_qemu() { # name cache
     local port; port=$(free_port)
@@ -125,6 +163,14 @@ start_qemu() { # name cache
     wait_port "$port"; wait_file "$work/$1.sock"
     tcp_uri[$1]="nbd://127.0.0.1:$port/bench"
     unix_uri[$1]="nbd+unix:///bench?socket=$work/$1.sock"
+    if [ "$tls" = yes ]; then
+        local tport; tport=$(free_port)
+        qemu-nbd --image-opts "$opts" --persistent --shared=128 -x bench -b 127.0.0.1 -p "$tport" \
+            --object "tls-creds-x509,id=tls0,dir=$pki/server,endpoint=server,verify-peer=off" --tls-creds tls0 \
+            > "$work/$1-tls.log" 2>&1 & pids+=($!)
+        wait_port "$tport"
+        tls_uri[$1]="nbds://127.0.0.1:$tport/bench"
+    fi
 }
 echo "== starting servers: $servers"
 for s in $servers; do
@@ -143,9 +189,10 @@ workloads=("randread 4k 16" "randwrite 4k 16" "read 1M 4" "write 1M 4")
 results=$work/results.tsv
 : > "$results"
 run_fio() { # server transport rw bs qd
-    local uri; if [ "$2" = tcp ]; then uri=${tcp_uri[$1]}; else uri=${unix_uri[$1]}; fi
+    local uri home=$HOME
+    case $2 in tcp) uri=${tcp_uri[$1]} ;; tls) uri=${tls_uri[$1]}; home=$pki/home ;; *) uri=${unix_uri[$1]} ;; esac
     local out=$work/fio.json
-    fio --name=bench --ioengine=nbd --uri="$uri" --rw="$3" --bs="$4" --iodepth="$5" --size="${size_mib}M" \
+    HOME=$home fio --name=bench --ioengine=nbd --uri="$uri" --rw="$3" --bs="$4" --iodepth="$5" --size="${size_mib}M" \
         --time_based --runtime="$seconds" --ramp_time=2 --randrepeat=0 --output-format=json --output="$out" >/dev/null 2>&1 \
         || { echo "nbd-vs-peers: fio failed against $1 ($2)" >&2; return 1; }
     python3 - "$out" "$1" "$2" "$3" "$4" "$5" >> "$results" <<'EOF'
@@ -201,11 +248,16 @@ for w, t in seen:
             ratio = '%.2f' % (mean([x[1] for x in ours]) / mbs) if mbs else 'n/a'
         print(f"{w:<20} {t:<5} {s:<10} {iops:>9.0f} {mbs:>9.1f} {p50:>9.0f} {p99:>9.0f} {ratio:>14}")
     print()
-# ddmapper / peer by MB/s: >= 1.0 except 4 KiB random writes (>= 0.9)
+# ddmapper / peer by MB/s: >= 1.0 except 4 KiB random writes (>= 0.9); over TLS >= 1.0 on all
 goal = {'randread 4k': 1.0, 'randwrite 4k': 0.9, 'read 1M': 1.0, 'write 1M': 1.0}
 with open(sys.argv[3], 'a') as g:
+    # TLS may cost ddmapper at most 35% of its plain TCP throughput on 1 MiB sequential reads
+    plain, tls = acc.get(('read 1M qd4', 'tcp', 'ddmapper')), acc.get(('read 1M qd4', 'tls', 'ddmapper'))
+    if plain and tls:
+        kept = mean([x[1] for x in tls]) / mean([x[1] for x in plain])
+        g.write(f"{'PASS' if kept >= 0.65 else 'FAIL'}  read 1M qd4: ddmapper over TLS keeps {kept:.2f} of plain TCP (goal >= 0.65)\n")
     for w, t in seen:
-        want = goal.get(' '.join(w.split()[:2]))
+        want = 1.0 if t == 'tls' and ' '.join(w.split()[:2]) in goal else goal.get(' '.join(w.split()[:2]))
         ours = acc.get((w, t, 'ddmapper'))
         if want is None or not ours: continue
         for s in servers:

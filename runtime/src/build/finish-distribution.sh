@@ -13,8 +13,9 @@ jdk=$2
 # java.naming, java.sql), Felix and SCR (java.xml), and Felix HTTP's Jetty 11 (bundles/web), whose manifest
 # imports java.awt and java.beans (java.desktop, about 12 MiB) and java.rmi without resolution:=optional:
 # the framework resolves a bundle's java.* imports against the runtime's modules, so without them Jetty
-# would not resolve.
-modules=java.base,java.desktop,java.logging,java.management,java.naming,java.rmi,java.sql,java.xml,jdk.unsupported
+# would not resolve. NBD over TLS (the JDK's SSLEngine, in java.base) needs jdk.crypto.ec for EC
+# certificates and the ECDHE key exchanges clients offer.
+modules=java.base,java.desktop,java.logging,java.management,java.naming,java.rmi,java.sql,java.xml,jdk.crypto.ec,jdk.unsupported
 stamp="$modules $(cat "$jdk/release" 2>/dev/null | grep -E '^(JAVA_RUNTIME_VERSION|IMPLEMENTOR)=' | tr '\n' ' ')"
 
 if [ ! -d "$jdk/jmods" ] || [ ! -x "$jdk/bin/jlink" ]; then

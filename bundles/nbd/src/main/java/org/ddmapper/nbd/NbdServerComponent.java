@@ -1,6 +1,7 @@
 package org.ddmapper.nbd;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Dictionary;
@@ -9,9 +10,11 @@ import java.util.List;
 import org.ddmapper.api.DeviceManager;
 import org.ddmapper.api.Endpoint;
 import org.ddmapper.nbd.internal.BufferPool;
+import org.ddmapper.nbd.internal.ExportAccess;
 import org.ddmapper.nbd.internal.HostPort;
 import org.ddmapper.nbd.internal.NbdServer;
 import org.ddmapper.nbd.internal.ServerLimits;
+import org.ddmapper.nbd.internal.ServerTls;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
@@ -33,6 +36,8 @@ public final class NbdServerComponent {
     public static final String ADDRESS_PROPERTY = "ddmapper.nbd";
     public static final String SOCKET_PROPERTY = "ddmapper.nbd.socket";
     public static final String DEFAULT_ADDRESS = "127.0.0.1:10809";
+    /** {@code true} lets the server listen beyond loopback without requiring TLS. */
+    public static final String INSECURE_PROPERTY = "ddmapper.nbd.insecure";
 
     private final List<ServiceRegistration<Endpoint>> endpoints = new ArrayList<>();
     private NbdServer server;
@@ -42,7 +47,19 @@ public final class NbdServerComponent {
 
     @Activate
     void activate(BundleContext context) {
-        server = new NbdServer(devices, ServerLimits.fromProperties(context::getProperty), BufferPool.SHARED);
+        ServerTls tls = ServerTls.OFF;
+        ExportAccess access = ExportAccess.OPEN;
+        String tlsFailure = null;
+        try {
+            tls = ServerTls.fromProperties(context::getProperty);
+            String allow = context.getProperty(ExportAccess.FILE_PROPERTY);
+            if (allow != null && !allow.isBlank()) access = ExportAccess.load(Path.of(allow.trim()));
+        } catch (IllegalArgumentException e) {
+            tlsFailure = e.getMessage();
+        } catch (IOException e) {
+            tlsFailure = ExportAccess.FILE_PROPERTY + ": " + describe(e);
+        }
+        server = new NbdServer(devices, ServerLimits.fromProperties(context::getProperty), BufferPool.SHARED, tls, access);
         String address = context.getProperty(ADDRESS_PROPERTY);
         if (address == null || address.isBlank()) address = DEFAULT_ADDRESS;
         if (!address.trim().equals("none")) {
@@ -51,6 +68,8 @@ public final class NbdServerComponent {
             try {
                 HostPort hp = HostPort.parse(address);
                 shown = hp.toString();
+                if (tlsFailure != null) throw new IOException(tlsFailure);
+                checkExposure(hp, tls, "true".equals(trim(context.getProperty(INSECURE_PROPERTY))));
                 shown = server.listenTcp(hp.host(), hp.port()).address();
             } catch (IllegalArgumentException e) {
                 failure = ADDRESS_PROPERTY + ": " + e.getMessage();
@@ -63,12 +82,30 @@ public final class NbdServerComponent {
         if (socket != null && !socket.isBlank()) {
             String failure = null;
             try {
+                if (tlsFailure != null) throw new IOException(tlsFailure);
                 server.listenUnix(Path.of(socket.trim()));
             } catch (IOException | RuntimeException e) {
                 failure = socket.trim() + ": " + describe(e);
             }
             announce(context, "nbd-unix", socket.trim(), failure);
         }
+    }
+
+    /**
+     * Plain text is safe on loopback only: an address beyond it needs {@code ddmapper.nbd.tls=require},
+     * or {@value #INSECURE_PROPERTY}{@code =true} to serve it unencrypted anyway.
+     */
+    static void checkExposure(HostPort hp, ServerTls tls, boolean insecure) throws IOException {
+        if (insecure || tls.mode() == ServerTls.Mode.REQUIRE) return;
+        InetAddress a = InetAddress.getByName(hp.host());
+        if (a.isLoopbackAddress()) return;
+        throw new IOException("refusing to serve NBD " + (tls.mode() == ServerTls.Mode.OFF ? "in plain text"
+                : "with TLS optional (ddmapper.nbd.tls=on)") + " beyond loopback; set ddmapper.nbd.tls=require"
+                + " (with ddmapper.nbd.tls.certificates) or " + INSECURE_PROPERTY + "=true");
+    }
+
+    private static String trim(String s) {
+        return s == null ? "" : s.trim();
     }
 
     @Deactivate

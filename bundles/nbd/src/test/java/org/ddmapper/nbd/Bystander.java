@@ -24,7 +24,12 @@ final class Bystander implements AutoCloseable {
     private int rounds;
 
     Bystander(InetSocketAddress address) throws IOException {
-        client = new WireClient(address).start();
+        this(new WireClient(address).start());
+    }
+
+    /** A bystander on a connection past the greeting (over TLS, say), before its GO. */
+    Bystander(WireClient negotiating) throws IOException {
+        client = negotiating;
         client.go(EXPORT);
         first = block(0);
         writeAndReadBack(0, first);

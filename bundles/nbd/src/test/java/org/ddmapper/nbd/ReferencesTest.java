@@ -51,7 +51,7 @@ class ReferencesTest {
             {"nbd://h/x?socket=/s", "belongs to nbd+unix"},
             {"nbd://h/x?timeout=3", "unknown parameter 'timeout'"},
             {"nbd://h/x?size=1000", "512-byte sectors"},
-            {"http://h/x", "is not nbd or nbd+unix"},
+            {"http://h/x", "is not nbd, nbds, nbd+unix or nbds+unix"},
             {"nbd://h x/", "not a URI"},
         };
         for (String[] c : cases) {

@@ -10,6 +10,7 @@ import org.ddmapper.nbd.internal.BufferPool;
 import org.ddmapper.nbd.internal.Nbd;
 import org.ddmapper.nbd.internal.NbdServer;
 import org.ddmapper.nbd.internal.ServerLimits;
+import org.ddmapper.nbd.internal.ServerTls;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.ddmapper.spi.testkit.MemoryDeviceManager;
@@ -30,6 +31,11 @@ abstract class ServerTestBase {
         return ServerLimits.DEFAULTS;
     }
 
+    /** The server's TLS setting (none unless a test class says otherwise). */
+    ServerTls tls() {
+        return ServerTls.OFF;
+    }
+
     /** Free buffers the server's pool keeps (the appliance's shared pool keeps 64 MiB). */
     long poolKeepBytes() {
         return 16 << 20;
@@ -40,7 +46,7 @@ abstract class ServerTestBase {
         devices = new MemoryDeviceManager();
         devices.add("disk", DISK_BYTES, false);
         devices.add("ro", RO_BYTES, true);
-        server = new NbdServer(devices, limits(), new BufferPool(poolKeepBytes()));
+        server = new NbdServer(devices, limits(), new BufferPool(poolKeepBytes()), tls());
         NbdServer.Listener l = server.listenTcp("127.0.0.1", 0);
         address = (InetSocketAddress) l.localAddress();
     }
@@ -51,7 +57,7 @@ abstract class ServerTestBase {
         if (hadBystander) bystander.close();
         bystander = null;
         server.close();
-        server = new NbdServer(devices, limits, new BufferPool(poolKeepBytes()));
+        server = new NbdServer(devices, limits, new BufferPool(poolKeepBytes()), tls());
         address = (InetSocketAddress) server.listenTcp("127.0.0.1", 0).localAddress();
         if (hadBystander) bystander = new Bystander(address);
     }

@@ -74,6 +74,34 @@ public final class WireClient implements AutoCloseable {
         out = new DataOutputStream(socket.getOutputStream());
     }
 
+    private WireClient(Socket tlsSocket) throws IOException {
+        socket = tlsSocket;
+        in = new DataInputStream(socket.getInputStream());
+        out = new DataOutputStream(socket.getOutputStream());
+    }
+
+    /**
+     * After NBD_OPT_STARTTLS was acknowledged: the TLS handshake on this connection with {@code
+     * context}, and a client speaking over it (this one must not be used any more).
+     */
+    public WireClient overTls(javax.net.ssl.SSLContext context, String... protocols) throws IOException {
+        javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) context.getSocketFactory()
+                .createSocket(socket, "127.0.0.1", socket.getPort(), true);
+        s.setUseClientMode(true);
+        if (protocols.length > 0) s.setEnabledProtocols(protocols);
+        s.setSoTimeout(10_000);
+        s.startHandshake();
+        return new WireClient(s);
+    }
+
+    /** Sends NBD_OPT_STARTTLS, expects it acknowledged, and goes on over TLS. */
+    public WireClient startTls(javax.net.ssl.SSLContext context, String... protocols) throws IOException {
+        sendOption(Nbd.OPT_STARTTLS, new byte[0]);
+        OptionReply r = readOptionReply();
+        assertEquals(Nbd.REP_ACK, r.type(), () -> "NBD_OPT_STARTTLS answered " + Integer.toHexString(r.type()) + ": " + r.text());
+        return overTls(context, protocols);
+    }
+
     /** Reads the greeting; returns the handshake flags. */
     public int readGreeting() throws IOException {
         assertEquals(Nbd.INIT_MAGIC, in.readLong());

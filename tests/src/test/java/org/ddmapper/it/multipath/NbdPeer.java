@@ -31,6 +31,9 @@ public final class NbdPeer implements AutoCloseable {
     private Process process;
     private boolean stopped;
     private List<String> pluginArgs;
+    /** TLS: the server's certificate directory, and the client's the reference names (null: plain text). */
+    private Path tlsServer;
+    private Path tlsClient;
 
     /**
      * Every server is started from this one long-lived thread: servers started from a chaos loop's
@@ -76,6 +79,20 @@ public final class NbdPeer implements AutoCloseable {
         return p;
     }
 
+    /**
+     * A server on 127.0.0.1 that requires TLS with the certificates in {@code serverCerts} (nbdkit
+     * {@code --tls=require}, qemu-nbd {@code --tls-creds}, which also verifies clients); its
+     * reference is {@code nbds://} with {@code tls-certificates=clientCerts}.
+     */
+    public static NbdPeer tcpTls(Kind kind, Path file, Path logDir, Path serverCerts, Path clientCerts) throws Exception {
+        int port = freePort();
+        NbdPeer p = new NbdPeer(kind, file, null, port, logDir.resolve(kind.name().toLowerCase() + "-tls-" + port + ".log"));
+        p.tlsServer = serverCerts;
+        p.tlsClient = clientCerts;
+        p.start();
+        return p;
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
@@ -84,6 +101,7 @@ public final class NbdPeer implements AutoCloseable {
 
     /** The reference a multipath table uses for this path. */
     public String reference() {
+        if (tlsClient != null) return "nbds://127.0.0.1:" + port + "/?tls-certificates=" + tlsClient;
         return socket != null ? "nbd+unix:///?socket=" + socket : "nbd://127.0.0.1:" + port + "/";
     }
 
@@ -94,11 +112,14 @@ public final class NbdPeer implements AutoCloseable {
             // --threads=1: nbdkit 1.32.5 can abort when a client with ~1000 queued reads hangs up (OSGI-NOTES)
             // no --exit-with-parent: Linux ties it to the starting *thread*, and the chaos threads end first
             cmd.addAll(List.of("nbdkit", "--foreground", "--threads=1"));
+            if (tlsServer != null) cmd.addAll(List.of("--tls=require", "--tls-certificates=" + tlsServer));
             if (socket != null) cmd.addAll(List.of("--unix", socket.toString()));
             else cmd.addAll(List.of("--ipaddr", "127.0.0.1", "--port", Integer.toString(port)));
             cmd.addAll(pluginArgs != null ? pluginArgs : List.of("file", "file=" + file));
         } else {
             cmd.addAll(List.of("qemu-nbd", "--format=raw", "--persistent", "--shared=16"));
+            if (tlsServer != null) cmd.addAll(List.of("--object", "tls-creds-x509,id=tls0,dir=" + tlsServer
+                    + ",endpoint=server", "--tls-creds", "tls0"));
             if (socket != null) cmd.addAll(List.of("--socket", socket.toString()));
             else cmd.addAll(List.of("--bind", "127.0.0.1", "--port", Integer.toString(port)));
             cmd.add(file.toString());

@@ -23,7 +23,7 @@ class NbdCheckerTest {
     @Test
     void doesNotApplyToOtherPaths() throws Exception {
         CheckResult r = check("/var/lib/disk.img", null, false);
-        assertEquals(new CheckResult(PathState.WILD, "the nbd checker applies to nbd:// and nbd+unix:// paths, not '/var/lib/disk.img'"), r);
+        assertEquals(new CheckResult(PathState.WILD, "the nbd checker applies to nbd://, nbds://, nbd+unix:// and nbds+unix:// paths, not '/var/lib/disk.img'"), r);
     }
 
     @Test

@@ -19,11 +19,25 @@ public final class ClientHandshake {
     public record Result(long sizeBytes, int flags, int minBlockBytes, int preferredBlockBytes, int maxBlockBytes) {
     }
 
+    /** The export and the transport to use from now on (TLS over the socket for nbds references). */
+    public record Negotiated(Transport transport, Result result) {
+    }
+
     private ClientHandshake() {
     }
 
-    /** Negotiates {@code export}; throws a {@link DmException} naming the reference on refusal. */
+    /** Negotiates {@code export} in plain text; throws a {@link DmException} naming the reference on refusal. */
     public static Result run(Transport t, NbdUri uri, long deadlineNanos) throws IOException {
+        return negotiate(t, uri, null, deadlineNanos).result();
+    }
+
+    /**
+     * Negotiates {@code export}, first switching to TLS with NBD_OPT_STARTTLS when the reference
+     * is {@code nbds} ({@code tls} gives the credentials). A server that does not offer TLS, or a
+     * TLS handshake that fails (a certificate the CA did not sign, a name that does not match),
+     * is a {@link DmException} with the reason.
+     */
+    public static Negotiated negotiate(Transport t, NbdUri uri, ClientTls tls, long deadlineNanos) throws IOException {
         ByteBuffer greeting = ByteBuffer.allocate(18);
         t.readFully(greeting, deadlineNanos);
         greeting.flip();
@@ -37,6 +51,22 @@ public final class ClientHandshake {
         ByteBuffer clientFlags = ByteBuffer.allocate(4);
         clientFlags.putInt((fixed ? Nbd.FLAG_C_FIXED_NEWSTYLE : 0) | (noZeroes ? Nbd.FLAG_C_NO_ZEROES : 0)).flip();
         t.writeFully(clientFlags, deadlineNanos);
+        if (uri.tls()) {
+            if (!fixed) throw refused(uri, Errno.EPROTO, "the server does not speak the fixed newstyle handshake, so no TLS");
+            t = startTls(t, uri, tls == null ? new ClientTls(null) : tls, deadlineNanos);
+            try {
+                return options(t, uri, fixed, noZeroes, deadlineNanos);
+            } catch (EOFException e) {
+                // TLS 1.3: the client is done before the server has checked its certificate
+                throw refused(uri, Errno.EACCES, "the server closed the connection once TLS was on (does it want a"
+                        + " client certificate the directory lacks, or one its CA signed?)");
+            }
+        }
+        return options(t, uri, fixed, noZeroes, deadlineNanos);
+    }
+
+    private static Negotiated options(Transport t, NbdUri uri, boolean fixed, boolean noZeroes, long deadlineNanos)
+            throws IOException {
 
         byte[] name = uri.export().getBytes(StandardCharsets.UTF_8);
         if (fixed) {
@@ -70,19 +100,49 @@ public final class ClientHandshake {
                     }
                     continue;
                 }
-                if (type == Nbd.REP_ERR_UNSUP) return exportName(t, uri, name, noZeroes, deadlineNanos);
+                if (type == Nbd.REP_ERR_UNSUP) return new Negotiated(t, exportName(t, uri, name, noZeroes, deadlineNanos));
                 if (type < 0) {
                     String message = new String(data.array(), StandardCharsets.UTF_8);
                     Errno errno = type == Nbd.REP_ERR_UNKNOWN ? Errno.ENODEV : Errno.ECONNREFUSED;
+                    if (type == Nbd.REP_ERR_TLS_REQD)
+                        throw refused(uri, Errno.EACCES, "the server requires TLS (use nbds://)" + (message.isEmpty() ? "" : ": " + message));
                     throw refused(uri, errno, "the server refused export " + WireStrings.quote(uri.export())
                             + (message.isEmpty() ? "" : ": " + message));
                 }
                 // Any other reply type: ignore, as the specification asks of clients.
             }
             if (size < 0) throw refused(uri, Errno.EPROTO, "the server did not send NBD_INFO_EXPORT");
-            return new Result(size, flags, min, preferred, max);
+            return new Negotiated(t, new Result(size, flags, min, preferred, max));
         }
-        return exportName(t, uri, name, noZeroes, deadlineNanos);
+        return new Negotiated(t, exportName(t, uri, name, noZeroes, deadlineNanos));
+    }
+
+    /** NBD_OPT_STARTTLS and the TLS handshake; returns the TLS transport. */
+    private static Transport startTls(Transport t, NbdUri uri, ClientTls tls, long deadlineNanos) throws IOException {
+        javax.net.ssl.SSLEngine engine = tls.newEngine(uri);
+        ByteBuffer option = ByteBuffer.allocate(16);
+        option.putLong(Nbd.OPTION_MAGIC).putInt(Nbd.OPT_STARTTLS).putInt(0).flip();
+        t.writeFully(option, deadlineNanos);
+        ByteBuffer header = ByteBuffer.allocate(20);
+        t.readFully(header, deadlineNanos);
+        if (header.getLong(0) != Nbd.OPTION_REPLY_MAGIC) throw refused(uri, Errno.EPROTO, "bad option reply magic");
+        int type = header.getInt(12);
+        long length = Integer.toUnsignedLong(header.getInt(16));
+        if (length > 64 * 1024) throw refused(uri, Errno.EPROTO, "option reply of " + length + " bytes");
+        ByteBuffer data = ByteBuffer.allocate((int) length);
+        t.readFully(data, deadlineNanos);
+        if (type != Nbd.REP_ACK) {
+            String message = new String(data.array(), StandardCharsets.UTF_8);
+            throw refused(uri, Errno.EOPNOTSUPP, "the server does not offer TLS"
+                    + (message.isEmpty() ? "" : ": " + message));
+        }
+        TlsTransport tt = new TlsTransport(t, engine);
+        try {
+            tt.handshake(deadlineNanos);
+        } catch (javax.net.ssl.SSLException e) {
+            throw refused(uri, Errno.EACCES, "TLS handshake with " + uri.where() + " failed: " + e.getMessage());
+        }
+        return tt;
     }
 
     private static Result exportName(Transport t, NbdUri uri, byte[] name, boolean noZeroes, long deadlineNanos)

@@ -28,7 +28,11 @@ public final class Handshake {
     private static final int MAX_META_QUERIES = 128;
     private static final int REFUSED_OPTIONS = 8;
 
-    private final Transport transport;
+    private Transport transport;
+    private final ServerTls tls;
+    private final ExportAccess access;
+    private final java.net.InetAddress peerAddress;
+    private boolean tlsOn;
     private final Exports exports;
     private final ServerLimits limits;
     private final long deadlineNanos;
@@ -39,7 +43,16 @@ public final class Handshake {
     private String metaExport;
 
     public Handshake(Transport transport, Exports exports, ServerLimits limits, long deadlineNanos) {
+        this(transport, exports, limits, deadlineNanos, ServerTls.OFF, ExportAccess.OPEN, null);
+    }
+
+    /** A handshake with TLS as {@code tls} says, exports allowed as {@code access} says for a client at {@code peerAddress} (null: Unix socket). */
+    public Handshake(Transport transport, Exports exports, ServerLimits limits, long deadlineNanos, ServerTls tls,
+                     ExportAccess access, java.net.InetAddress peerAddress) {
         this.transport = transport;
+        this.tls = tls;
+        this.access = access;
+        this.peerAddress = peerAddress;
         this.exports = exports;
         this.limits = limits;
         this.deadlineNanos = deadlineNanos;
@@ -69,6 +82,13 @@ public final class Handshake {
             }
             byte[] data = new byte[(int) length];
             transport.readFully(ByteBuffer.wrap(data), deadlineNanos);
+            if (tls.mode() == ServerTls.Mode.REQUIRE && !tlsOn && option != Nbd.OPT_STARTTLS && option != Nbd.OPT_ABORT) {
+                // NBD_OPT_EXPORT_NAME cannot carry an error: the specification says to close.
+                if (option == Nbd.OPT_EXPORT_NAME)
+                    throw new ProtocolException("NBD_OPT_EXPORT_NAME without TLS, which this server requires");
+                replyError(option, Nbd.REP_ERR_TLS_REQD, "this server requires TLS: send NBD_OPT_STARTTLS first");
+                continue;
+            }
             Session session = switch (option) {
                 case Nbd.OPT_EXPORT_NAME -> exportName(data);
                 case Nbd.OPT_ABORT -> {
@@ -138,12 +158,48 @@ public final class Handshake {
                 }
             }
             case Nbd.OPT_LIST_META_CONTEXT, Nbd.OPT_SET_META_CONTEXT -> metaContext(option, data);
-            case Nbd.OPT_STARTTLS -> {
-                if (data.length != 0) replyError(option, Nbd.REP_ERR_INVALID, "NBD_OPT_STARTTLS carries no data");
-                else replyError(option, Nbd.REP_ERR_POLICY, "TLS is not offered by this server");
-            }
+            case Nbd.OPT_STARTTLS -> startTls(data);
             default -> replyError(option, Nbd.REP_ERR_UNSUP, Nbd.optionName(option) + " is not supported by this server");
         }
+    }
+
+    /**
+     * NBD_OPT_STARTTLS: acknowledged, then the TLS handshake (against the handshake's deadline),
+     * then option haggling starts afresh over TLS: what was negotiated before is forgotten, as the
+     * specification requires.
+     */
+    private void startTls(byte[] data) throws IOException {
+        if (data.length != 0) {
+            replyError(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "NBD_OPT_STARTTLS carries no data, got " + data.length + " bytes");
+        } else if (tls.mode() == ServerTls.Mode.OFF) {
+            replyError(Nbd.OPT_STARTTLS, Nbd.REP_ERR_POLICY, "TLS is not offered by this server");
+        } else if (tlsOn) {
+            replyError(Nbd.OPT_STARTTLS, Nbd.REP_ERR_INVALID, "TLS is already on for this connection");
+        } else {
+            reply(Nbd.OPT_STARTTLS, Nbd.REP_ACK, new byte[0]);
+            TlsTransport t = new TlsTransport(transport, tls.newEngine());
+            try {
+                t.handshake(deadlineNanos);
+            } catch (javax.net.ssl.SSLException e) {
+                throw new ProtocolException("TLS handshake failed: " + e.getMessage());
+            }
+            transport = t;
+            tlsOn = true;
+            structured = false;
+            baseAllocation = false;
+            metaExport = null;
+            Logger.debug("nbd: {}: TLS on ({}, {})", t.peer(), t.session().getProtocol(), t.session().getCipherSuite());
+        }
+    }
+
+    /** Why this client may not use {@code export} (its address, its verified certificate), or null. */
+    private String refusal(String export) {
+        return access.refusal(export, peerAddress, transport instanceof TlsTransport t ? t.peerSubject() : null);
+    }
+
+    /** The transport after the handshake: the accepted one, or TLS over it after NBD_OPT_STARTTLS. */
+    public Transport transport() {
+        return transport;
     }
 
     /** NBD_OPT_EXPORT_NAME cannot answer an error: anything wrong drops the connection, as the specification says. */
@@ -156,6 +212,8 @@ public final class Handshake {
         }
         DeviceInfo export = exports.find(name);
         if (export == null) throw new ProtocolException("NBD_OPT_EXPORT_NAME: " + exports.notFound(name));
+        String refusal = refusal(export.name());
+        if (refusal != null) throw new ProtocolException("NBD_OPT_EXPORT_NAME: " + refusal);
         DeviceManager.OpenDevice device;
         try {
             device = exports.open(export);
@@ -193,6 +251,7 @@ public final class Handshake {
             return;
         }
         for (DeviceInfo d : exports.list()) {
+            if (refusal(d.name()) != null) continue;
             byte[] name = d.name().getBytes(StandardCharsets.UTF_8);
             byte[] description = WireStrings.encode(Exports.describe(d), Nbd.MAX_STRING_BYTES);
             ByteBuffer payload = ByteBuffer.allocate(4 + name.length + description.length);
@@ -236,6 +295,12 @@ public final class Handshake {
         DeviceInfo export = exports.find(name);
         if (export == null) {
             replyError(option, Nbd.REP_ERR_UNKNOWN, exports.notFound(name));
+            return null;
+        }
+        String refusal = refusal(export.name());
+        if (refusal != null) {
+            Logger.info("nbd: {}: {} refused: {}", transport.peer(), what, refusal);
+            replyError(option, Nbd.REP_ERR_POLICY, refusal);
             return null;
         }
         DeviceManager.OpenDevice device;

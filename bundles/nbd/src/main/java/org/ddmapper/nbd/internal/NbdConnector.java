@@ -21,8 +21,16 @@ public final class NbdConnector {
     /** Transmission flags learned by handshakes, by base reference (the same server's export announces the same ones). */
     private final java.util.Map<String, Integer> knownFlags = new java.util.concurrent.ConcurrentHashMap<>();
 
+    private final ClientTls tls;
+
     public NbdConnector(long timeoutMillis) {
+        this(timeoutMillis, new ClientTls(null));
+    }
+
+    /** A connector whose {@code nbds} references take their certificates from {@code tls}. */
+    public NbdConnector(long timeoutMillis, ClientTls tls) {
         this.timeoutMillis = timeoutMillis;
+        this.tls = tls;
     }
 
     /** Connects, negotiates and starts a client for {@code reference}. */
@@ -52,6 +60,11 @@ public final class NbdConnector {
         String base = uri.baseReference();
         long size = uri.sizeBytes() >= 0 ? uri.sizeBytes() : knownSizes.getOrDefault(base, -1L);
         int flags = uri.flags() >= 0 ? uri.flags() : knownFlags.getOrDefault(base, -1);
+        if (negotiated && uri.tls()) {
+            socket.close();
+            throw new DmException(Errno.EINVAL, reference + ": TLS cannot start on a socket passed after its handshake"
+                    + " (STARTTLS is a handshake option): pass it before the handshake");
+        }
         if (negotiated && size < 0) {
             socket.close();
             throw new DmException(Errno.EINVAL, reference + ": a socket passed after its handshake needs the export size:"
@@ -89,7 +102,9 @@ public final class NbdConnector {
 
     private NbdClientDevice negotiate(NbdUri uri, Transport t, boolean readOnly, long deadline) {
         try {
-            ClientHandshake.Result r = ClientHandshake.run(t, uri, deadline);
+            ClientHandshake.Negotiated n = ClientHandshake.negotiate(t, uri, tls, deadline);
+            ClientHandshake.Result r = n.result();
+            t = n.transport();
             knownSizes.put(uri.baseReference(), r.sizeBytes());
             knownFlags.put(uri.baseReference(), r.flags());
             if (!readOnly && (r.flags() & Nbd.FLAG_READ_ONLY) != 0) {

@@ -58,6 +58,16 @@ public final class NbdServer implements AutoCloseable {
     private final ServerConnection.Context context;
 
     public NbdServer(DeviceManager devices, ServerLimits limits, BufferPool pool) {
+        this(devices, limits, pool, ServerTls.OFF);
+    }
+
+    /** A server offering TLS as {@code tls} says. */
+    public NbdServer(DeviceManager devices, ServerLimits limits, BufferPool pool, ServerTls tls) {
+        this(devices, limits, pool, tls, ExportAccess.OPEN);
+    }
+
+    /** A server offering TLS as {@code tls} says, its exports allowed to clients as {@code access} says. */
+    public NbdServer(DeviceManager devices, ServerLimits limits, BufferPool pool, ServerTls tls, ExportAccess access) {
         this.exports = new Exports(devices);
         this.limits = limits;
         this.budget = new MemoryBudget(limits.memoryBytes());
@@ -70,7 +80,7 @@ public final class NbdServer implements AutoCloseable {
         queryPool.allowCoreThreadTimeOut(true);
         // Unbounded queue: each connection's in-flight request limit bounds what it can queue.
         this.queries = queryPool;
-        this.context = new ServerConnection.Context(limits, exports, pool, budget, devices, queries, connections::remove);
+        this.context = new ServerConnection.Context(limits, exports, pool, budget, devices, queries, connections::remove, tls, access);
     }
 
     /** Listens on a TCP address; the listener's {@link Listener#address()} has the real port. */

@@ -10,14 +10,19 @@ import org.ddmapper.api.Errno;
 
 /**
  * An NBD device reference: {@code nbd://HOST[:PORT]/EXPORT} or
- * {@code nbd+unix:///EXPORT?socket=PATH} (the NBD URI syntax). Two query parameters of our own,
- * {@code size=BYTES} and {@code flags=0xNNNN}, tell the export size and the transmission flags
- * for a passed socket whose handshake someone else already did.
+ * {@code nbd+unix:///EXPORT?socket=PATH} (the NBD URI syntax), and their TLS forms {@code nbds://}
+ * and {@code nbds+unix://}, which may name the certificate directory with {@code
+ * tls-certificates=DIR} (as libnbd does; else the client's configured one). Two query parameters
+ * of our own, {@code size=BYTES} and {@code flags=0xNNNN}, tell the export size and the
+ * transmission flags for a passed socket whose handshake someone else already did.
  *
  * @param sizeBytes the size given with {@code size=}, or -1
  * @param flags the transmission flags given with {@code flags=} (16 bits, hex with 0x or decimal), or -1
+ * @param tls whether the scheme asks for TLS (nbds, nbds+unix)
+ * @param tlsCertificates the {@code tls-certificates=} directory, or null
  */
-public record NbdUri(String reference, String host, int port, Path socket, String export, long sizeBytes, int flags) {
+public record NbdUri(String reference, String host, int port, Path socket, String export, long sizeBytes, int flags,
+                     boolean tls, Path tlsCertificates) {
 
     /** The reference without our own parameters: what identifies the export across connections. */
     public String baseReference() {
@@ -50,10 +55,11 @@ public record NbdUri(String reference, String host, int port, Path socket, Strin
             throw invalid(reference, "not a URI: " + e.getReason());
         }
         String scheme = uri.getScheme();
-        if (scheme == null) throw invalid(reference, "no scheme (nbd:// or nbd+unix://)");
+        if (scheme == null) throw invalid(reference, "no scheme (nbd://, nbds://, nbd+unix:// or nbds+unix://)");
         String path = uri.getPath() == null ? "" : uri.getPath();
         String export = path.startsWith("/") ? path.substring(1) : path;
         String socket = null;
+        String certificates = null;
         long size = -1;
         int flags = -1;
         String query = uri.getRawQuery();
@@ -64,6 +70,7 @@ public record NbdUri(String reference, String host, int port, Path socket, Strin
                 String value = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
                 switch (key) {
                     case "socket" -> socket = value;
+                    case "tls-certificates" -> certificates = value;
                     case "size" -> {
                         try {
                             size = Long.parseLong(value);
@@ -87,21 +94,26 @@ public record NbdUri(String reference, String host, int port, Path socket, Strin
                 }
             }
         }
+        boolean tls = scheme.equals("nbds") || scheme.equals("nbds+unix");
+        if (certificates != null && !tls) throw invalid(reference, "tls-certificates= belongs to nbds:// and nbds+unix://");
+        if (certificates != null && certificates.isEmpty()) throw invalid(reference, "tls-certificates= names no directory");
+        Path certs = certificates == null ? null : Path.of(certificates);
         switch (scheme) {
-            case "nbd" -> {
+            case "nbd", "nbds" -> {
                 if (uri.getHost() == null || uri.getHost().isEmpty()) throw invalid(reference, "no host");
-                if (socket != null) throw invalid(reference, "socket= belongs to nbd+unix://");
+                if (socket != null) throw invalid(reference, "socket= belongs to " + scheme + "+unix://");
                 String host = uri.getHost();
                 if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
-                return new NbdUri(reference, host, uri.getPort() < 0 ? Nbd.DEFAULT_PORT : uri.getPort(), null, export, size, flags);
+                return new NbdUri(reference, host, uri.getPort() < 0 ? Nbd.DEFAULT_PORT : uri.getPort(), null, export, size,
+                        flags, tls, certs);
             }
-            case "nbd+unix" -> {
+            case "nbd+unix", "nbds+unix" -> {
                 if (uri.getRawAuthority() != null && !uri.getRawAuthority().isEmpty())
-                    throw invalid(reference, "nbd+unix:// takes no host (nbd+unix:///EXPORT?socket=PATH)");
+                    throw invalid(reference, scheme + ":// takes no host (" + scheme + ":///EXPORT?socket=PATH)");
                 if (socket == null || socket.isEmpty()) throw invalid(reference, "no socket=PATH");
-                return new NbdUri(reference, null, -1, Path.of(socket), export, size, flags);
+                return new NbdUri(reference, null, -1, Path.of(socket), export, size, flags, tls, certs);
             }
-            default -> throw invalid(reference, "scheme '" + scheme + "' is not nbd or nbd+unix");
+            default -> throw invalid(reference, "scheme '" + scheme + "' is not nbd, nbds, nbd+unix or nbds+unix");
         }
     }
 

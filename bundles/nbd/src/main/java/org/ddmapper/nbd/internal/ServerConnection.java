@@ -17,7 +17,7 @@ final class ServerConnection implements Runnable {
      * device manager, the BLOCK_STATUS pool, and whom to tell when a connection has ended.
      */
     record Context(ServerLimits limits, Exports exports, BufferPool pool, MemoryBudget budget, DeviceManager devices,
-                   Executor queries, Consumer<ServerConnection> ended) {
+                   Executor queries, Consumer<ServerConnection> ended, ServerTls tls, ExportAccess access) {
     }
 
     private final Context server;
@@ -40,11 +40,13 @@ final class ServerConnection implements Runnable {
         Session session = null;
         try {
             long deadline = acceptedNanos + server.limits().handshakeMillis() * 1_000_000;
-            session = new Handshake(transport, server.exports(), server.limits(), deadline).run();
+            Handshake handshake = new Handshake(transport, server.exports(), server.limits(), deadline, server.tls(),
+                    server.access(), peerAddress);
+            session = handshake.run();
             negotiating = false;
             if (session == null) return;
             Logger.debug("nbd: {}: serving export {}", transport.peer(), session.name());
-            Transmission t = new Transmission(transport, session, server.limits(), server.pool(), server.budget(),
+            Transmission t = new Transmission(handshake.transport(), session, server.limits(), server.pool(), server.budget(),
                     server.devices(), server.queries());
             transmission = t;
             if (closeReason != null) t.stop();
@@ -54,6 +56,8 @@ final class ServerConnection implements Runnable {
         } catch (Transport.DeadlineException e) {
             Logger.info("nbd: {}: handshake not finished within {} ms; dropping the connection",
                     transport.peer(), server.limits().handshakeMillis());
+        } catch (javax.net.ssl.SSLException e) {
+            Logger.info("nbd: {}: TLS: {}; dropping the connection", transport.peer(), e.getMessage());
         } catch (EOFException | ClosedChannelException e) {
             if (closeReason != null) Logger.info("nbd: {}: {}", transport.peer(), closeReason);
             else Logger.debug("nbd: {}: {}", transport.peer(), e.getMessage());
