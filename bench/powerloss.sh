@@ -107,6 +107,9 @@ else
     --iodepth=4 --fsync=8 --verify=crc32c --do_verify=0 --randrepeat=0 >"$W/fio.log" 2>&1 || { cat "$W/fio.log"; exit 1; }
   CHECK=(--check fio --fio-block 4096)
 fi
+# a mirror marks a region clean once it has been idle for one to two cleaner ticks (500 ms each): on a
+# quiet machine the writer is done sooner, so wait for the marks to reach the log before tearing down
+[[ $STACK == mirror ]] && sleep 1.5
 [[ $STACK != none ]] && { appliance_ddsetup "$W/home" remove top || exit 1; }
 for d in "${LOWER[@]}"; do appliance_ddsetup "$W/home" remove "$d" || exit 1; done
 appliance_ddsetup "$W/home" remove lw || exit 1   # the teardown writes the rest of the log and its end mark

@@ -149,6 +149,9 @@ EOF
 mkdir -p "$work/etc"
 cp -r "$dist/etc/." "$work/etc/"
 rm -rf "$work/etc/tables"  # boot tables would start on both nodes: in a cluster the devices are resources
+# the export listens beyond loopback (0.0.0.0 in each node's namespace) in plain text: the appliance
+# refuses that unless told so (NBD over TLS is the other way; see bundles/nbd/README.md)
+printf '\nddmapper.nbd.insecure = true\n' >> "$work/etc/config.properties"
 
 # start_node NAME: fresh namespaces for the node (its files in work/NAME are kept across restarts)
 start_node() {
