@@ -23,9 +23,6 @@ import org.ddmapper.api.tls.CertificateDirectory;
 import org.ddmapper.nbd.internal.ClientTls;
 import org.ddmapper.nbd.internal.NbdConnector;
 import org.ddmapper.nbd.internal.ServerTls;
-import org.ddmapper.spi.testkit.TestCertificates;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -35,23 +32,8 @@ import org.junit.jupiter.api.Timeout;
  * (no TLS offered, TLS required but not asked for, a server the CA did not sign).
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class TlsClientTest extends ServerTestBase {
-    static TestCertificates certs;
-    static Path tmp;
+class TlsClientTest extends TlsTestBase {
     boolean tlsOff;
-
-    @BeforeAll
-    static void makeCertificates() throws Exception {
-        tmp = Files.createTempDirectory("nbd-tls-client");
-        certs = TestCertificates.make(tmp);
-    }
-
-    @AfterAll
-    static void removeCertificates() throws IOException {
-        try (var walk = Files.walk(tmp)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-    }
 
     @Override
     ServerTls tls() {

@@ -4,8 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import javax.net.ssl.SSLSocket;
@@ -14,8 +12,6 @@ import org.ddmapper.nbd.internal.Nbd;
 import org.ddmapper.nbd.internal.ServerLimits;
 import org.ddmapper.nbd.internal.ServerTls;
 import org.ddmapper.spi.testkit.TestCertificates;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -26,24 +22,9 @@ import org.junit.jupiter.api.Test;
  * server error, and a bystander connected over TLS throughout carries on (its I/O checked after),
  * as does a new TLS client.
  */
-class TlsHostileClientTest extends ServerTestBase {
+class TlsHostileClientTest extends TlsTestBase {
     private static final long HANDSHAKE_MILLIS = 3000;
-    static TestCertificates certs;
-    static Path tmp;
     private int mark;
-
-    @BeforeAll
-    static void makeCertificates() throws Exception {
-        tmp = Files.createTempDirectory("nbd-tls-hostile");
-        certs = TestCertificates.make(tmp);
-    }
-
-    @AfterAll
-    static void removeCertificates() throws IOException {
-        try (var walk = Files.walk(tmp)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-    }
 
     @Override
     ServerLimits limits() {

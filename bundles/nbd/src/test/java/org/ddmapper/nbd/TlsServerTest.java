@@ -16,8 +16,6 @@ import org.ddmapper.nbd.internal.Nbd;
 import org.ddmapper.nbd.internal.ServerLimits;
 import org.ddmapper.nbd.internal.ServerTls;
 import org.ddmapper.spi.testkit.TestCertificates;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,24 +23,9 @@ import org.junit.jupiter.api.Test;
  * that speak it (nbdinfo and nbdcopy with {@code nbds://}, qemu-io with a {@code tls-creds-x509}
  * object). Certificates are made with openssl for the run ({@link TestCertificates}).
  */
-class TlsServerTest extends ServerTestBase {
-    static TestCertificates certs;
-    static Path tmp;
+class TlsServerTest extends TlsTestBase {
     ServerTls.Mode mode = ServerTls.Mode.REQUIRE;
     boolean verifyPeer;
-
-    @BeforeAll
-    static void makeCertificates() throws Exception {
-        tmp = Files.createTempDirectory("nbd-tls");
-        certs = TestCertificates.make(tmp);
-    }
-
-    @AfterAll
-    static void removeCertificates() throws IOException {
-        try (var walk = Files.walk(tmp)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-    }
 
     @Override
     ServerLimits limits() {

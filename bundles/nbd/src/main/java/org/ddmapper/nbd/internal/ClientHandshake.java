@@ -76,17 +76,11 @@ public final class ClientHandshake {
             t.writeFully(go, deadlineNanos);
             long size = -1;
             int flags = 0, min = 0, preferred = 0, max = 0;
-            ByteBuffer header = ByteBuffer.allocate(20);
             for (;;) {
-                header.clear();
-                t.readFully(header, deadlineNanos);
-                if (header.getLong(0) != Nbd.OPTION_REPLY_MAGIC) throw refused(uri, Errno.EPROTO, "bad option reply magic");
-                int type = header.getInt(12);
-                long length = Integer.toUnsignedLong(header.getInt(16));
-                if (length > 64 * 1024) throw refused(uri, Errno.EPROTO, "option reply of " + length + " bytes");
-                ByteBuffer data = ByteBuffer.allocate((int) length);
-                t.readFully(data, deadlineNanos);
-                data.flip();
+                OptionReply reply = optionReply(t, uri, deadlineNanos);
+                int type = reply.type();
+                ByteBuffer data = reply.data();
+                int length = data.remaining();
                 if (type == Nbd.REP_ACK) break;
                 if (type == Nbd.REP_INFO && length >= 2) {
                     int info = Short.toUnsignedInt(data.getShort());
@@ -117,20 +111,29 @@ public final class ClientHandshake {
         return new Negotiated(t, exportName(t, uri, name, noZeroes, deadlineNanos));
     }
 
+    /** One option reply: its type and its data (read whole, flipped for reading; at most 64 KiB). */
+    private record OptionReply(int type, ByteBuffer data) {}
+
+    private static OptionReply optionReply(Transport t, NbdUri uri, long deadlineNanos) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(20);
+        t.readFully(header, deadlineNanos);
+        if (header.getLong(0) != Nbd.OPTION_REPLY_MAGIC) throw refused(uri, Errno.EPROTO, "bad option reply magic");
+        long length = Integer.toUnsignedLong(header.getInt(16));
+        if (length > 64 * 1024) throw refused(uri, Errno.EPROTO, "option reply of " + length + " bytes");
+        ByteBuffer data = ByteBuffer.allocate((int) length);
+        t.readFully(data, deadlineNanos);
+        return new OptionReply(header.getInt(12), data.flip());
+    }
+
     /** NBD_OPT_STARTTLS and the TLS handshake; returns the TLS transport. */
     private static Transport startTls(Transport t, NbdUri uri, ClientTls tls, long deadlineNanos) throws IOException {
         javax.net.ssl.SSLEngine engine = tls.newEngine(uri);
         ByteBuffer option = ByteBuffer.allocate(16);
         option.putLong(Nbd.OPTION_MAGIC).putInt(Nbd.OPT_STARTTLS).putInt(0).flip();
         t.writeFully(option, deadlineNanos);
-        ByteBuffer header = ByteBuffer.allocate(20);
-        t.readFully(header, deadlineNanos);
-        if (header.getLong(0) != Nbd.OPTION_REPLY_MAGIC) throw refused(uri, Errno.EPROTO, "bad option reply magic");
-        int type = header.getInt(12);
-        long length = Integer.toUnsignedLong(header.getInt(16));
-        if (length > 64 * 1024) throw refused(uri, Errno.EPROTO, "option reply of " + length + " bytes");
-        ByteBuffer data = ByteBuffer.allocate((int) length);
-        t.readFully(data, deadlineNanos);
+        OptionReply reply = optionReply(t, uri, deadlineNanos);
+        int type = reply.type();
+        ByteBuffer data = reply.data();
         if (type != Nbd.REP_ACK) {
             String message = new String(data.array(), StandardCharsets.UTF_8);
             throw refused(uri, Errno.EOPNOTSUPP, "the server does not offer TLS"
